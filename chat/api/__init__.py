@@ -1,0 +1,17 @@
+"""REST blueprints; `register(app)` mounts them on the smorest Api."""
+
+from flask import Flask
+
+from chat.api import auth, health, users
+from chat.extensions import api
+
+BLUEPRINTS = [auth.bp, users.bp]
+
+
+def register(app: Flask) -> None:
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for bp in BLUEPRINTS:
+        api.register_blueprint(bp)
+    app.register_blueprint(health.bp)

@@ -1,0 +1,49 @@
+"""Accounts over REST: register, login, refresh, logout."""
+
+from flask_jwt_extended import current_user, get_jwt, jwt_required
+from flask_smorest import Blueprint
+
+from chat.api.common import BEARER, login_required
+from chat.schemas.auth import AccessOut, LoginIn, RegisterIn, SessionOut
+from chat.services import auth
+from chat.services.users import serialize_user
+
+bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
+
+
+def _session(user) -> dict:
+    return {"user": serialize_user(user, private=True), **auth.issue_tokens(user)}
+
+
+@bp.post("/register")
+@bp.arguments(RegisterIn)
+@bp.response(201, SessionOut)
+def register(data):
+    """Create an account and log in."""
+    return _session(auth.register_user(**data))
+
+
+@bp.post("/login")
+@bp.arguments(LoginIn)
+@bp.response(200, SessionOut)
+def login(data):
+    """Log in with a username or an email and a password."""
+    return _session(auth.authenticate(**data))
+
+
+@bp.post("/refresh")
+@bp.doc(security=BEARER)
+@bp.response(200, AccessOut)
+@jwt_required(refresh=True)
+def refresh():
+    """Trade a refresh token (as Bearer) for a new access token."""
+    return {"accessToken": auth.refresh_access(current_user, get_jwt())}
+
+
+@bp.post("/logout")
+@bp.doc(security=BEARER)
+@bp.response(204)
+@login_required
+def logout(actor):
+    """Revoke the current session (access and refresh tokens)."""
+    auth.logout(get_jwt())

@@ -1,0 +1,46 @@
+"""The only module that imports gevent or eventlet: selects the async mode and patches.
+
+`wsgi.py` calls `setup()` before anything else is imported, so the standard
+library is monkey-patched before pymongo, redis or Flask create sockets.
+"""
+
+import os
+
+MODES = ("gevent", "threading", "eventlet")
+_mode: str | None = None
+
+
+def setup(mode: str | None = None) -> str:
+    """Monkey-patch for `mode` (default: CHAT_ASYNC_MODE, else gevent) and remember it."""
+    global _mode
+    mode = (mode or os.environ.get("CHAT_ASYNC_MODE") or "gevent").lower()
+    if mode not in MODES:
+        raise ValueError(f"CHAT_ASYNC_MODE must be one of {MODES}, not {mode!r}")
+    if mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    elif mode == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+    _mode = mode
+    return mode
+
+
+def current() -> str:
+    """The mode chosen by `setup()`; `threading` when nothing was patched (tests, CLI)."""
+    return _mode or "threading"
+
+
+def run_blocking(fn, *args):
+    """Run a CPU-bound call (password hashing) without stalling the green-thread hub."""
+    if _mode == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    if _mode == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute(fn, *args)
+    return fn(*args)

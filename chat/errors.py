@@ -1,0 +1,63 @@
+"""Domain errors with stable codes; each transport translates them once."""
+
+
+class ChatError(Exception):
+    """Base class: a stable `code`, an HTTP-like `status` and a human message."""
+
+    code = "internal_error"
+    status = 500
+    default_message = "Internal server error."
+
+    def __init__(self, message: str | None = None, *, fields: dict | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.fields = fields
+
+    def to_dict(self) -> dict:
+        """The contract's error object: {code, message, fields?}."""
+        return error_body(self.code, self.message, self.fields)
+
+
+class ValidationError(ChatError):
+    code, status, default_message = "validation_error", 422, "Invalid input."
+
+
+class Unauthorized(ChatError):
+    code, status, default_message = "unauthorized", 401, "Authentication required."
+
+
+class Forbidden(ChatError):
+    code, status, default_message = "forbidden", 403, "You are not allowed to do that."
+
+
+class NotFound(ChatError):
+    code, status, default_message = "not_found", 404, "Not found."
+
+
+class Conflict(ChatError):
+    code, status, default_message = "conflict", 409, "Conflict."
+
+
+class PayloadTooLarge(ChatError):
+    code, status, default_message = "payload_too_large", 413, "Payload too large."
+
+
+class RateLimited(ChatError):
+    code, status, default_message = "rate_limited", 429, "Too many requests."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["retryAfter"] = self.retry_after
+        return body
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    """Build {code, message, fields?} without Flask."""
+    body = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return body

@@ -1,0 +1,61 @@
+"""Unbound extension singletons, attached to an app by `create_app`."""
+
+from urllib.parse import urlparse
+
+import mongoengine
+import redis
+from flask import Flask, current_app
+from flask_jwt_extended import JWTManager
+from flask_smorest import Api
+from flask_socketio import SocketIO
+
+from chat.api.errorhandlers import http_error_response
+from chat.schemas.common import ErrorEnvelopeSchema
+
+
+class ChatApi(Api):
+    """flask-smorest Api that answers every HTTP error with the contract's envelope."""
+
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def handle_http_exception(self, error):
+        return http_error_response(error)
+
+
+api = ChatApi()
+jwt = JWTManager()
+socketio = SocketIO()
+
+
+def init_mongo(app: Flask) -> None:
+    """Connect MongoEngine's default alias to MONGODB_URI (lazily, tz-aware)."""
+    uri = app.config["MONGODB_URI"]
+    name = urlparse(uri).path.lstrip("/") or "chat"
+    mongoengine.disconnect()
+    mongoengine.connect(
+        db=name,
+        host=uri,
+        uuidRepresentation="standard",
+        tz_aware=True,
+        connect=False,
+        serverSelectionTimeoutMS=app.config.get("MONGODB_TIMEOUT_MS", 5000),
+    )
+    app.extensions["mongo_db_name"] = name
+
+
+def mongo_db():
+    """The pymongo Database behind MongoEngine's default connection."""
+    return mongoengine.get_db()
+
+
+def init_redis(app: Flask) -> None:
+    """Create the Redis client when REDIS_URL is configured (short timeouts, lazy)."""
+    url = app.config.get("REDIS_URL")
+    app.extensions["redis"] = (
+        redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
+    )
+
+
+def redis_client() -> redis.Redis | None:
+    """The app's Redis client, or None when Redis is not configured."""
+    return current_app.extensions.get("redis")

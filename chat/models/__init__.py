@@ -1,0 +1,7 @@
+"""MongoEngine documents. Indexes are created by migrations/, never at import time."""
+
+from chat.models.message import Message
+from chat.models.room import ReadState, Room
+from chat.models.user import LoginThrottle, RevokedSession, User
+
+__all__ = ["LoginThrottle", "Message", "ReadState", "RevokedSession", "Room", "User"]

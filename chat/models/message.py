@@ -1,0 +1,44 @@
+"""Messages: per-room `seq`, idempotency by clientId, soft deletes keep a tombstone."""
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    EmbeddedDocument,
+    EmbeddedDocumentListField,
+    IntField,
+    ListField,
+    ObjectIdField,
+    StringField,
+)
+
+from chat.models.base import NO_AUTO_INDEX, utcnow
+
+MESSAGE_TYPES = ("text", "image", "file")
+
+
+class Reaction(EmbeddedDocument):
+    user = ObjectIdField(required=True)
+    emoji = StringField(required=True)
+    timestamp = DateTimeField(default=utcnow)
+
+
+class Message(Document):
+    room = ObjectIdField(required=True)
+    seq = IntField(required=True)  # unique per room, strictly increasing
+    sender = ObjectIdField(required=True)
+    sender_name = StringField(required=True)
+    content = StringField(default="")
+    message_type = StringField(choices=MESSAGE_TYPES, default="text")
+    timestamp = DateTimeField(default=utcnow)
+    client_id = StringField()  # unique per (room, sender) when present
+    mentions = ListField(ObjectIdField())
+    reactions = EmbeddedDocumentListField(Reaction)
+    edited = BooleanField(default=False)
+    edited_at = DateTimeField()
+    deleted = BooleanField(default=False)
+    deleted_at = DateTimeField()
+    data = DictField()  # plugin-owned fields (attachments, ...)
+
+    meta = {"collection": "messages", **NO_AUTO_INDEX}

@@ -1,0 +1,36 @@
+"""User accounts, revoked login sessions and the per-account login throttle."""
+
+from mongoengine import DateTimeField, Document, IntField, ObjectIdField, StringField
+
+from chat.models.base import NO_AUTO_INDEX, utcnow
+
+
+class User(Document):
+    username = StringField(required=True, max_length=32)
+    username_lower = StringField(required=True, max_length=32)  # unique, see migrations
+    email = StringField(required=True, max_length=254)  # normalized, unique
+    password_hash = StringField(required=True)
+    created_at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "users", **NO_AUTO_INDEX}
+
+
+class RevokedSession(Document):
+    """A logged-out session id (`sid` claim); kept until its refresh token would expire."""
+
+    sid = StringField(primary_key=True)
+    user = ObjectIdField(required=True)
+    expires_at = DateTimeField(required=True)  # TTL index
+
+    meta = {"collection": "revoked_sessions", **NO_AUTO_INDEX}
+
+
+class LoginThrottle(Document):
+    """Failed logins per login name, whether or not such an account exists."""
+
+    key = StringField(primary_key=True)
+    failures = IntField(default=0)
+    locked_until = DateTimeField()
+    updated_at = DateTimeField(default=utcnow)  # TTL index
+
+    meta = {"collection": "login_throttles", **NO_AUTO_INDEX}

@@ -1,0 +1,68 @@
+"""Account request and response bodies."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from chat.schemas.common import Schema
+
+USERNAME = validate.Regexp(
+    r"^[A-Za-z0-9_.-]{3,32}$",
+    error="3 to 32 letters, digits, '_', '.' or '-'.",
+)
+PASSWORD = validate.Length(min=8, max=128)
+
+
+def normalize_email(value: str) -> str:
+    return value.strip().lower()
+
+
+class RegisterIn(Schema):
+    username = fields.String(required=True, validate=USERNAME)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+
+    @ma.pre_load
+    def _strip_email(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            data = {**data, "email": data["email"].strip()}
+        return data
+
+    @ma.post_load
+    def _normalize(self, data, **kwargs):
+        data["email"] = normalize_email(data["email"])
+        return data
+
+
+class LoginIn(Schema):
+    username = fields.String(validate=validate.Length(min=1, max=254))
+    email = fields.String(validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+    @ma.validates_schema
+    def _one_login(self, data, **kwargs):
+        if ("username" in data) == ("email" in data):
+            raise ma.ValidationError("Give either username or email.", "username")
+
+    @ma.post_load
+    def _normalize(self, data, **kwargs):
+        if "email" in data:
+            data["email"] = normalize_email(data["email"])
+        return data
+
+
+class UserOut(Schema):
+    id = fields.String(required=True)
+    username = fields.String(required=True)
+    createdAt = fields.String(required=True)
+    online = fields.Boolean()
+    email = fields.String(metadata={"description": "Only on your own profile."})
+
+
+class SessionOut(Schema):
+    user = fields.Nested(UserOut, required=True)
+    accessToken = fields.String(required=True)
+    refreshToken = fields.String(required=True)
+
+
+class AccessOut(Schema):
+    accessToken = fields.String(required=True)

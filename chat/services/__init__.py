@@ -1,0 +1,1 @@
+"""The domain layer: plain typed functions taking an actor and validated data."""

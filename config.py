@@ -1,0 +1,143 @@
+"""Configuration classes, read from Heroku-style environment variables (only here)."""
+
+import os
+
+from dotenv import load_dotenv
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def environment_name() -> str:
+    """The deployment environment: CHAT_ENV, else NODE_ENV, else development."""
+    return (_env("CHAT_ENV") or _env("NODE_ENV") or "development").lower()
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY = None
+    JWT_SECRET_KEY = None
+    MONGODB_URI = None
+    REDIS_URL = None
+    SOCKETIO_MESSAGE_QUEUE = None
+    SOCKET_CORS_ORIGIN: list[str] = []
+    CHAT_ASYNC_MODE = "gevent"
+    PORT = 5000
+
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_ACCESS_TOKEN_EXPIRES = 15 * 60
+    JWT_REFRESH_TOKEN_EXPIRES = 30 * 24 * 3600
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "message"
+
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MESSAGE_MAX_LENGTH = 4000
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_SECONDS = 30
+    AUTO_CREATE_INDEX = False
+
+    API_TITLE = "chat"
+    API_VERSION = "0.1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
+
+    @classmethod
+    def from_environment(cls) -> dict:
+        """Values taken from the environment, layered over the class defaults."""
+        redis_url = _env("REDIS_URL")
+        values = {
+            "SECRET_KEY": _env("SECRET_KEY"),
+            "JWT_SECRET_KEY": _env("JWT_SECRET_KEY") or _env("JWT_SECRET"),
+            "MONGODB_URI": _env("MONGODB_URI"),
+            "REDIS_URL": redis_url,
+            "SOCKETIO_MESSAGE_QUEUE": _env("SOCKETIO_MESSAGE_QUEUE", redis_url),
+            "CHAT_ASYNC_MODE": _env("CHAT_ASYNC_MODE", cls.CHAT_ASYNC_MODE),
+            "PORT": _int("PORT", cls.PORT),
+            "MESSAGE_MAX_LENGTH": _int("MESSAGE_MAX_LENGTH", cls.MESSAGE_MAX_LENGTH),
+            "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", cls.MAX_CONTENT_LENGTH),
+            "JWT_ACCESS_TOKEN_EXPIRES": _int(
+                "JWT_ACCESS_TOKEN_EXPIRES", cls.JWT_ACCESS_TOKEN_EXPIRES
+            ),
+        }
+        origins = _env("SOCKET_CORS_ORIGIN")
+        if origins:
+            values["SOCKET_CORS_ORIGIN"] = [o.strip() for o in origins.split(",") if o.strip()]
+        return {key: value for key, value in values.items() if value is not None}
+
+
+class DevelopmentConfig(Config):
+    """Local development: `.env` is read, insecure fallback secrets are allowed."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = "dev-secret-key-not-for-production"
+    JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-use"
+    MONGODB_URI = "mongodb://127.0.0.1:27017/chat"
+    SOCKET_CORS_ORIGIN = ["http://127.0.0.1:5000", "http://localhost:5000"]
+    AUTO_CREATE_INDEX = False
+
+
+class TestingConfig(DevelopmentConfig):
+    """The test suite: same as development, names its own database."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+
+
+class ProductionConfig(Config):
+    """Production: secrets must come from the environment."""
+
+    ENV_NAME = "production"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "test": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot run safely."""
+
+
+def load_config(name: str | None = None) -> dict:
+    """Build the settings dict for an environment name, from class and environment."""
+    name = (name or environment_name()).lower()
+    if name not in CONFIGS:
+        raise ConfigError(f"Unknown environment {name!r}; use one of {sorted(CONFIGS)}")
+    cls = CONFIGS[name]
+    if cls is not ProductionConfig:
+        load_dotenv(override=False)
+    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    settings.update(cls.from_environment())
+    return settings
+
+
+def check_production(settings: dict) -> None:
+    """Refuse to run production without strong, distinct secrets."""
+    problems = []
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MONGODB_URI"):
+        if not settings.get(key):
+            problems.append(f"{key} is not set")
+    jwt_key = settings.get("JWT_SECRET_KEY") or ""
+    if jwt_key and len(jwt_key.encode()) < 32:
+        problems.append("JWT_SECRET_KEY is shorter than 32 bytes")
+    if jwt_key and jwt_key == settings.get("SECRET_KEY"):
+        problems.append("JWT_SECRET_KEY must differ from SECRET_KEY")
+    if "*" in settings.get("SOCKET_CORS_ORIGIN", []):
+        problems.append("SOCKET_CORS_ORIGIN must list origins, not '*'")
+    if problems:
+        raise ConfigError("Refusing to start in production: " + "; ".join(problems) + ".")

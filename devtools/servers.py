@@ -1,0 +1,82 @@
+"""Start and stop the local SecantusDB and Redis servers used by `make run` and tests."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until 127.0.0.1:port accepts connections (or the process dies)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def start_secantus(storage: str, port: int | None = None, log=None) -> tuple[subprocess.Popen, str]:
+    """Start SecantusDB on 127.0.0.1; return the process and its MongoDB URI."""
+    port = port or free_port()
+    exe = Path(sys.executable).with_name("secantusd-py")
+    cmd = [str(exe), "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage]
+    cmd += ["--log-level", "WARNING"]
+    proc = subprocess.Popen(cmd, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    wait_for_port(port, proc=proc)
+    return proc, f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis(port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start a throwaway redis-server (no persistence) on 127.0.0.1."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    port = port or free_port()
+    cmd = [exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    wait_for_port(port, proc=proc)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def stop(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """Terminate a process we started, killing it if it does not stop in time."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def env_with(**values) -> dict:
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in values.items()})
+    return env

@@ -1,0 +1,1 @@
+"""Numbered, idempotent migration scripts; each exposes `upgrade(db)`."""

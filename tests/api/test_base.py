@@ -1,0 +1,59 @@
+"""REST base: OpenAPI document and docs UI, error envelope for routing, health probes."""
+
+from tests.conftest import assert_error
+
+
+def test_openapi_document_describes_every_endpoint(client, app):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {
+        (path, method.upper())
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.rule.startswith(("/api/docs", "/api/openapi")):
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = path.replace("{string:", "{").replace("{path:", "{")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, (path, method)
+            operation = spec["paths"][path][method.lower()]
+            success = [code for code in operation["responses"] if code.startswith("2")]
+            assert success, (path, method)
+            for code in success:
+                if code != "204":
+                    assert "content" in operation["responses"][code], (path, method, code)
+            if method in {"POST", "PUT", "PATCH"} and "requestBody" not in operation:
+                assert not any(p["in"] == "query" for p in operation.get("parameters", [])), path
+
+
+def test_docs_ui_is_served(client):
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    assert b"swagger" in response.data.lower()
+
+
+def test_unknown_route_and_method_use_the_envelope(client):
+    assert_error(client.get("/api/nothing-here"), 404, "not_found")
+    assert_error(client.get("/api/auth/login"), 405, "method_not_allowed")
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_readyz_reports_a_dead_redis(base_settings):
+    from chat import create_app
+    from devtools.servers import free_port
+
+    app = create_app(
+        "testing", **{**base_settings, "REDIS_URL": f"redis://127.0.0.1:{free_port()}"}
+    )
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}

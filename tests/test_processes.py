@@ -1,0 +1,97 @@
+"""The service as deployed: gunicorn + gevent (the Procfile), eventlet mode, `make run`."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import requests
+
+from devtools.servers import ROOT, env_with, free_port, stop, wait_for_port
+from tests.conftest import PASSWORD
+from tests.processes import server
+
+EVENTLET_BIN = ROOT / ".venv-eventlet" / "bin"
+
+
+def _settings(base_settings) -> dict:
+    return {"MONGODB_URI": base_settings["MONGODB_URI"], "REDIS_URL": base_settings["REDIS_URL"]}
+
+
+def _register(base: str, username: str) -> dict:
+    body = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+    response = requests.post(f"{base}/api/auth/register", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _me(base: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    return requests.get(f"{base}/api/users/me", headers=headers, timeout=10).status_code
+
+
+def test_logout_holds_across_a_server_restart(app, base_settings):
+    with server(_settings(base_settings)) as (base, _):
+        assert requests.get(f"{base}/readyz", timeout=10).json()["status"] == "ready"
+        session = _register(base, "alice")
+        headers = {"Authorization": f"Bearer {session['accessToken']}"}
+        assert requests.post(f"{base}/api/auth/logout", headers=headers, timeout=10).ok
+    with server(_settings(base_settings)) as (base, _):
+        assert _me(base, session["accessToken"]) == 401
+        login = {"username": "alice", "password": PASSWORD}
+        fresh = requests.post(f"{base}/api/auth/login", json=login, timeout=10).json()
+        assert _me(base, fresh["accessToken"]) == 200
+
+
+def test_eventlet_compatibility_mode_boots(app, base_settings):
+    """requirements-eventlet.txt in its own virtualenv (built by `make test`)."""
+    assert (EVENTLET_BIN / "gunicorn").exists(), "run `make eventlet-venv` first"
+    with server(_settings(base_settings), worker="eventlet", bin_dir=EVENTLET_BIN) as (base, _):
+        assert requests.get(f"{base}/readyz", timeout=10).json()["status"] == "ready"
+        session = _register(base, "eve")
+        assert _me(base, session["accessToken"]) == 200
+
+
+def _make_run(var_dir, port: int) -> subprocess.Popen:
+    env = env_with(PORT=port, CHAT_VAR_DIR=var_dir)
+    env.pop("MONGODB_URI", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools.run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_for_port(port, timeout=60, proc=proc)
+    return proc
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """What Ctrl-C does in a terminal: SIGINT to the whole process group."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    finally:
+        stop(proc)
+
+
+def test_make_run_keeps_data_between_runs_and_ctrl_c_stops_everything(tmp_path):
+    port = free_port()
+    proc = _make_run(tmp_path, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert requests.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
+        _register(base, "dora")
+    finally:
+        _interrupt(proc)
+    assert proc.returncode is not None
+    proc = _make_run(tmp_path, port)
+    try:
+        login = {"username": "dora", "password": PASSWORD}
+        response = requests.post(f"http://127.0.0.1:{port}/api/auth/login", json=login, timeout=10)
+        assert response.status_code == 200
+    finally:
+        _interrupt(proc)
+    lingering = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert lingering.stdout.strip() == "", "a server outlived Ctrl-C"
