@@ -2,10 +2,10 @@
 
 from flask import Flask
 
-from chat.api import auth, health, users
+from chat.api import auth, health, messages, rooms, users
 from chat.extensions import api
 
-BLUEPRINTS = [auth.bp, users.bp]
+BLUEPRINTS = [auth.bp, users.bp, rooms.bp, messages.bp]
 
 
 def register(app: Flask) -> None:

@@ -43,3 +43,18 @@ class PageQuerySchema(Schema):
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
     cursor = ObjectIdField(load_default=None)
+
+
+class OutSchema(Schema):
+    """Response schema for documentation: the service serializer already shaped the data.
+
+    Dumping returns the serializer's dict untouched, so fields added by plugins
+    reach clients and there is exactly one serializer per resource.
+    """
+
+    def dump(self, obj, *, many=None):
+        return obj
+
+
+def stripped(value):
+    return value.strip() if isinstance(value, str) else value

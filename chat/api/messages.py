@@ -1,0 +1,52 @@
+"""Messages over REST: send, history, edit, delete."""
+
+from flask_smorest import Blueprint
+
+from chat.api.common import BEARER, login_required
+from chat.schemas.messages import HistoryQuery, MessageEditIn, MessageIn, MessageListOut, MessageOut
+from chat.services import messages
+from chat.services.messages import serialize_message
+
+bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Messages")
+
+
+@bp.post("")
+@bp.doc(security=BEARER)
+@bp.arguments(MessageIn)
+@bp.response(201, MessageOut)
+@bp.alt_response(200, schema=MessageOut, description="A retry: the stored message.")
+@login_required
+def post_message(data, actor):
+    """Send a message (idempotent by clientId); broadcast as `message_received`."""
+    message, created = messages.post_message(actor, **data)
+    return serialize_message(message), 201 if created else 200
+
+
+@bp.get("/<room_id>")
+@bp.doc(security=BEARER)
+@bp.arguments(HistoryQuery, location="query")
+@bp.response(200, MessageListOut)
+@login_required
+def list_messages(query, room_id, actor):
+    """History, oldest first, paged by message-id cursors."""
+    page, more = messages.list_messages(actor, room_id, **query)
+    return {"messages": [serialize_message(m) for m in page], "hasMore": more}
+
+
+@bp.patch("/<message_id>")
+@bp.doc(security=BEARER)
+@bp.arguments(MessageEditIn)
+@bp.response(200, MessageOut)
+@login_required
+def edit_message(data, message_id, actor):
+    """Edit your own message."""
+    return serialize_message(messages.edit_message(actor, message_id, data["content"]))
+
+
+@bp.delete("/<message_id>")
+@bp.doc(security=BEARER)
+@bp.response(204)
+@login_required
+def delete_message(message_id, actor):
+    """Delete a message (sender or room admin); a tombstone stays in history."""
+    messages.delete_message(actor, message_id)

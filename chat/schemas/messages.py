@@ -1,0 +1,62 @@
+"""Message request and response bodies."""
+
+from marshmallow import fields, validate
+
+from chat.models.message import MESSAGE_TYPES
+from chat.schemas.common import ObjectIdField, OutSchema, Schema
+
+# The configured MESSAGE_MAX_LENGTH is enforced by the service; this is a hard ceiling.
+CONTENT = validate.Length(max=100_000)
+CLIENT_ID = validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="1 to 64 printable ASCII characters.")
+
+
+class MessageIn(Schema):
+    room_id = ObjectIdField(data_key="roomId", required=True)
+    content = fields.String(required=True, validate=CONTENT)
+    message_type = fields.String(
+        data_key="messageType", load_default="text", validate=validate.OneOf(MESSAGE_TYPES)
+    )
+    client_id = fields.String(data_key="clientId", load_default=None, validate=CLIENT_ID)
+
+
+class MessageEditIn(Schema):
+    content = fields.String(required=True, validate=CONTENT)
+
+
+class HistoryQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+    before = ObjectIdField()
+    after = ObjectIdField()
+
+
+class SenderOut(Schema):
+    id = fields.String()
+    username = fields.String()
+
+
+class ReactionOut(Schema):
+    user = fields.String()
+    emoji = fields.String()
+    timestamp = fields.String()
+
+
+class MessageOut(OutSchema):
+    id = fields.String()
+    roomId = fields.String()
+    seq = fields.Integer(metadata={"description": "Per-room, strictly increasing."})
+    sender = fields.Nested(SenderOut)
+    content = fields.String()
+    messageType = fields.String(metadata={"enum": list(MESSAGE_TYPES)})
+    timestamp = fields.String()
+    edited = fields.Boolean()
+    editedAt = fields.String()
+    clientId = fields.String()
+    mentions = fields.List(fields.String())
+    reactions = fields.List(fields.Nested(ReactionOut))
+    deleted = fields.Boolean()
+    deletedAt = fields.String()
+
+
+class MessageListOut(OutSchema):
+    messages = fields.List(fields.Nested(MessageOut))
+    hasMore = fields.Boolean()

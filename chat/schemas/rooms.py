@@ -1,0 +1,72 @@
+"""Room request and response bodies."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from chat.schemas.common import ObjectIdField, OutSchema, Schema
+
+NAME = validate.Length(min=1, max=100)
+DESCRIPTION = validate.Length(max=1000)
+
+
+class RoomSettingsIn(Schema):
+    is_private = fields.Boolean(data_key="isPrivate")
+    max_participants = fields.Integer(
+        data_key="maxParticipants", validate=validate.Range(min=2, max=10000)
+    )
+    allow_file_sharing = fields.Boolean(data_key="allowFileSharing")
+
+
+class RoomUpdateIn(Schema):
+    name = fields.String(validate=NAME)
+    description = fields.String(validate=DESCRIPTION)
+    settings = fields.Nested(RoomSettingsIn)
+
+    @ma.post_load
+    def _strip_name(self, data, **kwargs):
+        if "name" in data:
+            data["name"] = data["name"].strip()
+            if not data["name"]:
+                raise ma.ValidationError("Name cannot be blank.", "name")
+        return data
+
+
+class RoomCreateIn(RoomUpdateIn):
+    name = fields.String(required=True, validate=NAME)
+
+
+class UserIdIn(Schema):
+    userId = ObjectIdField(required=True)
+
+
+class ReadIn(Schema):
+    messageId = ObjectIdField(required=True)
+
+
+class RoomSettingsOut(Schema):
+    isPrivate = fields.Boolean()
+    maxParticipants = fields.Integer()
+    allowFileSharing = fields.Boolean()
+
+
+class RoomOut(OutSchema):
+    id = fields.String()
+    name = fields.String()
+    description = fields.String()
+    type = fields.String(metadata={"enum": ["public", "private", "direct"]})
+    participants = fields.List(fields.String())
+    admins = fields.List(fields.String())
+    owners = fields.List(fields.String())
+    settings = fields.Nested(RoomSettingsOut)
+    createdAt = fields.String()
+    lastActivity = fields.String()
+    unreadCount = fields.Integer(metadata={"description": "Only in lists, for your rooms."})
+
+
+class RoomListOut(OutSchema):
+    rooms = fields.List(fields.Nested(RoomOut))
+    nextCursor = fields.String(allow_none=True)
+
+
+class ReadOut(OutSchema):
+    unreadCount = fields.Integer()

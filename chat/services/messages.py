@@ -1,0 +1,228 @@
+"""Messages: post with a per-room seq and idempotent clientId, history, edit, delete."""
+
+import re
+
+from bson import ObjectId
+from flask import current_app
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from chat import realtime
+from chat.errors import Conflict, Forbidden, NotFound, ValidationError
+from chat.events import MessageCreated, MessageDeleted, MessageUpdated
+from chat.models import Message, Room, User
+from chat.models.base import isoformat, utcnow
+from chat.services.common import to_oid
+from chat.services.rooms import get_member_room, get_room, is_admin, require_member
+
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
+SEQ_ATTEMPTS = 50
+
+
+def _check_content(content: str, message_type: str) -> None:
+    limit = current_app.config["MESSAGE_MAX_LENGTH"]
+    if len(content) > limit:
+        raise ValidationError(fields={"content": [f"Longer than {limit} characters."]})
+    if message_type == "text" and not content.strip():
+        raise ValidationError(fields={"content": ["A text message cannot be empty."]})
+
+
+def parse_mentions(content: str, room: Room) -> list[ObjectId]:
+    """Ids of room members named as @username (case-insensitive), in order, once each."""
+    names = list(dict.fromkeys(m.lower() for m in MENTION.findall(content)))[:50]
+    if not names:
+        return []
+    users = User.objects(username_lower__in=names, id__in=room.participants).only("username_lower")
+    by_name = {u.username_lower: u.id for u in users}
+    return [by_name[n] for n in names if n in by_name]
+
+
+def _find_retry(room: Room, sender: User, client_id: str | None) -> Message | None:
+    if client_id is None:
+        return None
+    return Message.objects(room=room.id, sender=sender.id, client_id=client_id).first()
+
+
+def _insert_with_next_seq(doc: dict) -> dict:
+    """Insert with seq = current max + 1, retrying when another writer took that seq.
+
+    Taking the seq by reading the max committed one means seq N+1 can only be
+    stored after seq N is visible: readers never see a gap that fills later.
+    """
+    coll = Message._get_collection()
+    for _ in range(SEQ_ATTEMPTS):
+        last = coll.find_one({"room": doc["room"]}, {"seq": 1}, sort=[("seq", DESCENDING)])
+        doc["seq"] = (last["seq"] if last else 0) + 1
+        doc.pop("_id", None)
+        try:
+            coll.insert_one(doc)
+            return doc
+        except DuplicateKeyError as exc:
+            if "client_id" in str(exc):
+                raise
+    raise Conflict("The room is too busy; retry the send with the same clientId.")
+
+
+def post_message(
+    actor: User,
+    room_id: str,
+    content: str,
+    message_type: str = "text",
+    client_id: str | None = None,
+    skip_sid: str | None = None,
+) -> tuple[Message, bool]:
+    """Store a message and broadcast it.
+
+    Returns:
+        (message, created). A retry with a clientId already used by this sender
+        in this room returns the stored message and created=False (no broadcast).
+    Raises:
+        NotFound / Forbidden: not a member; ValidationError: bad content.
+    """
+    room = get_member_room(actor, room_id)
+    existing = _find_retry(room, actor, client_id)
+    if existing:
+        return existing, False
+    _check_content(content, message_type)
+    now = utcnow()
+    doc = {
+        "room": room.id,
+        "sender": actor.id,
+        "sender_name": actor.username,
+        "content": content,
+        "message_type": message_type,
+        "timestamp": now,
+        "mentions": parse_mentions(content, room),
+        "reactions": [],
+        "edited": False,
+        "deleted": False,
+        "data": {},
+    }
+    if client_id is not None:
+        doc["client_id"] = client_id
+    try:
+        doc = _insert_with_next_seq(doc)
+    except DuplicateKeyError:  # the same clientId won on another process just now
+        return _find_retry(room, actor, client_id), False
+    Room._get_collection().update_one(
+        {"_id": room.id, "last_activity": {"$lt": now}}, {"$set": {"last_activity": now}}
+    )
+    message = Message._from_son(doc)
+    event = MessageCreated(
+        room_id=str(room.id), message=serialize_message(message), skip_sid=skip_sid
+    )
+    realtime.publish(event)
+    return message, True
+
+
+def _cursor_seq(room: Room, message_id: str, name: str) -> int:
+    message = Message.objects(id=to_oid(message_id), room=room.id).only("seq").first()
+    if message is None:
+        raise ValidationError(fields={name: ["No such message in this room."]})
+    return message.seq
+
+
+def list_messages(
+    actor: User,
+    room_id: str,
+    limit: int = 50,
+    before: str | None = None,
+    after: str | None = None,
+) -> tuple[list[Message], bool]:
+    """A page of history, oldest first, by seq (never skip/offset).
+
+    With `after`: the next `limit` messages after it. With `before` (or neither):
+    the `limit` messages just before it (or the latest). Both: the window between.
+    Returns:
+        (messages, hasMore): hasMore says more exist in the paging direction.
+    """
+    room = get_member_room(actor, room_id)
+    seq_range = {}
+    if after is not None:
+        seq_range["$gt"] = _cursor_seq(room, after, "after")
+    if before is not None:
+        seq_range["$lt"] = _cursor_seq(room, before, "before")
+    query = {"room": room.id, **({"seq": seq_range} if seq_range else {})}
+    forward = after is not None
+    order = ASCENDING if forward else DESCENDING
+    docs = list(Message._get_collection().find(query).sort("seq", order).limit(limit + 1))
+    more = len(docs) > limit
+    docs = docs[:limit]
+    if not forward:
+        docs.reverse()
+    return [Message._from_son(d) for d in docs], more
+
+
+def get_message(actor: User, message_id: str) -> tuple[Message, Room]:
+    """A message in a room the actor belongs to (404 when its room is hidden from them)."""
+    message = Message.objects(id=to_oid(message_id, "Message")).first()
+    if message is None:
+        raise NotFound("Message not found.")
+    try:
+        room = get_room(actor, message.room)
+    except NotFound:
+        raise NotFound("Message not found.") from None
+    require_member(actor, room)
+    return message, room
+
+
+def edit_message(actor: User, message_id: str, content: str) -> Message:
+    """The sender changes the text; mentions are parsed again.
+
+    Raises:
+        Forbidden: not the sender. Conflict: the message was deleted.
+    """
+    message, room = get_message(actor, message_id)
+    if message.sender != actor.id:
+        raise Forbidden("Only the sender can edit a message.")
+    if message.deleted:
+        raise Conflict("The message was deleted.")
+    _check_content(content, message.message_type)
+    message.update(
+        content=content, mentions=parse_mentions(content, room), edited=True, edited_at=utcnow()
+    )
+    message.reload()
+    realtime.publish(MessageUpdated(room_id=str(room.id), message=serialize_message(message)))
+    return message
+
+
+def delete_message(actor: User, message_id: str) -> Message:
+    """Soft delete by the sender or a room admin: a tombstone keeps seq, not content."""
+    message, room = get_message(actor, message_id)
+    if message.sender != actor.id and not is_admin(actor, room):
+        raise Forbidden("Only the sender or a room admin can delete a message.")
+    if message.deleted:
+        return message
+    message.update(
+        content="", mentions=[], reactions=[], data={}, deleted=True, deleted_at=utcnow()
+    )
+    message.reload()
+    realtime.publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
+    return message
+
+
+def serialize_message(message: Message) -> dict:
+    """The contract's `message`: REST body, socket ack and broadcast payload alike."""
+    data = {
+        "id": str(message.id),
+        "roomId": str(message.room),
+        "seq": message.seq,
+        "sender": {"id": str(message.sender), "username": message.sender_name},
+        "content": message.content,
+        "messageType": message.message_type,
+        "timestamp": isoformat(message.timestamp),
+        "edited": message.edited,
+        "mentions": [str(m) for m in message.mentions],
+        "reactions": [
+            {"user": str(r.user), "emoji": r.emoji, "timestamp": isoformat(r.timestamp)}
+            for r in message.reactions
+        ],
+    }
+    if message.edited_at:
+        data["editedAt"] = isoformat(message.edited_at)
+    if message.client_id is not None:
+        data["clientId"] = message.client_id
+    if message.deleted:
+        data["deleted"] = True
+        data["deletedAt"] = isoformat(message.deleted_at)
+    return data

@@ -1,0 +1,349 @@
+"""Rooms: visibility, membership, roles, direct rooms, read pointers, serialization."""
+
+from bson import ObjectId
+
+from chat import realtime
+from chat.errors import Conflict, Forbidden, NotFound, ValidationError
+from chat.events import MemberJoined, MemberLeft, RoomUpdated
+from chat.models import Message, ReadState, Room, User
+from chat.models.base import isoformat, utcnow
+from chat.models.room import RoomSettings
+from chat.services.common import atomic_update, to_oid
+
+
+def is_member(user: User, room: Room) -> bool:
+    return user.id in room.participants
+
+
+def is_admin(user: User, room: Room) -> bool:
+    return user.id in room.admins
+
+
+def is_owner(user: User, room: Room) -> bool:
+    return user.id in room.owners
+
+
+def get_room(actor: User, room_id: str | ObjectId) -> Room:
+    """A room the actor may see: public rooms, and rooms they belong to.
+
+    Raises:
+        NotFound: no such room, or a private/direct room the actor is not in.
+    """
+    room = Room.objects(id=to_oid(room_id, "Room")).first()
+    if room is None or (room.type != "public" and not is_member(actor, room)):
+        raise NotFound("Room not found.")
+    return room
+
+
+def require_member(actor: User, room: Room) -> None:
+    """Raises Forbidden (the room is visible, so 404 would be a lie) for non-members."""
+    if not is_member(actor, room):
+        raise Forbidden("Join the room first.")
+
+
+def require_admin(actor: User, room: Room) -> None:
+    require_member(actor, room)
+    if not is_admin(actor, room):
+        raise Forbidden("Only room admins can do that.")
+
+
+def require_owner(actor: User, room: Room) -> None:
+    require_member(actor, room)
+    if not is_owner(actor, room):
+        raise Forbidden("Only room owners can do that.")
+
+
+def get_member_room(actor: User, room_id: str | ObjectId) -> Room:
+    """The room, when the actor is a member (404 / 403 otherwise)."""
+    room = get_room(actor, room_id)
+    require_member(actor, room)
+    return room
+
+
+def list_rooms(actor: User, limit: int, cursor: str | None) -> tuple[list[Room], str | None]:
+    """Public rooms plus the actor's rooms, by id, `limit` per page.
+
+    Returns:
+        (rooms, next cursor or None).
+    """
+    query: dict = {"$or": [{"type": "public"}, {"participants": actor.id}]}
+    if cursor:
+        query = {"$and": [query, {"_id": {"$gt": to_oid(cursor)}}]}
+    rooms = list(Room.objects(__raw__=query).order_by("id").limit(limit + 1))
+    more = len(rooms) > limit
+    rooms = rooms[:limit]
+    return rooms, (str(rooms[-1].id) if more else None)
+
+
+def _settings(data: dict | None, current: RoomSettings | None = None) -> RoomSettings:
+    settings = RoomSettings(**(current.to_mongo().to_dict() if current else {}))
+    for key, value in (data or {}).items():
+        setattr(settings, key, value)
+    return settings
+
+
+def create_room(
+    actor: User, name: str, description: str = "", settings: dict | None = None
+) -> Room:
+    """Create a public or private room; the creator is owner, admin and participant."""
+    room_settings = _settings(settings)
+    room = Room(
+        name=name,
+        description=description,
+        type="private" if room_settings.is_private else "public",
+        participants=[actor.id],
+        admins=[actor.id],
+        owners=[actor.id],
+        settings=room_settings,
+        created_by=actor.id,
+    )
+    room.save(force_insert=True)
+    return room
+
+
+def update_room(actor: User, room_id: str, data: dict) -> Room:
+    """Change name, description or settings (admins; not for direct rooms)."""
+    room = get_room(actor, room_id)
+    require_admin(actor, room)
+    for key in ("name", "description"):
+        if key in data:
+            setattr(room, key, data[key])
+    if "settings" in data:
+        room.settings = _settings(data["settings"], room.settings)
+        room.type = "private" if room.settings.is_private else "public"
+    room.save()
+    realtime.publish(RoomUpdated(room_id=str(room.id), room=serialize_room(room)))
+    return room
+
+
+def _add_participant(room: Room, user_id: ObjectId) -> Room:
+    """Atomically add a participant unless banned or full (maxParticipants)."""
+    limit = room.settings.max_participants
+    query = {
+        "_id": room.id,
+        "banned": {"$ne": user_id},
+        f"participants.{limit - 1}": {"$exists": False},
+    }
+    updated = atomic_update(Room, query, {"$addToSet": {"participants": user_id}})
+    if updated is None:
+        fresh = Room.objects(id=room.id).first()
+        if fresh is None:
+            raise NotFound("Room not found.")
+        if user_id in fresh.banned:
+            raise Forbidden("You are banned from this room.")
+        raise Conflict("The room is full.")
+    return updated
+
+
+def _joined(room: Room, user: User) -> Room:
+    realtime.publish(
+        MemberJoined(room_id=str(room.id), user_id=str(user.id), username=user.username)
+    )
+    return room
+
+
+def join_room(actor: User, room_id: str) -> Room:
+    """Join a public room (idempotent). Private rooms need an invite: 404 for outsiders."""
+    room = get_room(actor, room_id)
+    if is_member(actor, room):
+        return room
+    if room.type != "public":
+        raise Forbidden("This room needs an invite.")
+    return _joined(_add_participant(room, actor.id), actor)
+
+
+def _find_user(user_id: str) -> User:
+    user = User.objects(id=to_oid(user_id, "User")).first()
+    if user is None:
+        raise NotFound("User not found.")
+    return user
+
+
+def invite_member(actor: User, room_id: str, user_id: str) -> Room:
+    """An admin adds a user (idempotent). Banned users must be unbanned first."""
+    room = get_room(actor, room_id)
+    require_admin(actor, room)
+    _no_direct(room)
+    user = _find_user(user_id)
+    if is_member(user, room):
+        return room
+    if user.id in room.banned:
+        raise Conflict("That user is banned; unban them first.")
+    return _joined(_add_participant(room, user.id), user)
+
+
+def _no_direct(room: Room) -> None:
+    if room.type == "direct":
+        raise Conflict("Direct rooms have exactly their two members.")
+
+
+def _drop(room: Room, user_id: ObjectId, reason: str, guard: dict | None = None, **extra) -> Room:
+    """Atomically remove a user from every role; `guard` adds conditions to the filter."""
+    pull = {"participants": user_id, "admins": user_id, "owners": user_id}
+    updated = atomic_update(Room, {"_id": room.id, **(guard or {})}, {"$pull": pull, **extra})
+    if updated is None:
+        raise Conflict("You are the last owner: make someone else owner first.")
+    realtime.publish(MemberLeft(room_id=str(room.id), user_id=str(user_id), reason=reason))
+    return updated
+
+
+def leave_room(actor: User, room_id: str) -> None:
+    """Leave a room. The last owner must hand over ownership while others remain."""
+    room = get_member_room(actor, room_id)
+    _no_direct(room)
+    guard = None
+    if is_owner(actor, room):
+        # Checked in the filter, so a concurrent hand-over or departure cannot race it.
+        others_own = {"owners": {"$elemMatch": {"$ne": actor.id}}}
+        guard = {"$or": [others_own, {"participants": [actor.id]}]}
+    _drop(room, actor.id, "left", guard)
+
+
+def _require_can_moderate(actor: User, room: Room, target: ObjectId) -> None:
+    require_admin(actor, room)
+    _no_direct(room)
+    if target == actor.id:
+        raise Conflict("Use leave to remove yourself.")
+    if target in room.owners:
+        raise Forbidden("Owners cannot be removed.")
+    if target in room.admins and not is_owner(actor, room):
+        raise Forbidden("Only owners can remove admins.")
+
+
+def remove_member(actor: User, room_id: str, user_id: str) -> Room:
+    """Kick a member (admins; admins only by owners; never an owner)."""
+    room = get_room(actor, room_id)
+    target = to_oid(user_id, "User")
+    _require_can_moderate(actor, room, target)
+    if target not in room.participants:
+        raise NotFound("That user is not in this room.")
+    return _drop(room, target, "kicked")
+
+
+def ban_member(actor: User, room_id: str, user_id: str) -> Room:
+    """Remove a user and stop them from joining or being invited again."""
+    room = get_room(actor, room_id)
+    target = _find_user(user_id).id
+    _require_can_moderate(actor, room, target)
+    return _drop(room, target, "banned", **{"$addToSet": {"banned": target}})
+
+
+def unban_member(actor: User, room_id: str, user_id: str) -> Room:
+    room = get_room(actor, room_id)
+    require_admin(actor, room)
+    target = to_oid(user_id, "User")
+    return atomic_update(Room, {"_id": room.id}, {"$pull": {"banned": target}})
+
+
+def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) -> Room:
+    """Owners promote/demote admins and grant/hand over ownership.
+
+    Owners are always admins. The last owner cannot step down or be demoted.
+    """
+    room = get_room(actor, room_id)
+    require_owner(actor, room)
+    _no_direct(room)
+    target = to_oid(user_id, "User")
+    if target not in room.participants:
+        raise NotFound("That user is not in this room.")
+    if granted:
+        fields = ["admins", "owners"] if role == "owner" else ["admins"]
+        update = {"$addToSet": {f: target for f in fields}}
+        return atomic_update(Room, {"_id": room.id, "participants": target}, update)
+    if role == "admin" and target in room.owners:
+        raise Conflict("Owners are admins; remove ownership first.")
+    fields = ["owners"] if role == "owner" else ["admins"]
+    # The filter keeps at least one other owner when an owner is removed.
+    query = {"_id": room.id}
+    if role == "owner":
+        query["owners"] = {"$elemMatch": {"$ne": target}}
+    updated = atomic_update(Room, query, {"$pull": {f: target for f in fields}})
+    if updated is None:
+        raise Conflict("A room needs at least one owner.")
+    return updated
+
+
+def open_direct_room(actor: User, user_id: str) -> Room:
+    """The one direct room for this pair of users, created on first use."""
+    other = _find_user(user_id)
+    if other.id == actor.id:
+        raise ValidationError("Pick someone else.", fields={"userId": ["That is you."]})
+    pair = sorted([actor.id, other.id], key=str)
+    key = f"{pair[0]}:{pair[1]}"
+    names = sorted([actor.username, other.username], key=str.lower)
+    now = utcnow()
+    Room._get_collection().update_one(
+        {"direct_key": key},
+        {
+            "$setOnInsert": {
+                "name": f"{names[0]} & {names[1]}",
+                "description": "",
+                "type": "direct",
+                "participants": pair,
+                "admins": [],
+                "owners": [],
+                "banned": [],
+                "settings": {"is_private": True, "max_participants": 2, "allow_file_sharing": True},
+                "created_by": actor.id,
+                "created_at": now,
+                "last_activity": now,
+            }
+        },
+        upsert=True,
+    )
+    return Room.objects.get(direct_key=key)
+
+
+def mark_read(actor: User, room_id: str, message_id: str) -> int:
+    """Move the actor's read pointer forward to `message_id` (never backward).
+
+    Returns:
+        the actor's unread count afterwards.
+    """
+    room = get_member_room(actor, room_id)
+    message = Message.objects(id=to_oid(message_id, "Message"), room=room.id).only("seq").first()
+    if message is None:
+        raise NotFound("Message not found in this room.")
+    ReadState._get_collection().update_one(
+        {"user": actor.id, "room": room.id},
+        {"$max": {"seq": message.seq}, "$set": {"updated_at": utcnow()}},
+        upsert=True,
+    )
+    return unread_counts(actor, [room])[room.id]
+
+
+def unread_counts(actor: User, rooms: list[Room]) -> dict[ObjectId, int]:
+    """Unread messages per room the actor is in: others' live messages past the pointer."""
+    mine = [r.id for r in rooms if is_member(actor, r)]
+    pointers = {
+        s.room: s.seq for s in ReadState.objects(user=actor.id, room__in=mine).only("room", "seq")
+    }
+    counts = {}
+    for room_id in mine:
+        counts[room_id] = Message.objects(
+            room=room_id, seq__gt=pointers.get(room_id, 0), sender__ne=actor.id, deleted=False
+        ).count()
+    return counts
+
+
+def serialize_room(room: Room, unread: int | None = None) -> dict:
+    """The contract's `room`, plus `type`, `owners` and (for members) `unreadCount`."""
+    data = {
+        "id": str(room.id),
+        "name": room.name,
+        "description": room.description,
+        "type": room.type,
+        "participants": [str(p) for p in room.participants],
+        "admins": [str(a) for a in room.admins],
+        "owners": [str(o) for o in room.owners],
+        "settings": {
+            "isPrivate": room.settings.is_private,
+            "maxParticipants": room.settings.max_participants,
+            "allowFileSharing": room.settings.allow_file_sharing,
+        },
+        "createdAt": isoformat(room.created_at),
+        "lastActivity": isoformat(room.last_activity),
+    }
+    if unread is not None:
+        data["unreadCount"] = unread
+    return data
