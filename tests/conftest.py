@@ -84,8 +84,7 @@ def _clean_database(request):
 
 @pytest.fixture
 def db(app):
-    with app.app_context():
-        yield mongo_db()
+    return mongo_db()
 
 
 class AuthActions:
@@ -120,3 +119,53 @@ def assert_error(response, status: int, code: str) -> dict:
     assert body["error"]["code"] == code, body
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return body["error"]
+
+
+class Caller:
+    """A logged-in user driving the REST API through the Flask test client."""
+
+    def __init__(self, client, session: dict):
+        self.client = client
+        self.session = session
+        self.id = session["user"]["id"]
+        self.username = session["user"]["username"]
+        self.headers = {"Authorization": f"Bearer {session['accessToken']}"}
+
+    def call(self, method: str, path: str, **kwargs):
+        return getattr(self.client, method)(path, headers=self.headers, **kwargs)
+
+    def ok(self, method: str, path: str, status: int = 200, **kwargs):
+        response = self.call(method, path, **kwargs)
+        assert response.status_code == status, (method, path, response.get_data(as_text=True))
+        return None if status == 204 else response.get_json()
+
+    def create_room(self, name="general", **settings) -> dict:
+        body = {"name": name, "settings": settings} if settings else {"name": name}
+        return self.ok("post", "/api/rooms", 201, json=body)
+
+    def send(self, room_id: str, content: str = "hello", **extra) -> dict:
+        body = {"roomId": room_id, "content": content, **extra}
+        response = self.call("post", "/api/messages", json=body)
+        assert response.status_code in (200, 201), response.get_data(as_text=True)
+        return response.get_json()
+
+    def history(self, room_id: str, **query) -> dict:
+        return self.ok("get", f"/api/messages/{room_id}", query_string=query)
+
+
+@pytest.fixture
+def make_user(client, auth):
+    def make(username: str) -> Caller:
+        return Caller(client, auth.register(username))
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")

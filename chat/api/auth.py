@@ -1,9 +1,8 @@
 """Accounts over REST: register, login, refresh, logout."""
 
 from flask_jwt_extended import current_user, get_jwt, jwt_required
-from flask_smorest import Blueprint
 
-from chat.api.common import BEARER, login_required
+from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.auth import AccessOut, LoginIn, RegisterIn, SessionOut
 from chat.services import auth
 from chat.services.users import serialize_user

@@ -1,8 +1,6 @@
 """Messages over REST: send, history, edit, delete."""
 
-from flask_smorest import Blueprint
-
-from chat.api.common import BEARER, login_required
+from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.messages import HistoryQuery, MessageEditIn, MessageIn, MessageListOut, MessageOut
 from chat.services import messages
 from chat.services.messages import serialize_message

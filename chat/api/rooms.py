@@ -1,8 +1,6 @@
 """Rooms over REST: list, create, update, join/leave, members, roles, direct rooms."""
 
-from flask_smorest import Blueprint
-
-from chat.api.common import BEARER, login_required
+from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.common import PageQuerySchema
 from chat.schemas.rooms import (
     ReadIn,

@@ -1,8 +1,6 @@
 """Users over REST: the caller's own profile."""
 
-from flask_smorest import Blueprint
-
-from chat.api.common import BEARER, login_required
+from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.auth import UserOut
 from chat.services.users import serialize_user
 

@@ -58,3 +58,10 @@ class OutSchema(Schema):
 
 def stripped(value):
     return value.strip() if isinstance(value, str) else value
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only ("yes", 1 and "true" are refused)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(truthy={True}, falsy={False}, **kwargs)

@@ -16,7 +16,9 @@ class MessageIn(Schema):
     message_type = fields.String(
         data_key="messageType", load_default="text", validate=validate.OneOf(MESSAGE_TYPES)
     )
-    client_id = fields.String(data_key="clientId", load_default=None, validate=CLIENT_ID)
+    client_id = fields.String(
+        data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID
+    )
 
 
 class MessageEditIn(Schema):

@@ -3,18 +3,18 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chat.schemas.common import ObjectIdField, OutSchema, Schema
+from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean
 
 NAME = validate.Length(min=1, max=100)
 DESCRIPTION = validate.Length(max=1000)
 
 
 class RoomSettingsIn(Schema):
-    is_private = fields.Boolean(data_key="isPrivate")
+    is_private = StrictBoolean(data_key="isPrivate")
     max_participants = fields.Integer(
-        data_key="maxParticipants", validate=validate.Range(min=2, max=10000)
+        data_key="maxParticipants", strict=True, validate=validate.Range(min=2, max=10000)
     )
-    allow_file_sharing = fields.Boolean(data_key="allowFileSharing")
+    allow_file_sharing = StrictBoolean(data_key="allowFileSharing")
 
 
 class RoomUpdateIn(Schema):
