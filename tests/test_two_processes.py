@@ -1,0 +1,91 @@
+"""Two real server processes writing to one room: seq order and idempotency hold."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from chat.models import Message
+from tests.conftest import PASSWORD
+from tests.processes import server
+
+
+@pytest.fixture
+def two_servers(app, base_settings):
+    settings = {"MONGODB_URI": base_settings["MONGODB_URI"]}
+    with server(settings) as (first, _), server(settings) as (second, _):
+        yield first, second
+
+
+def _session(base: str, username: str) -> requests.Session:
+    body = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+    response = requests.post(f"{base}/api/auth/register", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {response.json()['accessToken']}"
+    return http
+
+
+def test_concurrent_writers_on_two_processes_give_gapless_history(two_servers):
+    first, second = two_servers
+    http = _session(first, "alice")
+    room = http.post(f"{first}/api/rooms", json={"name": "race"}, timeout=10).json()["id"]
+    total, writers = 160, 4
+    done = threading.Event()
+
+    def write(worker: int) -> None:
+        with requests.Session() as own:
+            own.headers.update(http.headers)
+            for i in range(total // writers):
+                base = (first, second)[(worker + i) % 2]
+                body = {"roomId": room, "content": f"w{worker}-{i}"}
+                assert own.post(f"{base}/api/messages", json=body, timeout=30).status_code == 201
+
+    def read() -> list[int]:
+        """Follow the room with `after` cursors, as a client catching up would."""
+        seen, cursor, turn = [], None, 0
+        while True:
+            finished = done.is_set()
+            base = (first, second)[turn % 2]
+            turn += 1
+            query = {"limit": 25, **({"after": cursor} if cursor else {})}
+            if cursor is None:
+                query = {"limit": 100}
+            page = http.get(f"{base}/api/messages/{room}", params=query, timeout=30).json()
+            if cursor is None and page["messages"]:
+                page["messages"] = page["messages"][:1]  # start from the very first message
+            seen += [m["seq"] for m in page["messages"]]
+            if page["messages"]:
+                cursor = page["messages"][-1]["id"]
+            if finished and not page["hasMore"]:
+                return seen
+
+    with ThreadPoolExecutor(writers + 1) as pool:
+        reader = pool.submit(read)
+        for f in [pool.submit(write, w) for w in range(writers)]:
+            f.result()
+        done.set()
+        seen = reader.result()
+    stored = sorted(m.seq for m in Message.objects(room=room).only("seq"))
+    assert stored == list(range(1, total + 1))
+    assert seen == stored, "the reader saw a gap, a duplicate or a reordering"
+
+
+def test_client_id_retries_on_two_processes_store_once(two_servers):
+    first, second = two_servers
+    http = _session(first, "bob")
+    room = http.post(f"{first}/api/rooms", json={"name": "retries"}, timeout=10).json()["id"]
+    for attempt in range(15):
+        body = {"roomId": room, "content": "retry me", "clientId": f"client-{attempt}"}
+        barrier = threading.Barrier(4)
+
+        def send(base, body=body, barrier=barrier):
+            barrier.wait()
+            return http.post(f"{base}/api/messages", json=body, timeout=30)
+
+        with ThreadPoolExecutor(4) as pool:
+            responses = list(pool.map(send, [first, second, first, second]))
+        assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
+        assert len({r.json()["id"] for r in responses}) == 1
+    assert Message.objects(room=room).count() == 15
