@@ -3,6 +3,7 @@
 import os
 import tempfile
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 import mongoengine
 import pytest
@@ -36,9 +37,14 @@ def mongo_server():
 
 @pytest.fixture(scope="session")
 def mongo_uri(mongo_server):
+    """The server's URI with the test database as its path (credentials/options kept)."""
     base, name = mongo_server
-    head, _, query = base.partition("?")
-    return f"{head.rstrip('/')}/{name}" + (f"?{query}" if query else "")
+    parts = urlsplit(base)
+    query = parts.query
+    if parts.path.strip("/") and "authsource" not in query.lower():
+        # the original path named the auth database; keep authenticating there
+        query = "&".join(filter(None, [query, f"authSource={parts.path.strip('/')}"]))
+    return urlunsplit(parts._replace(path=f"/{name}", query=query))
 
 
 @pytest.fixture(scope="session")
