@@ -31,6 +31,13 @@ class Config:
     SOCKET_CORS_ORIGIN: list[str] = []
     CHAT_ASYNC_MODE = "gevent"
     PORT = 5000
+    REDIS_PREFIX = "chat"
+    SOCKETIO_CHANNEL = "chat-socketio"
+    SOCKET_PING_INTERVAL = 25  # below Heroku's 55 s idle cut
+    SOCKET_PING_TIMEOUT = 20
+    SOCKET_MAX_FRAME = 64 * 1024
+    TYPING_TIMEOUT = 5
+    PRESENCE_PROCESS_TTL = 15  # a process silent this long is presumed dead
 
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]
@@ -66,6 +73,13 @@ class Config:
             "CHAT_ASYNC_MODE": _env("CHAT_ASYNC_MODE", cls.CHAT_ASYNC_MODE),
             "PORT": _int("PORT", cls.PORT),
             "MESSAGE_MAX_LENGTH": _int("MESSAGE_MAX_LENGTH", cls.MESSAGE_MAX_LENGTH),
+            "REDIS_PREFIX": _env("REDIS_PREFIX"),
+            "SOCKETIO_CHANNEL": _env("SOCKETIO_CHANNEL"),
+            "SOCKET_PING_INTERVAL": _int("SOCKET_PING_INTERVAL", cls.SOCKET_PING_INTERVAL),
+            "SOCKET_PING_TIMEOUT": _int("SOCKET_PING_TIMEOUT", cls.SOCKET_PING_TIMEOUT),
+            "SOCKET_MAX_FRAME": _int("SOCKET_MAX_FRAME", cls.SOCKET_MAX_FRAME),
+            "TYPING_TIMEOUT": _int("TYPING_TIMEOUT", cls.TYPING_TIMEOUT),
+            "PRESENCE_PROCESS_TTL": _int("PRESENCE_PROCESS_TTL", cls.PRESENCE_PROCESS_TTL),
             "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", cls.MAX_CONTENT_LENGTH),
             "JWT_ACCESS_TOKEN_EXPIRES": _int(
                 "JWT_ACCESS_TOKEN_EXPIRES", cls.JWT_ACCESS_TOKEN_EXPIRES

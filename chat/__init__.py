@@ -2,11 +2,12 @@
 
 from flask import Flask
 
-from chat import api, cli
+from chat import api, cli, metrics, sockets
 from chat.api import errorhandlers
 from chat.api.tokens import init_jwt_callbacks
 from chat.extensions import api as smorest_api
 from chat.extensions import init_mongo, init_redis, jwt
+from chat.services import presence
 from config import check_production, load_config
 
 
@@ -30,10 +31,13 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
 
     init_mongo(app)
     init_redis(app)
+    metrics.init_app(app)
+    presence.init_app(app)
     jwt.init_app(app)
     init_jwt_callbacks(jwt)
     smorest_api.init_app(app)
     errorhandlers.register(app)
     api.register(app)
+    sockets.init_app(app)
     cli.register(app)
     return app

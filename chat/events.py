@@ -6,13 +6,17 @@ from typing import ClassVar
 
 @dataclass(frozen=True)
 class Event:
-    """Base event: `name` is the Socket.IO event name, `room_id` the channel."""
+    """Base event: `name` is the Socket.IO event name ("" for none), `room_id` its room."""
 
     name: ClassVar[str] = ""
     room_id: str
 
     def payload(self) -> dict:
         raise NotImplementedError
+
+    def rooms(self) -> list[str]:
+        """Rooms whose channels receive the event."""
+        return [self.room_id]
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,44 @@ class RoomUpdated(Event):
 
     def payload(self) -> dict:
         return {"room": self.room}
+
+
+@dataclass(frozen=True)
+class TypingChanged(Event):
+    name: ClassVar[str] = "typing_indicator"
+    user_id: str = ""
+    username: str = ""
+    is_typing: bool = False
+    skip_sid: str | None = None  # the typist's own socket
+
+    def payload(self) -> dict:
+        return {
+            "roomId": self.room_id,
+            "userId": self.user_id,
+            "username": self.username,
+            "isTyping": self.is_typing,
+        }
+
+
+@dataclass(frozen=True)
+class PresenceChanged(Event):
+    """A user came online (first socket) or went offline (last socket gone)."""
+
+    name: ClassVar[str] = "presence"
+    user_id: str = ""
+    online: bool = False
+    room_ids: tuple[str, ...] = ()
+
+    def payload(self) -> dict:
+        return {"userId": self.user_id, "online": self.online}
+
+    def rooms(self) -> list[str]:
+        return list(self.room_ids)
+
+
+@dataclass(frozen=True)
+class SessionRevoked(Event):
+    """A login session ended (logout): its live sockets are disconnected."""
+
+    user_id: str = ""
+    session: str = ""

@@ -1,8 +1,20 @@
-"""Deliver domain events to Socket.IO channels, after the write that caused them."""
+"""Deliver domain events: emit to Socket.IO channels after the write, then adjust
+which sockets listen where (joins, kicks, logouts), on every process.
+
+Delivery is at-most-once by design (Socket.IO keeps no buffer); clients fill
+gaps with history or `sync`, so a failed emit is logged and never fails the
+write that caused it.
+"""
 
 import logging
+import time
+from datetime import datetime
 
+from chat import events
 from chat.events import Event
+from chat.extensions import socketio
+from chat.metrics import metrics
+from chat.services import presence
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/chat"
@@ -17,22 +29,59 @@ def user_channel(user_id: str) -> str:
 
 
 def publish(event: Event) -> None:
-    """Emit `event` to its room's channel (every process, via the message queue).
-
-    Delivery is at-most-once by design; clients fill gaps with history or `sync`,
-    so a failed emit is logged and never fails the write that caused it.
-    """
-    from chat.extensions import socketio
-
+    """Emit `event` to its rooms, then apply its effect on live sockets."""
     if socketio.server is None:
         return
     try:
-        socketio.emit(
-            event.name,
-            event.payload(),
-            to=room_channel(event.room_id),
-            namespace=NAMESPACE,
-            skip_sid=getattr(event, "skip_sid", None),
-        )
-    except Exception:  # a broken queue must not fail a stored message
-        log.exception("could not publish %s to room %s", event.name, event.room_id)
+        if event.name and event.rooms():
+            _emit(event)
+        action = ACTIONS.get(type(event))
+        if action:
+            action(event)
+    except Exception:  # a broken queue must not fail a stored write
+        log.exception("could not publish %s", type(event).__name__)
+
+
+def _emit(event: Event) -> None:
+    channels = [room_channel(r) for r in event.rooms()]
+    socketio.emit(
+        event.name,
+        event.payload(),
+        to=channels[0] if len(channels) == 1 else channels,
+        namespace=NAMESPACE,
+        skip_sid=getattr(event, "skip_sid", None),
+    )
+
+
+def _message_created(event: events.MessageCreated) -> None:
+    m = metrics()
+    m.message_stored()
+    stored = event.message["timestamp"]
+    m.delivery_latency.observe(max(0.0, time.time() - _epoch(stored)))
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _subscribe(event: events.MemberJoined) -> None:
+    for sid in presence.registry().user_sockets(event.user_id):
+        socketio.server.enter_room(sid, room_channel(event.room_id), namespace=NAMESPACE)
+
+
+def _unsubscribe(event: events.MemberLeft) -> None:
+    for sid in presence.registry().user_sockets(event.user_id):
+        socketio.server.leave_room(sid, room_channel(event.room_id), namespace=NAMESPACE)
+
+
+def _disconnect_session(event: events.SessionRevoked) -> None:
+    for sid in presence.registry().session_sockets(event.session):
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+
+
+ACTIONS = {
+    events.MessageCreated: _message_created,
+    events.MemberJoined: _subscribe,
+    events.MemberLeft: _unsubscribe,
+    events.SessionRevoked: _disconnect_session,
+}

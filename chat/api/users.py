@@ -1,7 +1,9 @@
 """Users over REST: the caller's own profile."""
 
 from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.auth import UserOut
+from chat.schemas.auth import OnlineQuery, OnlineUsersOut, UserOut
+from chat.services import presence
+from chat.services.rooms import get_member_room
 from chat.services.users import serialize_user
 
 bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
@@ -14,3 +16,15 @@ bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 def me(actor):
     """The caller's profile, with their email."""
     return serialize_user(actor, private=True)
+
+
+@bp.get("/online")
+@bp.doc(security=BEARER)
+@bp.arguments(OnlineQuery, location="query")
+@bp.response(200, OnlineUsersOut)
+@login_required
+def online(query, actor):
+    """Online users in a room you are in, or among everyone you share a room with."""
+    room = get_member_room(actor, query["roomId"]) if query.get("roomId") else None
+    users = presence.online_users(actor, room)
+    return {"users": [{**serialize_user(u), "online": True} for u in users]}

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chat.schemas.common import Schema
+from chat.schemas.common import ObjectIdField, OutSchema, Schema
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,32}$",
@@ -66,3 +66,11 @@ class SessionOut(Schema):
 
 class AccessOut(Schema):
     accessToken = fields.String(required=True)
+
+
+class OnlineQuery(Schema):
+    roomId = ObjectIdField()
+
+
+class OnlineUsersOut(OutSchema):
+    users = fields.List(fields.Nested(UserOut))

@@ -65,3 +65,22 @@ class StrictBoolean(fields.Boolean):
 
     def __init__(self, **kwargs):
         super().__init__(truthy={True}, falsy={False}, **kwargs)
+
+
+class EventSchema(Schema):
+    """Base for socket event payloads. A `userId` a client sends is accepted and
+    ignored: identity comes from the token (the product brief's payloads carry one).
+    """
+
+    userId = fields.Raw(load_only=True)
+
+    @ma.post_load
+    def _drop_user_id(self, data, **kwargs):
+        data.pop("userId", None)
+        return data
+
+
+class RoomEvent(EventSchema):
+    """join_room, leave_room, typing_start, typing_stop: {roomId}."""
+
+    room_id = ObjectIdField(data_key="roomId", required=True)

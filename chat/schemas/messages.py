@@ -1,9 +1,10 @@
 """Message request and response bodies."""
 
+import marshmallow as ma
 from marshmallow import fields, validate
 
 from chat.models.message import MESSAGE_TYPES
-from chat.schemas.common import ObjectIdField, OutSchema, Schema
+from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema
 
 # The configured MESSAGE_MAX_LENGTH is enforced by the service; this is a hard ceiling.
 CONTENT = validate.Length(max=100_000)
@@ -62,3 +63,43 @@ class MessageOut(OutSchema):
 class MessageListOut(OutSchema):
     messages = fields.List(fields.Nested(MessageOut))
     hasMore = fields.Boolean()
+
+
+class SendMessageEvent(EventSchema):
+    """socket send_message: {roomId, message | content, messageType?, clientId?}."""
+
+    room_id = ObjectIdField(data_key="roomId", required=True)
+    message = fields.String(validate=CONTENT)
+    content = fields.String(validate=CONTENT)
+    message_type = fields.String(
+        data_key="messageType", load_default="text", validate=validate.OneOf(MESSAGE_TYPES)
+    )
+    client_id = fields.String(
+        data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID
+    )
+    timestamp = fields.Raw(load_only=True, metadata={"description": "Ignored: the server sets it."})
+
+    @ma.post_load
+    def _content(self, data, **kwargs):
+        data.pop("timestamp", None)
+        if ("message" in data) == ("content" in data):
+            raise ma.ValidationError("Give either message or content.", "content")
+        data["content"] = data.pop("message") if "message" in data else data["content"]
+        return data
+
+
+class SyncEvent(EventSchema):
+    """socket sync: {roomId, after?, limit?}: messages after `after`, oldest first."""
+
+    room_id = ObjectIdField(data_key="roomId", required=True)
+    after = ObjectIdField(load_default=None)
+    limit = fields.Integer(load_default=100, strict=True, validate=validate.Range(min=1, max=100))
+
+
+class EditMessageEvent(EventSchema):
+    message_id = ObjectIdField(data_key="messageId", required=True)
+    content = fields.String(required=True, validate=CONTENT)
+
+
+class MessageRefEvent(EventSchema):
+    message_id = ObjectIdField(data_key="messageId", required=True)

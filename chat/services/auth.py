@@ -7,12 +7,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from bson import ObjectId
 from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 
-from chat import asyncmode
+from chat import asyncmode, realtime
 from chat.errors import Conflict, RateLimited, Unauthorized
+from chat.events import SessionRevoked
 from chat.models import LoginThrottle, RevokedSession, User
 from chat.models.base import utcnow
 
@@ -124,12 +125,32 @@ def logout(claims: dict) -> None:
         set__expires_at=utcnow() + timedelta(seconds=refresh_ttl),
         upsert=True,
     )
+    realtime.publish(SessionRevoked(room_id="", user_id=claims["sub"], session=claims["sid"]))
 
 
 def is_revoked(claims: dict) -> bool:
     """True when the token's session was logged out (or the token has no session)."""
     sid = claims.get("sid")
     return not isinstance(sid, str) or RevokedSession.objects(sid=sid).first() is not None
+
+
+def verify_access_token(token: str) -> tuple[User, dict]:
+    """Check an access token outside a request (socket connections): signature,
+    algorithm, expiry, type, revocation and that the user still exists.
+
+    Raises:
+        Unauthorized: for any of those failures.
+    """
+    try:
+        claims = decode_token(token)
+    except Exception:  # every decoding failure is the same refusal
+        raise Unauthorized("Invalid token.") from None
+    if claims.get("type") != "access" or "exp" not in claims or is_revoked(claims):
+        raise Unauthorized("Invalid token.")
+    user = load_user(claims)
+    if user is None:
+        raise Unauthorized("Unknown user.")
+    return user, claims
 
 
 def load_user(claims: dict) -> User | None:

@@ -142,8 +142,22 @@ def list_messages(
         seq_range["$gt"] = _cursor_seq(room, after, "after")
     if before is not None:
         seq_range["$lt"] = _cursor_seq(room, before, "before")
+    return _page(room, seq_range, after is not None, limit)
+
+
+def sync_messages(
+    actor: User, room_id: str, after: str | None = None, limit: int = 100
+) -> tuple[list[Message], bool]:
+    """What a client missed: messages after `after` (from the first without it),
+    in seq order, with hasMore when another call is needed.
+    """
+    room = get_member_room(actor, room_id)
+    since = _cursor_seq(room, after, "after") if after is not None else 0
+    return _page(room, {"$gt": since}, True, limit)
+
+
+def _page(room: Room, seq_range: dict, forward: bool, limit: int) -> tuple[list[Message], bool]:
     query = {"room": room.id, **({"seq": seq_range} if seq_range else {})}
-    forward = after is not None
     order = ASCENDING if forward else DESCENDING
     docs = list(Message._get_collection().find(query).sort("seq", order).limit(limit + 1))
     more = len(docs) > limit

@@ -1,0 +1,110 @@
+"""Prometheus metrics, one registry per app, served as text at /metrics."""
+
+import time
+from collections import deque
+from contextlib import contextmanager
+
+from flask import Blueprint, Flask, Response, current_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+bp = Blueprint("metrics", __name__)
+
+
+class RateMeter:
+    """Events per second over a sliding window (for the messages/s gauge)."""
+
+    def __init__(self, window: float = 10.0):
+        self.window = window
+        self.stamps: deque[float] = deque()
+
+    def mark(self) -> None:
+        self.stamps.append(time.monotonic())
+
+    def rate(self) -> float:
+        horizon = time.monotonic() - self.window
+        while self.stamps and self.stamps[0] < horizon:
+            self.stamps.popleft()
+        return len(self.stamps) / self.window
+
+
+class Metrics:
+    def __init__(self):
+        r = self.registry = CollectorRegistry()
+        self.connected = Gauge("chat_connected_clients", "Sockets on this process", registry=r)
+        self.active_rooms = Gauge(
+            "chat_active_rooms", "Rooms with a socket on this process", registry=r
+        )
+        self.messages = Counter("chat_messages", "Messages stored by this process", registry=r)
+        self.message_rate = RateMeter()
+        Gauge(
+            "chat_messages_per_second", "Messages stored per second (10 s window)", registry=r
+        ).set_function(self.message_rate.rate)
+        self.events = Counter(
+            "chat_socket_events",
+            "Socket events by name and outcome",
+            ["event", "outcome"],
+            registry=r,
+        )
+        self.handler_latency = Histogram(
+            "chat_handler_latency_seconds",
+            "Socket handler time",
+            ["event"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.delivery_latency = Histogram(
+            "chat_delivery_latency_seconds",
+            "From a send arriving to its broadcast being handed to every local socket "
+            "and the message queue",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.hook_calls = Counter(
+            "chat_plugin_hook_calls", "Plugin hook calls", ["hook", "outcome"], registry=r
+        )
+        self.hook_latency = Histogram(
+            "chat_plugin_hook_seconds",
+            "Plugin hook duration",
+            ["hook"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def message_stored(self) -> None:
+        self.messages.inc()
+        self.message_rate.mark()
+
+    @contextmanager
+    def handling(self, event: str):
+        """Time a socket handler and count its outcome ('ok' unless it raises)."""
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            yield
+            outcome = "ok"
+        finally:
+            self.handler_latency.labels(event).observe(time.perf_counter() - start)
+            self.events.labels(event, outcome).inc()
+
+
+def metrics() -> Metrics:
+    return current_app.extensions["metrics"]
+
+
+@bp.get("/metrics")
+def scrape():
+    """Prometheus text exposition of this process's metrics."""
+    return Response(generate_latest(metrics().registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["metrics"] = Metrics()
+    app.register_blueprint(bp)

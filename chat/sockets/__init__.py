@@ -1,0 +1,50 @@
+"""The /chat Socket.IO namespace: connection auth, event handlers, background upkeep."""
+
+import socketio as socketio_pkg
+from flask import Flask
+
+from chat import asyncmode
+from chat.extensions import socketio
+
+
+def _manager(app: Flask):
+    """The Redis message queue that links processes, when configured."""
+    url = app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    if not url:
+        return None
+    return socketio_pkg.RedisManager(
+        url,
+        channel=app.config["SOCKETIO_CHANNEL"],
+        redis_options={"socket_connect_timeout": 2, "socket_keepalive": True},
+    )
+
+
+def origin_checker(allowed: list[str]):
+    """Accept the app's own origin (its web client) and the SOCKET_CORS_ORIGIN list."""
+    allowed = set(allowed)
+
+    def check(origin: str | None, environ: dict) -> bool:
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+        own = f"{scheme.split(',')[0].strip()}://{environ.get('HTTP_HOST', '')}"
+        return origin in allowed or origin == own
+
+    return check
+
+
+def init_app(app: Flask) -> None:
+    socketio.init_app(
+        app,
+        async_mode=asyncmode.current(),
+        client_manager=_manager(app),
+        cors_allowed_origins=origin_checker(app.config["SOCKET_CORS_ORIGIN"]),
+        ping_interval=app.config["SOCKET_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKET_PING_TIMEOUT"],
+        max_http_buffer_size=app.config["SOCKET_MAX_FRAME"],
+        always_connect=False,
+        manage_session=False,
+        http_compression=False,
+        logger=False,
+        engineio_logger=False,
+    )
+    app.extensions["sockets"] = {}
+    from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)

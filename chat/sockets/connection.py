@@ -1,0 +1,63 @@
+"""Connecting and disconnecting: token check before anything runs, channels, presence."""
+
+import logging
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, join_room
+
+from chat import realtime
+from chat.errors import Unauthorized
+from chat.events import PresenceChanged
+from chat.extensions import socketio
+from chat.metrics import metrics
+from chat.realtime import NAMESPACE, room_channel, user_channel
+from chat.services import auth, presence
+from chat.sockets import upkeep
+from chat.sockets.common import SocketState, states, stop_typing
+
+log = logging.getLogger("chat.security")
+
+
+def _token(auth_payload) -> str | None:
+    """The access token from the auth payload, ?token=, or an Authorization header."""
+    if isinstance(auth_payload, dict) and isinstance(auth_payload.get("token"), str):
+        return auth_payload["token"]
+    if request.args.get("token"):
+        return request.args["token"]
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else None
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def connect(auth_payload=None):
+    token = _token(auth_payload)
+    try:
+        if not token:
+            raise Unauthorized("Missing token.")
+        user, claims = auth.verify_access_token(token)
+    except Unauthorized as exc:
+        log.info("socket refused: %s (from %s)", exc.message, request.remote_addr)
+        raise ConnectionRefusedError("unauthorized") from None
+    upkeep.ensure_running(current_app._get_current_object())
+    sid, user_id = request.sid, str(user.id)
+    states()[sid] = SocketState(user=user, session=claims["sid"], expires=claims["exp"])
+    join_room(user_channel(user_id))
+    room_ids = presence.user_room_ids(user_id)
+    for room_id in room_ids:
+        join_room(room_channel(room_id))
+    metrics().connected.inc()
+    if presence.registry().add(sid, user_id, claims["sid"]) == 1:
+        event = PresenceChanged("", user_id=user_id, online=True, room_ids=tuple(room_ids))
+        realtime.publish(event)
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def disconnect(*_reason):
+    state = states().pop(request.sid, None)
+    if state is None:
+        return
+    metrics().connected.dec()
+    stop_typing(request.sid, state)
+    user_id, left = presence.registry().remove(request.sid)
+    if user_id and left == 0:
+        upkeep.went_offline(user_id)

@@ -1,0 +1,34 @@
+"""Message events on /chat: send_message, edit_message, delete_message, sync."""
+
+from flask import request
+
+from chat.schemas.messages import EditMessageEvent, MessageRefEvent, SendMessageEvent, SyncEvent
+from chat.services import messages
+from chat.services.messages import serialize_message
+from chat.sockets.common import event
+
+
+@event("send_message", SendMessageEvent)
+def send_message(state, data):
+    """Store, then ack {message}; the room (minus this socket) gets message_received."""
+    message, _created = messages.post_message(state.user, **data, skip_sid=request.sid)
+    return {"message": serialize_message(message)}
+
+
+@event("edit_message", EditMessageEvent)
+def edit_message(state, data):
+    message = messages.edit_message(state.user, data["message_id"], data["content"])
+    return {"message": serialize_message(message)}
+
+
+@event("delete_message", MessageRefEvent)
+def delete_message(state, data):
+    message = messages.delete_message(state.user, data["message_id"])
+    return {"messageId": str(message.id)}
+
+
+@event("sync", SyncEvent)
+def sync(state, data):
+    """What this client missed in a room, after its last seen message, in seq order."""
+    page, more = messages.sync_messages(state.user, **data)
+    return {"messages": [serialize_message(m) for m in page], "hasMore": more}

@@ -1,0 +1,51 @@
+"""Room events on /chat: join_room, leave_room, typing_start, typing_stop."""
+
+import time
+
+from flask import current_app, request
+from flask_socketio import join_room as subscribe
+
+from chat import realtime
+from chat.events import TypingChanged
+from chat.realtime import room_channel
+from chat.schemas.common import RoomEvent
+from chat.services import rooms
+from chat.services.rooms import serialize_room
+from chat.sockets.common import event, rate_limit, stop_typing
+
+
+@event("join_room", RoomEvent)
+def join_room(state, data):
+    """Join a public room (or re-subscribe to one of yours); ack {room}."""
+    room = rooms.join_room(state.user, data["room_id"])
+    subscribe(room_channel(str(room.id)))
+    return {"room": serialize_room(room)}
+
+
+@event("leave_room", RoomEvent)
+def leave_room(state, data):
+    """Leave the room; every socket of the user stops receiving it."""
+    rooms.leave_room(state.user, data["room_id"])
+    return {}
+
+
+@event("typing_start", RoomEvent)
+def typing_start(state, data):
+    """Tell the room you are typing; it ends by itself after TYPING_TIMEOUT seconds."""
+    rate_limit(state.typing_bucket)
+    room_id = str(rooms.get_member_room(state.user, data["room_id"]).id)
+    already = room_id in state.typing
+    state.typing[room_id] = time.time() + current_app.config["TYPING_TIMEOUT"]
+    if not already:
+        user = state.user
+        realtime.publish(
+            TypingChanged(room_id, str(user.id), user.username, True, skip_sid=request.sid)
+        )
+    return {}
+
+
+@event("typing_stop", RoomEvent)
+def typing_stop(state, data):
+    rate_limit(state.typing_bucket)
+    stop_typing(request.sid, state, [data["room_id"]])
+    return {}

@@ -1,0 +1,60 @@
+"""Per-process background upkeep: typing and token expiry, presence heartbeat and reaping."""
+
+import logging
+import time
+
+from flask import Flask
+
+from chat import realtime
+from chat.events import PresenceChanged
+from chat.extensions import socketio
+from chat.realtime import NAMESPACE
+from chat.services import presence
+from chat.sockets.common import states, stop_typing
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY = 2  # seconds between presence heartbeats; keep well below PRESENCE_PROCESS_TTL
+
+
+def ensure_running(app: Flask) -> None:
+    """Start the loop once per app, after marking this process alive."""
+    if app.extensions.get("upkeep"):
+        return
+    app.extensions["upkeep"] = True
+    _heartbeat()
+    socketio.start_background_task(_loop, app)
+
+
+def _loop(app: Flask) -> None:
+    tick = 0
+    while True:
+        socketio.sleep(1)
+        tick += 1
+        with app.app_context():
+            try:
+                expire_sockets(time.time())
+                if tick % HEARTBEAT_EVERY == 0:
+                    _heartbeat()
+            except Exception:  # the loop must outlive a Redis or database hiccup
+                log.exception("socket upkeep failed; retrying")
+
+
+def _heartbeat() -> None:
+    for user_id in presence.registry().heartbeat():
+        went_offline(user_id)
+
+
+def went_offline(user_id: str) -> None:
+    rooms = tuple(presence.user_room_ids(user_id))
+    realtime.publish(PresenceChanged("", user_id=user_id, online=False, room_ids=rooms))
+
+
+def expire_sockets(now: float) -> None:
+    """Disconnect local sockets whose access token expired; end stale typing."""
+    for sid, state in list(states().items()):
+        if now >= state.expires:
+            socketio.server.disconnect(sid, namespace=NAMESPACE)
+            continue
+        stale = [room for room, deadline in state.typing.items() if deadline <= now]
+        if stale:
+            stop_typing(sid, state, stale)
