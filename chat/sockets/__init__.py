@@ -5,6 +5,7 @@ from flask import Flask
 
 from chat import asyncmode
 from chat.extensions import socketio
+from chat.realtime import NAMESPACE
 
 
 def _manager(app: Flask):
@@ -31,6 +32,14 @@ def origin_checker(allowed: list[str]):
     return check
 
 
+def _active_rooms() -> int:
+    """Rooms with at least one socket on this process."""
+    rooms = socketio.server.manager.rooms.get(NAMESPACE, {})
+    return sum(
+        1 for name, members in list(rooms.items()) if name and name.startswith("room:") and members
+    )
+
+
 def init_app(app: Flask) -> None:
     socketio.init_app(
         app,
@@ -47,4 +56,5 @@ def init_app(app: Flask) -> None:
         engineio_logger=False,
     )
     app.extensions["sockets"] = {}
+    app.extensions["metrics"].active_rooms.set_function(_active_rooms)
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)
