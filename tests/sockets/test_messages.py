@@ -1,5 +1,9 @@
 """Message events over a real socket: send, retries, edit, delete, sync, REST parity."""
 
+import gc
+
+import pytest
+
 from chat.models import Message
 
 
@@ -157,3 +161,19 @@ def test_rest_and_socket_give_identical_payloads_and_errors(people, app):
         carol.rest("post", "/api/messages", json=body).json()["error"]
         == carol.socket().call("send_message", body)["error"]
     )
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_oversized_frame_closes_the_connection_and_stores_nothing(people, live):
+    alice = people("alice")
+    room = alice.create_room()
+    sock = alice.socket()
+    try:
+        sock.sio.emit("send_message", {"roomId": room, "content": "x" * 70_000}, namespace="/chat")
+    except Exception:  # the client may notice the close while sending
+        pass
+    assert sock.wait_disconnected(5)
+    sock.sio.eio.disconnect()  # release the client's half-closed socket now, not at GC
+    gc.collect()
+    assert Message.objects(room=room).count() == 0
+    assert people("bob").socket().connected  # the server is fine
