@@ -1,8 +1,11 @@
 """Configuration classes, read from Heroku-style environment variables (only here)."""
 
+import json
 import os
 
 from dotenv import load_dotenv
+
+TRUE = {"1", "true", "yes", "on"}
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -38,6 +41,11 @@ class Config:
     SOCKET_MAX_FRAME = 64 * 1024
     TYPING_TIMEOUT = 5
     PRESENCE_PROCESS_TTL = 15  # a process silent this long is presumed dead
+    CHAT_PLUGINS: list[str] | None = None  # None: every plugin found
+    CHAT_PLUGINS_BLOCKED: list[str] = []
+    CHAT_PLUGINS_AUTOLOAD = True
+    CHAT_PLUGINS_DIR = None  # default: ./plugins
+    CHAT_PLUGIN_CONFIG: dict = {}
 
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]
@@ -85,10 +93,34 @@ class Config:
                 "JWT_ACCESS_TOKEN_EXPIRES", cls.JWT_ACCESS_TOKEN_EXPIRES
             ),
         }
+        values.update(_plugin_settings())
         origins = _env("SOCKET_CORS_ORIGIN")
         if origins:
             values["SOCKET_CORS_ORIGIN"] = [o.strip() for o in origins.split(",") if o.strip()]
         return {key: value for key, value in values.items() if value is not None}
+
+
+def _names(value: str | None) -> list[str] | None:
+    return None if value is None else [n.strip() for n in value.split(",") if n.strip()]
+
+
+def _plugin_settings() -> dict:
+    raw_config = _env("CHAT_PLUGIN_CONFIG")
+    try:
+        plugin_config = json.loads(raw_config) if raw_config else None
+    except ValueError as exc:
+        raise ConfigError(f"CHAT_PLUGIN_CONFIG is not valid JSON: {exc}") from None
+    if plugin_config is not None and not isinstance(plugin_config, dict):
+        raise ConfigError("CHAT_PLUGIN_CONFIG must be a JSON object of plugin name -> settings")
+    autoload = _env("CHAT_PLUGINS_AUTOLOAD")
+    values = {
+        "CHAT_PLUGINS": _names(_env("CHAT_PLUGINS")),
+        "CHAT_PLUGINS_BLOCKED": _names(_env("CHAT_PLUGINS_BLOCKED")),
+        "CHAT_PLUGINS_AUTOLOAD": None if autoload is None else autoload.lower() in TRUE,
+        "CHAT_PLUGINS_DIR": _env("CHAT_PLUGINS_DIR"),
+        "CHAT_PLUGIN_CONFIG": plugin_config,
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 class DevelopmentConfig(Config):

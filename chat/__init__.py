@@ -1,12 +1,15 @@
 """chat: a real-time chat backend (Flask, Flask-SocketIO, MongoDB, pluggy)."""
 
 from flask import Flask
+from flask_smorest import Blueprint as SmorestBlueprint
 
-from chat import api, cli, metrics, sockets
+from chat import api, metrics, plugin_manager, sockets
 from chat.api import errorhandlers
 from chat.api.tokens import init_jwt_callbacks
 from chat.extensions import api as smorest_api
-from chat.extensions import init_mongo, init_redis, jwt
+from chat.extensions import init_mongo, init_redis, jwt, socketio
+from chat.hookspecs import hookimpl
+from chat.realtime import NAMESPACE
 from chat.services import presence
 from config import check_production, load_config
 
@@ -39,5 +42,22 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     errorhandlers.register(app)
     api.register(app)
     sockets.init_app(app)
-    cli.register(app)
+    _load_plugins(app)
     return app
+
+
+def _load_plugins(app: Flask) -> None:
+    """Find plugins, then let them add endpoints, socket events and commands."""
+    pm = app.extensions["plugins"] = plugin_manager.build(app)
+    for blueprints in pm.hook.register_blueprints(app=app):
+        for bp in blueprints:
+            if isinstance(bp, SmorestBlueprint):
+                smorest_api.register_blueprint(bp)
+            else:
+                app.register_blueprint(bp)
+    pm.hook.register_socket_events(socketio=socketio, namespace=NAMESPACE)
+    pm.hook.register_commands(cli=app.cli)
+    pm.hook.startup(app=app)
+
+
+__all__ = ["create_app", "hookimpl"]

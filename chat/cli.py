@@ -1,10 +1,13 @@
-"""Flask CLI commands: `flask migrate`."""
+"""Built-in `flask` commands (registered through the default plugin): migrate, plugins."""
+
+import json
 
 import click
-from flask import Flask
+from flask import current_app
 
 from chat.extensions import mongo_db
 from chat.migrate import apply_migrations
+from chat.plugin_manager import loaded_plugins
 
 
 @click.command("migrate")
@@ -14,5 +17,21 @@ def migrate_command() -> None:
     click.echo(f"applied: {', '.join(ran)}" if ran else "database is up to date")
 
 
-def register(app: Flask) -> None:
-    app.cli.add_command(migrate_command)
+@click.group("plugins")
+def plugins_group() -> None:
+    """Inspect plugins."""
+
+
+@plugins_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_plugins(as_json: bool) -> None:
+    """Show the loaded plugins and the hooks each implements."""
+    rows = loaded_plugins(current_app.extensions["plugins"])
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<28} {', '.join(row['hooks'])}")
+
+
+COMMANDS = [migrate_command, plugins_group]

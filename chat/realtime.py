@@ -10,7 +10,9 @@ import logging
 import time
 from datetime import datetime
 
-from chat import events
+from flask import current_app
+
+from chat import events, plugin_manager
 from chat.events import Event
 from chat.extensions import socketio
 from chat.metrics import metrics
@@ -40,6 +42,15 @@ def publish(event: Event) -> None:
             action(event)
     except Exception:  # a broken queue must not fail a stored write
         log.exception("could not publish %s", type(event).__name__)
+    if plugin_manager.plugin_manager().hook.track_event.get_hookimpls():
+        app = current_app._get_current_object()
+        socketio.start_background_task(_track, app, event)
+
+
+def _track(app, event: Event) -> None:
+    """track_event hooks, in the background and isolated from each other."""
+    with app.app_context():
+        plugin_manager.call_isolated("track_event", event=event)
 
 
 def _emit(event: Event) -> None:

@@ -13,6 +13,7 @@ from chat import create_app
 from chat.extensions import mongo_db
 from chat.migrate import apply_migrations
 from devtools import servers
+from tests.processes import server
 
 PASSWORD = "correct horse battery"
 
@@ -175,3 +176,43 @@ def alice(make_user):
 @pytest.fixture
 def bob(make_user):
     return make_user("bob")
+
+
+# A live server (gunicorn + gevent, the Procfile command) for the socket tests.
+
+
+@pytest.fixture(scope="session")
+def live_settings(base_settings):
+    run = uuid.uuid4().hex[:8]
+    return {
+        "MONGODB_URI": base_settings["MONGODB_URI"],
+        "REDIS_URL": base_settings["REDIS_URL"],
+        "SOCKETIO_CHANNEL": f"chat-test-{run}",
+        "REDIS_PREFIX": f"chat-test-{run}",
+        "TYPING_TIMEOUT": 2,
+        "PRESENCE_PROCESS_TTL": 4,
+    }
+
+
+@pytest.fixture(scope="session")
+def live(app, live_settings):
+    """Base URL of a server process shared by the socket tests."""
+    with server(live_settings) as (base, _):
+        yield base
+
+
+@pytest.fixture
+def people(live):
+    """people('alice', 'bob') -> registered Persons; their sockets close after the test."""
+    from tests.sockets.client import Person  # it imports this module
+
+    made: list[Person] = []
+
+    def make(*names: str, base: str | None = None):
+        new = [Person(base or live, name) for name in names]
+        made.extend(new)
+        return new if len(new) > 1 else new[0]
+
+    yield make
+    for person in made:
+        person.close()

@@ -7,11 +7,13 @@ from flask import current_app
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from chat import plugin_manager as plugins
 from chat import realtime
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.events import MessageCreated, MessageDeleted, MessageUpdated
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
+from chat.plugin_manager import permission
 from chat.services.common import to_oid
 from chat.services.rooms import get_member_room, get_room, is_admin, require_member
 
@@ -25,6 +27,17 @@ def _check_content(content: str, message_type: str) -> None:
         raise ValidationError(fields={"content": [f"Longer than {limit} characters."]})
     if message_type == "text" and not content.strip():
         raise ValidationError(fields={"content": ["A text message cannot be empty."]})
+
+
+def _validated(
+    actor: User, room: Room, content: str, message_type: str, data: dict, is_edit: bool
+) -> dict:
+    """Core checks, then the validate_message hook (which may change the draft)."""
+    _check_content(content, message_type)
+    draft = {"content": content, "message_type": message_type, "data": dict(data)}
+    plugins.validate_message(actor=actor, room=room, draft=draft, is_edit=is_edit)
+    _check_content(draft["content"], draft["message_type"])
+    return draft
 
 
 def parse_mentions(content: str, room: Room) -> list[ObjectId]:
@@ -70,8 +83,12 @@ def post_message(
     message_type: str = "text",
     client_id: str | None = None,
     skip_sid: str | None = None,
+    data: dict | None = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it.
+
+    Args:
+        data: plugin-owned fields stored with the message (an attachment, ...).
 
     Returns:
         (message, created). A retry with a clientId already used by this sender
@@ -83,20 +100,22 @@ def post_message(
     existing = _find_retry(room, actor, client_id)
     if existing:
         return existing, False
-    _check_content(content, message_type)
+    if not permission(actor, "post_message", room, default=True):
+        raise Forbidden("You cannot post in this room.")
+    draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
     now = utcnow()
     doc = {
         "room": room.id,
         "sender": actor.id,
         "sender_name": actor.username,
-        "content": content,
-        "message_type": message_type,
+        "content": draft["content"],
+        "message_type": draft["message_type"],
         "timestamp": now,
-        "mentions": parse_mentions(content, room),
+        "mentions": parse_mentions(draft["content"], room),
         "reactions": [],
         "edited": False,
         "deleted": False,
-        "data": {},
+        "data": draft["data"],
     }
     if client_id is not None:
         doc["client_id"] = client_id
@@ -191,7 +210,8 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
         raise Forbidden("Only the sender can edit a message.")
     if message.deleted:
         raise Conflict("The message was deleted.")
-    _check_content(content, message.message_type)
+    draft = _validated(actor, room, content, message.message_type, message.data, is_edit=True)
+    content = draft["content"]
     message.update(
         content=content, mentions=parse_mentions(content, room), edited=True, edited_at=utcnow()
     )
@@ -203,7 +223,8 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
 def delete_message(actor: User, message_id: str) -> Message:
     """Soft delete by the sender or a room admin: a tombstone keeps seq, not content."""
     message, room = get_message(actor, message_id)
-    if message.sender != actor.id and not is_admin(actor, room):
+    default = message.sender == actor.id or is_admin(actor, room)
+    if not permission(actor, "delete_message", room, message, default=default):
         raise Forbidden("Only the sender or a room admin can delete a message.")
     if message.deleted:
         return message
@@ -239,4 +260,6 @@ def serialize_message(message: Message) -> dict:
     if message.deleted:
         data["deleted"] = True
         data["deletedAt"] = isoformat(message.deleted_at)
+    for extra in plugins.call_isolated("extend_message", message=message):
+        data.update(extra)
     return data

@@ -8,6 +8,7 @@ from chat.events import MemberJoined, MemberLeft, RoomUpdated
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
+from chat.plugin_manager import permission
 from chat.services.common import atomic_update, to_oid
 
 
@@ -86,6 +87,8 @@ def create_room(
     actor: User, name: str, description: str = "", settings: dict | None = None
 ) -> Room:
     """Create a public or private room; the creator is owner, admin and participant."""
+    if not permission(actor, "create_room", None, default=True):
+        raise Forbidden("You cannot create rooms.")
     room_settings = _settings(settings)
     room = Room(
         name=name,
@@ -104,7 +107,10 @@ def create_room(
 def update_room(actor: User, room_id: str, data: dict) -> Room:
     """Change name, description or settings (admins; not for direct rooms)."""
     room = get_room(actor, room_id)
-    require_admin(actor, room)
+    require_member(actor, room)
+    _no_direct(room)
+    if not permission(actor, "update_room", room, default=is_admin(actor, room)):
+        raise Forbidden("Only room admins can do that.")
     for key in ("name", "description"):
         if key in data:
             setattr(room, key, data[key])
@@ -149,6 +155,8 @@ def join_room(actor: User, room_id: str) -> Room:
         return room
     if room.type != "public":
         raise Forbidden("This room needs an invite.")
+    if not permission(actor, "join_room", room, default=True):
+        raise Forbidden("You cannot join this room.")
     return _joined(_add_participant(room, actor.id), actor)
 
 

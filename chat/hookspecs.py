@@ -1,0 +1,126 @@
+"""Every plugin hook, typed and documented. Hooks are called with keyword arguments;
+an implementation may accept any subset of a hook's arguments. Hooks may gain
+arguments in later versions but never lose one.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+    from chat.events import Event
+    from chat.models import Message, Room, User
+
+hookspec = pluggy.HookspecMarker("chat")
+hookimpl = pluggy.HookimplMarker("chat")
+
+
+@hookspec
+def register_blueprints(app: "Flask") -> list | None:
+    """Add REST endpoints. Runs once while the app is built.
+
+    Args:
+        app: the Flask application being built.
+    Returns:
+        a list of blueprints. flask-smorest blueprints join the OpenAPI
+        document; plain Flask blueprints are registered as they are.
+    """
+
+
+@hookspec
+def register_socket_events(socketio: "SocketIO", namespace: str) -> None:
+    """Add Socket.IO event handlers. Runs once while the app is built.
+
+    Use `chat.sockets.common.event(name, schema)` inside this hook so handlers get
+    the token check, schema validation, ack envelope and metrics of the core ones.
+
+    Args:
+        socketio: the app's Flask-SocketIO extension.
+        namespace: the namespace of the chat events ("/chat").
+    """
+
+
+@hookspec
+def register_commands(cli: "click.Group") -> None:
+    """Add `flask` CLI commands. Runs once while the app is built.
+
+    Args:
+        cli: the app's click group (`app.cli`); call `cli.add_command(...)`.
+    """
+
+
+@hookspec
+def startup(app: "Flask") -> None:
+    """Runs at the end of `create_app`, after every other hook has registered.
+
+    Args:
+        app: the built application (push `app.app_context()` to use the database).
+    """
+
+
+@hookspec
+def validate_message(actor: "User", room: "Room", draft: dict[str, Any], is_edit: bool) -> None:
+    """Check or change a message before it is stored (new messages and edits).
+
+    Args:
+        actor: the sender (or editor).
+        room: the room the message is in.
+        draft: `{"content", "message_type", "data"}`; change it in place to
+            transform the message (`data` is a dict for plugin-owned fields).
+        is_edit: True when an existing message's content is being edited.
+    Raises:
+        chat.errors.ChatError (e.g. ValidationError, Forbidden): rejects the
+        message with that error's code; nothing is stored. Any other exception
+        is logged and ignored, so a broken plugin never blocks sending.
+    """
+
+
+@hookspec
+def extend_message(message: "Message") -> dict[str, Any] | None:
+    """Add plugin fields to the serialized message (REST, acks and broadcasts alike).
+
+    Runs isolated: an implementation that raises is logged and skipped.
+
+    Args:
+        message: the stored message (its `data` dict holds plugin-owned fields).
+    Returns:
+        camelCase keys to merge into the message object, or None.
+    """
+
+
+@hookspec
+def track_event(event: "Event") -> None:
+    """React to something that happened (a message stored, a member left, ...).
+
+    Called after the write and after the realtime broadcast, in the background:
+    each implementation runs isolated, so a slow or failing plugin never delays
+    or breaks the action. Errors are logged; calls and durations are in /metrics.
+
+    Args:
+        event: a `chat.events.Event` dataclass (see `chat/events.py`).
+    """
+
+
+@hookspec
+def permission_allowed(
+    actor: "User", action: str, room: "Room | None", resource: Any
+) -> bool | None:
+    """Allow or deny an action beyond the built-in rules.
+
+    Actions: "create_room", "update_room", "join_room", "post_message",
+    "delete_message", plus any a plugin defines. Membership of the room is
+    always required first; this hook cannot open a hidden room.
+
+    Args:
+        actor: who wants to act.
+        action: the action's name.
+        room: the room concerned, if any.
+        resource: the object acted on (a Message for "delete_message"), or None.
+    Returns:
+        False to deny (any False wins), True to allow what the built-in rule
+        would refuse, None for no opinion.
+    """

@@ -1,0 +1,23 @@
+"""Reactions plugin: emoji reactions on messages over REST and Socket.IO.
+
+REST  POST /api/messages/:id/reactions {emoji}, DELETE /api/messages/:id/reactions/:emoji
+Socket add_reaction / remove_reaction {messageId, emoji}; the room gets reaction_updated.
+"""
+
+from chat.hookspecs import hookimpl
+from plugins.reactions import api, service, sockets
+
+
+@hookimpl
+def register_blueprints(app):
+    return [api.bp]
+
+
+@hookimpl
+def register_socket_events(socketio, namespace):
+    sockets.register()
+
+
+@hookimpl
+def extend_message(message):
+    return {"reactionCounts": service.counts(message)}

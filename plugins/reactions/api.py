@@ -1,0 +1,35 @@
+"""Reactions over REST."""
+
+import marshmallow as ma
+from marshmallow import fields
+
+from chat.api.common import BEARER, Blueprint, login_required
+from chat.schemas.common import Schema
+from chat.schemas.messages import MessageOut
+from chat.services.messages import serialize_message
+from plugins.reactions import service
+
+bp = Blueprint("reactions", __name__, url_prefix="/api/messages", description="Reactions")
+
+
+class ReactionIn(Schema):
+    emoji = fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
+@bp.post("/<message_id>/reactions")
+@bp.doc(security=BEARER)
+@bp.arguments(ReactionIn)
+@bp.response(200, MessageOut)
+@login_required
+def add_reaction(data, message_id, actor):
+    """React to a message (once per emoji); the room gets reaction_updated."""
+    return serialize_message(service.add_reaction(actor, message_id, data["emoji"]))
+
+
+@bp.delete("/<message_id>/reactions/<emoji>")
+@bp.doc(security=BEARER)
+@bp.response(200, MessageOut)
+@login_required
+def remove_reaction(message_id, emoji, actor):
+    """Take your reaction back."""
+    return serialize_message(service.remove_reaction(actor, message_id, emoji))

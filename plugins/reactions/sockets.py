@@ -1,0 +1,26 @@
+"""Reactions over Socket.IO: add_reaction / remove_reaction {messageId, emoji}."""
+
+import marshmallow as ma
+from marshmallow import fields
+
+from chat.schemas.common import EventSchema, ObjectIdField
+from chat.services.messages import serialize_message
+from chat.sockets.common import event
+from plugins.reactions import service
+
+
+class ReactionEvent(EventSchema):
+    message_id = ObjectIdField(data_key="messageId", required=True)
+    emoji = fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
+def register() -> None:
+    @event("add_reaction", ReactionEvent)
+    def add_reaction(state, data):
+        message = service.add_reaction(state.user, data["message_id"], data["emoji"])
+        return {"message": serialize_message(message)}
+
+    @event("remove_reaction", ReactionEvent)
+    def remove_reaction(state, data):
+        message = service.remove_reaction(state.user, data["message_id"], data["emoji"])
+        return {"message": serialize_message(message)}
