@@ -1,5 +1,6 @@
 """Shared fixtures: a real SecantusDB (or MONGODB_URI), real Redis, a real app."""
 
+import json
 import os
 import tempfile
 import uuid
@@ -64,8 +65,19 @@ def redis_url():
 
 
 @pytest.fixture(scope="session")
-def base_settings(mongo_uri, redis_url):
-    return {"MONGODB_URI": mongo_uri, "REDIS_URL": redis_url, "LOGIN_LOCK_SECONDS": 1}
+def plugin_settings(tmp_path_factory):
+    """Per-plugin settings for the test run (uploads go to a temporary directory)."""
+    return {"file_sharing": {"directory": str(tmp_path_factory.mktemp("uploads"))}}
+
+
+@pytest.fixture(scope="session")
+def base_settings(mongo_uri, redis_url, plugin_settings):
+    return {
+        "MONGODB_URI": mongo_uri,
+        "REDIS_URL": redis_url,
+        "LOGIN_LOCK_SECONDS": 1,
+        "CHAT_PLUGIN_CONFIG": plugin_settings,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -182,9 +194,10 @@ def bob(make_user):
 
 
 @pytest.fixture(scope="session")
-def live_settings(base_settings):
+def live_settings(base_settings, plugin_settings):
     run = uuid.uuid4().hex[:8]
     return {
+        "CHAT_PLUGIN_CONFIG": json.dumps(plugin_settings),
         "MONGODB_URI": base_settings["MONGODB_URI"],
         "REDIS_URL": base_settings["REDIS_URL"],
         "SOCKETIO_CHANNEL": f"chat-test-{run}",

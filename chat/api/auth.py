@@ -41,8 +41,8 @@ def refresh():
 
 @bp.post("/logout")
 @bp.doc(security=BEARER)
-@bp.response(204)
 @login_required
+@bp.response(204)
 def logout(actor):
     """Revoke the current session (access and refresh tokens)."""
     auth.logout(get_jwt())

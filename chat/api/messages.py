@@ -10,10 +10,10 @@ bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Me
 
 @bp.post("")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(MessageIn)
 @bp.response(201, MessageOut)
 @bp.alt_response(200, schema=MessageOut, description="A retry: the stored message.")
-@login_required
 def post_message(data, actor):
     """Send a message (idempotent by clientId); broadcast as `message_received`."""
     message, created = messages.post_message(actor, **data)
@@ -22,9 +22,9 @@ def post_message(data, actor):
 
 @bp.get("/<room_id>")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(HistoryQuery, location="query")
 @bp.response(200, MessageListOut)
-@login_required
 def list_messages(query, room_id, actor):
     """History, oldest first, paged by message-id cursors."""
     page, more = messages.list_messages(actor, room_id, **query)
@@ -33,9 +33,9 @@ def list_messages(query, room_id, actor):
 
 @bp.patch("/<message_id>")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(MessageEditIn)
 @bp.response(200, MessageOut)
-@login_required
 def edit_message(data, message_id, actor):
     """Edit your own message."""
     return serialize_message(messages.edit_message(actor, message_id, data["content"]))
@@ -43,8 +43,8 @@ def edit_message(data, message_id, actor):
 
 @bp.delete("/<message_id>")
 @bp.doc(security=BEARER)
-@bp.response(204)
 @login_required
+@bp.response(204)
 def delete_message(message_id, actor):
     """Delete a message (sender or room admin); a tombstone stays in history."""
     messages.delete_message(actor, message_id)

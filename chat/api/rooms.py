@@ -20,9 +20,9 @@ ROOM = "/<room_id>"
 
 @bp.get("")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, RoomListOut)
-@login_required
 def list_rooms(query, actor):
     """Public rooms and the caller's rooms, each with the caller's unread count."""
     page, next_cursor = rooms.list_rooms(actor, query["limit"], query["cursor"])
@@ -35,9 +35,9 @@ def list_rooms(query, actor):
 
 @bp.post("")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(RoomCreateIn)
 @bp.response(201, RoomOut)
-@login_required
 def create_room(data, actor):
     """Create a room; the caller becomes its owner and admin."""
     return serialize_room(rooms.create_room(actor, **data))
@@ -45,9 +45,9 @@ def create_room(data, actor):
 
 @bp.post("/direct")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(UserIdIn)
 @bp.response(200, RoomOut)
-@login_required
 def open_direct(data, actor):
     """The direct room with another user (the same room every time)."""
     return serialize_room(rooms.open_direct_room(actor, data["userId"]))
@@ -55,8 +55,8 @@ def open_direct(data, actor):
 
 @bp.get(ROOM)
 @bp.doc(security=BEARER)
-@bp.response(200, RoomOut)
 @login_required
+@bp.response(200, RoomOut)
 def get_room(room_id, actor):
     """One room: public, or one the caller belongs to."""
     return serialize_room(rooms.get_room(actor, room_id))
@@ -64,9 +64,9 @@ def get_room(room_id, actor):
 
 @bp.put(ROOM)
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(RoomUpdateIn)
 @bp.response(200, RoomOut)
-@login_required
 def update_room(data, room_id, actor):
     """Change name, description or settings (admins only)."""
     return serialize_room(rooms.update_room(actor, room_id, data))
@@ -74,8 +74,8 @@ def update_room(data, room_id, actor):
 
 @bp.post(f"{ROOM}/join")
 @bp.doc(security=BEARER)
-@bp.response(200, RoomOut)
 @login_required
+@bp.response(200, RoomOut)
 def join_room(room_id, actor):
     """Join a public room."""
     return serialize_room(rooms.join_room(actor, room_id))
@@ -83,8 +83,8 @@ def join_room(room_id, actor):
 
 @bp.post(f"{ROOM}/leave")
 @bp.doc(security=BEARER)
-@bp.response(204)
 @login_required
+@bp.response(204)
 def leave_room(room_id, actor):
     """Leave a room (the last owner must hand over first)."""
     rooms.leave_room(actor, room_id)
@@ -92,9 +92,9 @@ def leave_room(room_id, actor):
 
 @bp.post(f"{ROOM}/members")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(UserIdIn)
 @bp.response(200, RoomOut)
-@login_required
 def invite_member(data, room_id, actor):
     """Add a user to the room (admins only)."""
     return serialize_room(rooms.invite_member(actor, room_id, data["userId"]))
@@ -102,8 +102,8 @@ def invite_member(data, room_id, actor):
 
 @bp.delete(f"{ROOM}/members/<user_id>")
 @bp.doc(security=BEARER)
-@bp.response(200, RoomOut)
 @login_required
+@bp.response(200, RoomOut)
 def remove_member(room_id, user_id, actor):
     """Kick a member (admins; only owners kick admins; owners cannot be kicked)."""
     return serialize_room(rooms.remove_member(actor, room_id, user_id))
@@ -111,9 +111,9 @@ def remove_member(room_id, user_id, actor):
 
 @bp.post(f"{ROOM}/bans")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(UserIdIn)
 @bp.response(200, RoomOut)
-@login_required
 def ban_member(data, room_id, actor):
     """Remove a user and keep them out (admins only)."""
     return serialize_room(rooms.ban_member(actor, room_id, data["userId"]))
@@ -121,8 +121,8 @@ def ban_member(data, room_id, actor):
 
 @bp.delete(f"{ROOM}/bans/<user_id>")
 @bp.doc(security=BEARER)
-@bp.response(200, RoomOut)
 @login_required
+@bp.response(200, RoomOut)
 def unban_member(room_id, user_id, actor):
     """Lift a ban (admins only)."""
     return serialize_room(rooms.unban_member(actor, room_id, user_id))
@@ -131,15 +131,15 @@ def unban_member(room_id, user_id, actor):
 def _role_views(role: str) -> None:
     @bp.put(f"{ROOM}/{role}s/<user_id>", endpoint=f"grant_{role}")
     @bp.doc(security=BEARER, summary=f"Make a member {role} (owners only).")
-    @bp.response(200, RoomOut)
     @login_required
+    @bp.response(200, RoomOut)
     def grant(room_id, user_id, actor):
         return serialize_room(rooms.set_role(actor, room_id, user_id, role, granted=True))
 
     @bp.delete(f"{ROOM}/{role}s/<user_id>", endpoint=f"revoke_{role}")
     @bp.doc(security=BEARER, summary=f"Take the {role} role away (owners only).")
-    @bp.response(200, RoomOut)
     @login_required
+    @bp.response(200, RoomOut)
     def revoke(room_id, user_id, actor):
         return serialize_room(rooms.set_role(actor, room_id, user_id, role, granted=False))
 
@@ -150,9 +150,9 @@ _role_views("owner")
 
 @bp.post(f"{ROOM}/read")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(ReadIn)
 @bp.response(200, ReadOut)
-@login_required
 def mark_read(data, room_id, actor):
     """Move the caller's read pointer to a message; returns the unread count."""
     return {"unreadCount": rooms.mark_read(actor, room_id, data["messageId"])}

@@ -11,8 +11,8 @@ bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 
 @bp.get("/me")
 @bp.doc(security=BEARER)
-@bp.response(200, UserOut)
 @login_required
+@bp.response(200, UserOut)
 def me(actor):
     """The caller's profile, with their email."""
     return serialize_user(actor, private=True)
@@ -20,9 +20,9 @@ def me(actor):
 
 @bp.get("/online")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(OnlineQuery, location="query")
 @bp.response(200, OnlineUsersOut)
-@login_required
 def online(query, actor):
     """Online users in a room you are in, or among everyone you share a room with."""
     room = get_member_room(actor, query["roomId"]) if query.get("roomId") else None

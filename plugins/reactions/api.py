@@ -18,9 +18,9 @@ class ReactionIn(Schema):
 
 @bp.post("/<message_id>/reactions")
 @bp.doc(security=BEARER)
+@login_required
 @bp.arguments(ReactionIn)
 @bp.response(200, MessageOut)
-@login_required
 def add_reaction(data, message_id, actor):
     """React to a message (once per emoji); the room gets reaction_updated."""
     return serialize_message(service.add_reaction(actor, message_id, data["emoji"]))
@@ -28,8 +28,8 @@ def add_reaction(data, message_id, actor):
 
 @bp.delete("/<message_id>/reactions/<emoji>")
 @bp.doc(security=BEARER)
-@bp.response(200, MessageOut)
 @login_required
+@bp.response(200, MessageOut)
 def remove_reaction(message_id, emoji, actor):
     """Take your reaction back."""
     return serialize_message(service.remove_reaction(actor, message_id, emoji))

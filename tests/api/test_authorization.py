@@ -122,3 +122,13 @@ def test_removed_members_lose_access(alice, bob):
     assert_error(
         bob.call("post", "/api/messages", json={"roomId": room, "content": "x"}), 404, "not_found"
     )
+
+
+def test_authentication_comes_before_body_validation(client):
+    for method, path in (
+        ("post", "/api/rooms"),
+        ("post", "/api/messages"),
+        ("patch", "/api/messages/0123456789abcdef01234567"),
+    ):
+        response = getattr(client, method)(path, json={"junk": {"$ne": 1}})
+        assert_error(response, 401, "unauthorized")

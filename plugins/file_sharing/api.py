@@ -1,0 +1,92 @@
+"""File sharing over REST: multipart upload into a room, member-only download."""
+
+from urllib.parse import quote
+
+from flask import Response, request, stream_with_context
+from flask.views import MethodView
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from chat.api.common import BEARER, Blueprint, login_required
+from chat.errors import PayloadTooLarge, ValidationError
+from chat.schemas.messages import MessageOut
+from chat.services.messages import serialize_message
+from plugins.file_sharing import service
+from plugins.file_sharing.sniff import INLINE_SAFE
+
+bp = Blueprint("files", __name__, url_prefix="/api", description="File sharing")
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries, headers and the caption
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "content": {"type": "string", "description": "Optional caption."},
+                },
+            }
+        }
+    },
+}
+
+
+@bp.route("/rooms/<room_id>/files")
+class Upload(MethodView):
+    accepts_multipart = True
+
+    @bp.doc(security=BEARER, requestBody=UPLOAD_BODY)
+    @login_required
+    @bp.response(201, MessageOut)
+    def post(self, room_id, actor):
+        """Upload a file into a room: it becomes an image or file message."""
+        room = service.check_can_upload(actor, room_id)
+        limit = service.max_bytes() + FORM_OVERHEAD
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"Files are limited to {service.max_bytes()} bytes.")
+        request.max_content_length = limit  # also stops a chunked body at the limit
+        try:
+            upload = request.files.get("file")
+            caption = request.form.get("content", "")
+        except RequestEntityTooLarge:
+            raise PayloadTooLarge(f"Files are limited to {service.max_bytes()} bytes.") from None
+        if upload is None or request.mimetype != "multipart/form-data":
+            raise ValidationError(fields={"file": ["Send the file as multipart/form-data."]})
+        if set(request.form) - {"content"} or set(request.files) != {"file"}:
+            raise ValidationError(fields={"_form": ["Only 'file' and 'content' are accepted."]})
+        message = service.upload_file(actor, room, upload.stream, upload.filename, caption)
+        return serialize_message(message)
+
+
+def _disposition(name: str, inline: bool) -> str:
+    ascii_name = name.encode("ascii", "ignore").decode().replace('"', "") or "file"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+@bp.get("/files/<file_id>")
+@bp.doc(
+    security=BEARER,
+    responses={"200": {"description": "The file's bytes", "content": {"*/*": {}}}},
+)
+@login_required
+def download(file_id, actor):
+    """Download a file (room members only)."""
+    attachment, stream = service.open_file(actor, file_id)
+
+    def chunks():
+        try:
+            while chunk := stream.read(64 * 1024):
+                yield chunk
+        finally:
+            stream.close()
+
+    response = Response(stream_with_context(chunks()), mimetype=attachment.content_type)
+    response.headers["Content-Length"] = str(attachment.size)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    inline = attachment.content_type in INLINE_SAFE
+    response.headers["Content-Disposition"] = _disposition(attachment.name, inline)
+    return response

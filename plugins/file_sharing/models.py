@@ -1,0 +1,19 @@
+"""Attachments: metadata of uploaded files; the bytes live in a storage backend."""
+
+from mongoengine import BooleanField, DateTimeField, Document, IntField, ObjectIdField, StringField
+
+from chat.models.base import NO_AUTO_INDEX, utcnow
+
+
+class Attachment(Document):
+    id = StringField(primary_key=True)  # random, unguessable; also the storage key
+    room = ObjectIdField(required=True)
+    uploader = ObjectIdField(required=True)
+    message = ObjectIdField()
+    name = StringField(required=True, max_length=255)  # display name only, never a path
+    size = IntField(required=True)
+    content_type = StringField(required=True)
+    created_at = DateTimeField(default=utcnow)
+    deleted = BooleanField(default=False)
+
+    meta = {"collection": "attachments", **NO_AUTO_INDEX}

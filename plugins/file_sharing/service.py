@@ -1,0 +1,119 @@
+"""File sharing: upload into a room as an image/file message, download as a member."""
+
+import secrets
+import unicodedata
+from typing import BinaryIO
+
+from flask import current_app
+
+from chat.errors import Forbidden, NotFound, PayloadTooLarge, ValidationError
+from chat.models import Message, Room, User
+from chat.services import messages
+from chat.services.rooms import get_member_room, get_room, require_member
+from plugins.file_sharing.models import Attachment
+from plugins.file_sharing.sniff import INLINE_SAFE, sniff
+
+SNIFF_BYTES = 4096
+
+
+def settings() -> dict:
+    return current_app.extensions["file_sharing"]
+
+
+def max_bytes() -> int:
+    return int(settings()["max_bytes"])
+
+
+def check_can_upload(actor: User, room_id: str) -> Room:
+    """Members of rooms that allow file sharing. Checked before the body is read."""
+    room = get_member_room(actor, room_id)
+    if not room.settings.allow_file_sharing:
+        raise Forbidden("File sharing is off in this room.")
+    return room
+
+
+def clean_name(name: str | None) -> str:
+    """A display name: no directories, no control characters, at most 255 characters."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
+    return (name or "file")[:255]
+
+
+def _size(stream: BinaryIO) -> int:
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def upload_file(
+    actor: User, room: Room, stream: BinaryIO, filename: str | None, caption: str = ""
+) -> Message:
+    """Store the bytes under a random id, then post an image/file message about them.
+
+    Raises:
+        PayloadTooLarge: over the limit. ValidationError: empty or a type not allowed.
+    """
+    size = _size(stream)
+    if size > max_bytes():
+        raise PayloadTooLarge(f"Files are limited to {max_bytes()} bytes.")
+    content_type = sniff(stream.read(SNIFF_BYTES))
+    stream.seek(0)
+    if size == 0 or content_type is None:
+        raise ValidationError(fields={"file": ["This file type is not allowed."]})
+    key = secrets.token_hex(16)
+    store = current_app.extensions["file_storage"]
+    store.save(key, stream, content_type)
+    attachment = Attachment(
+        id=key,
+        room=room.id,
+        uploader=actor.id,
+        name=clean_name(filename),
+        size=size,
+        content_type=content_type,
+    )
+    kind = "image" if content_type in INLINE_SAFE else "file"
+    data = {
+        "attachment": {
+            "id": key,
+            "name": attachment.name,
+            "size": size,
+            "contentType": content_type,
+        }
+    }
+    try:
+        message, _ = messages.post_message(actor, str(room.id), caption, kind, data=data)
+    except Exception:
+        store.delete(key)
+        raise
+    attachment.message = message.id
+    attachment.save(force_insert=True)
+    return message
+
+
+def open_file(actor: User, file_id: str) -> tuple[Attachment, BinaryIO]:
+    """The file and its bytes, for members of its room while its message exists.
+
+    Raises:
+        NotFound: unknown id, not a member (even of a public room), or deleted.
+    """
+    attachment = (
+        Attachment.objects(id=file_id, deleted=False).first() if file_id.isalnum() else None
+    )
+    if attachment is None:
+        raise NotFound("File not found.")
+    try:
+        require_member(actor, get_room(actor, attachment.room))
+    except (NotFound, Forbidden):
+        raise NotFound("File not found.") from None
+    message = Message.objects(id=attachment.message).only("deleted").first()
+    if message is None or message.deleted:
+        raise NotFound("File not found.")
+    return attachment, current_app.extensions["file_storage"].open(attachment.id)
+
+
+def forget_message_files(message_id: str) -> None:
+    """After a message is deleted: hide its attachment and drop the bytes."""
+    for attachment in Attachment.objects(message=message_id, deleted=False):
+        Attachment.objects(id=attachment.id).update_one(set__deleted=True)
+        current_app.extensions["file_storage"].delete(attachment.id)
