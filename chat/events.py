@@ -4,6 +4,14 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 
+def room_channel(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def user_channel(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
 @dataclass(frozen=True)
 class Event:
     """Base event: `name` is the Socket.IO event name ("" for none), `room_id` its room."""
@@ -14,9 +22,9 @@ class Event:
     def payload(self) -> dict:
         raise NotImplementedError
 
-    def rooms(self) -> list[str]:
-        """Rooms whose channels receive the event."""
-        return [self.room_id]
+    def channels(self) -> list[str]:
+        """Socket.IO channels that receive the event (default: its room's)."""
+        return [room_channel(self.room_id)]
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,8 @@ class PresenceChanged(Event):
     def payload(self) -> dict:
         return {"userId": self.user_id, "online": self.online}
 
-    def rooms(self) -> list[str]:
-        return list(self.room_ids)
+    def channels(self) -> list[str]:
+        return [room_channel(r) for r in self.room_ids]
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,14 @@ from datetime import datetime
 from flask import current_app
 
 from chat import events, plugin_manager
-from chat.events import Event
+from chat.events import Event, room_channel, user_channel
 from chat.extensions import socketio
 from chat.metrics import metrics
 from chat.services import presence
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/chat"
-
-
-def room_channel(room_id: str) -> str:
-    return f"room:{room_id}"
-
-
-def user_channel(user_id: str) -> str:
-    return f"user:{user_id}"
+__all__ = ["NAMESPACE", "publish", "room_channel", "user_channel"]
 
 
 def publish(event: Event) -> None:
@@ -35,7 +28,7 @@ def publish(event: Event) -> None:
     if socketio.server is None:
         return
     try:
-        if event.name and event.rooms():
+        if event.name and event.channels():
             _emit(event)
         action = ACTIONS.get(type(event))
         if action:
@@ -54,7 +47,7 @@ def _track(app, event: Event) -> None:
 
 
 def _emit(event: Event) -> None:
-    channels = [room_channel(r) for r in event.rooms()]
+    channels = event.channels()
     socketio.emit(
         event.name,
         event.payload(),

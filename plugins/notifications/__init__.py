@@ -1,0 +1,35 @@
+"""Notifications plugin: mentions and direct messages notify the people concerned.
+
+Stored (GET /api/notifications), pushed live as `notification` on the user's
+personal channel, and - when configured - delivered by webhook and email.
+Settings (CHAT_PLUGIN_CONFIG["notifications"]), all off by default:
+    webhook_url, webhook_secret, webhook_attempts (5), webhook_backoff (1.0 s)
+    smtp_host, smtp_port (25), smtp_from, smtp_user, smtp_password, smtp_starttls
+"""
+
+from chat.events import MessageCreated
+from chat.hookspecs import hookimpl
+from chat.plugin_manager import plugin_config
+from config import ConfigError
+from plugins.notifications import api, service
+
+DEFAULTS = {"webhook_attempts": 5, "webhook_backoff": 1.0, "smtp_from": "chat@localhost"}
+
+
+@hookimpl
+def register_blueprints(app):
+    with app.app_context():
+        settings = {**DEFAULTS, **plugin_config("notifications")}
+    url = settings.get("webhook_url")
+    if url and not url.startswith(("https://", "http://")):
+        raise ConfigError("notifications: webhook_url must be an http(s) URL")
+    if url and not settings.get("webhook_secret"):
+        raise ConfigError("notifications: webhook_url needs a webhook_secret to sign with")
+    app.extensions["notifications"] = settings
+    return [api.bp]
+
+
+@hookimpl
+def track_event(event):
+    if isinstance(event, MessageCreated):
+        service.on_message_created(event)

@@ -1,0 +1,162 @@
+"""Notifications: who gets one for a new message, listing, read state, preferences."""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bson import ObjectId
+from flask import current_app
+
+from chat import realtime
+from chat.events import Event, MessageCreated, user_channel
+from chat.extensions import socketio
+from chat.models import Room, User
+from chat.models.base import isoformat
+from chat.services import presence
+from chat.services.rooms import get_member_room
+from plugins.notifications import delivery
+from plugins.notifications.models import Notification, NotificationPrefs
+
+
+@dataclass(frozen=True)
+class NotificationCreated(Event):
+    """Sent to the notified user's personal channel only."""
+
+    name: ClassVar[str] = "notification"
+    user_id: str = ""
+    notification: dict | None = None
+
+    def payload(self) -> dict:
+        return self.notification
+
+    def channels(self) -> list[str]:
+        return [user_channel(self.user_id)]
+
+
+def settings() -> dict:
+    return current_app.extensions["notifications"]
+
+
+def serialize(n: Notification) -> dict:
+    return {
+        "id": str(n.id),
+        "type": n.type,
+        "roomId": str(n.room),
+        "messageId": str(n.message),
+        "actorId": str(n.actor),
+        "createdAt": isoformat(n.created_at),
+        "read": n.read,
+    }
+
+
+def _recipients(message: dict, room: Room) -> dict[str, str]:
+    """user id -> notification type: mentioned users, and offline direct-room peers."""
+    sender = message["sender"]["id"]
+    wanted = {uid: "mention" for uid in message.get("mentions", []) if uid != sender}
+    if room.type == "direct":
+        peers = [str(p) for p in room.participants if str(p) != sender]
+        offline = set(peers) - presence.online_ids(peers)
+        for uid in offline:
+            wanted.setdefault(uid, "direct_message")
+    if not wanted:
+        return {}
+    muted = NotificationPrefs.objects(user__in=[ObjectId(u) for u in wanted], muted_rooms=room.id)
+    for prefs in muted:
+        wanted.pop(str(prefs.user), None)
+    return wanted
+
+
+def on_message_created(event: MessageCreated) -> list[Notification]:
+    """Store, push live, and deliver out of band the notifications a message causes."""
+    message = event.message
+    room = Room.objects(id=message["roomId"]).first()
+    if room is None or message.get("deleted"):
+        return []
+    created = []
+    for user_id, kind in _recipients(message, room).items():
+        note = Notification(
+            user=ObjectId(user_id),
+            type=kind,
+            room=room.id,
+            message=ObjectId(message["id"]),
+            actor=ObjectId(message["sender"]["id"]),
+        )
+        note.save(force_insert=True)
+        created.append(note)
+        realtime.publish(
+            NotificationCreated(str(room.id), user_id=user_id, notification=serialize(note))
+        )
+        _deliver(note, message, room)
+    return created
+
+
+def _deliver(note: Notification, message: dict, room: Room) -> None:
+    """Webhook for every notification; email to users offline now who allow it."""
+    conf = settings()
+    payload = {
+        "event": "notification",
+        "notification": serialize(note),
+        "message": message,
+        "room": {"id": str(room.id), "name": room.name},
+    }
+    if conf.get("webhook_url"):
+        socketio.start_background_task(
+            delivery.post_webhook,
+            conf["webhook_url"],
+            conf["webhook_secret"],
+            payload,
+            int(conf["webhook_attempts"]),
+            float(conf["webhook_backoff"]),
+        )
+    user_id = str(note.user)
+    if conf.get("smtp_host") and not presence.online_ids([user_id]):
+        prefs = NotificationPrefs.objects(user=note.user).first()
+        user = User.objects(id=note.user).only("email").first()
+        if user and (prefs is None or prefs.email):
+            subject, text = _email_text(note, message, room)
+            socketio.start_background_task(_send_email, conf, user.email, subject, text)
+
+
+def _send_email(conf: dict, to: str, subject: str, text: str) -> None:
+    try:
+        delivery.send_email(conf, to, subject, text)
+    except OSError:
+        current_app.logger.warning("notification email to a user failed", exc_info=True)
+
+
+def _email_text(note: Notification, message: dict, room: Room) -> tuple[str, str]:
+    who = message["sender"]["username"]
+    what = "mentioned you" if note.type == "mention" else "sent you a message"
+    subject = f"{who} {what} in {room.name}"[:200]
+    return subject, f"{who} {what} in {room.name}:\n\n{message['content']}\n"
+
+
+def list_notifications(actor: User, unread: bool, limit: int) -> list[Notification]:
+    query = {"user": actor.id, **({"read": False} if unread else {})}
+    return list(Notification.objects(**query).order_by("-created_at", "-id").limit(limit))
+
+
+def mark_read(actor: User, ids: list[str]) -> int:
+    """Mark the actor's own notifications read; other ids are ignored."""
+    oids = [ObjectId(i) for i in ids]
+    return Notification.objects(user=actor.id, id__in=oids).update(set__read=True)
+
+
+def get_prefs(actor: User) -> NotificationPrefs:
+    return NotificationPrefs.objects(user=actor.id).first() or NotificationPrefs(user=actor.id)
+
+
+def update_prefs(
+    actor: User, muted_rooms: list[str] | None, email: bool | None
+) -> NotificationPrefs:
+    """Change what the actor is notified about. Muting needs membership of the room."""
+    prefs = get_prefs(actor)
+    if muted_rooms is not None:
+        prefs.muted_rooms = [get_member_room(actor, r).id for r in dict.fromkeys(muted_rooms)]
+    if email is not None:
+        prefs.email = email
+    prefs.save()
+    return prefs
+
+
+def serialize_prefs(prefs: NotificationPrefs) -> dict:
+    return {"mutedRooms": [str(r) for r in prefs.muted_rooms], "email": prefs.email}

@@ -1,0 +1,210 @@
+"""Notifications plugin: who is notified, listing, read state, preferences, delivery."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from chat import create_app
+from devtools.servers import free_port
+from plugins.notifications.models import Notification
+from tests.conftest import AuthActions, Caller, assert_error
+
+
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+def _notes(caller, **query):
+    return caller.ok("get", "/api/notifications", query_string=query)["notifications"]
+
+
+@pytest.fixture
+def room(alice, bob):
+    room = alice.create_room("general")["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    return room
+
+
+def test_mentions_notify_the_mentioned_member(room, alice, bob):
+    message = alice.send(room, "hey @bob, and @alice talks to herself")
+    notes = _wait(lambda: _notes(bob))
+    assert len(notes) == 1
+    note = notes[0]
+    assert note["type"] == "mention" and note["roomId"] == room
+    assert note["messageId"] == message["id"] and note["actorId"] == alice.id
+    assert note["read"] is False and note["createdAt"].endswith("Z")
+    time.sleep(0.3)
+    assert _notes(alice) == []  # no self-notification
+
+
+def test_direct_messages_notify_offline_peers(alice, bob):
+    direct = alice.ok("post", "/api/rooms/direct", json={"userId": bob.id})["id"]
+    alice.send(direct, "are you there?")
+    notes = _wait(lambda: _notes(bob))
+    assert [n["type"] for n in notes] == ["direct_message"]
+    alice.send(direct, "@bob hello")  # a mention in a direct room is one notification
+    notes = _wait(lambda: len(_notes(bob)) == 2 and _notes(bob))
+    assert [n["type"] for n in notes] == ["mention", "direct_message"]
+
+
+def test_unread_filter_and_mark_read(room, alice, bob, make_user):
+    for i in range(3):
+        alice.send(room, f"@bob {i}")
+    notes = _wait(lambda: len(_notes(bob)) == 3 and _notes(bob))
+    carol = make_user("carol")
+    carol.ok("post", "/api/notifications/read", 204, json={"ids": [notes[0]["id"]]})
+    assert len(_notes(bob, unread="true")) == 3  # someone else's ids change nothing
+    bob.ok("post", "/api/notifications/read", 204, json={"ids": [notes[0]["id"]]})
+    assert [n["id"] for n in _notes(bob, unread="true")] == [n["id"] for n in notes[1:]]
+    assert len(_notes(bob)) == 3
+
+
+def test_bad_input_is_refused(bob, db):
+    for body in ({"ids": []}, {"ids": ["nope"]}, {"ids": [{"$ne": None}]}, {"ids": "x"}, {}):
+        assert_error(
+            bob.call("post", "/api/notifications/read", json=body), 422, "validation_error"
+        )
+    for query in ({"limit": 0}, {"unread": "maybe"}, {"other": 1}):
+        assert_error(
+            bob.call("get", "/api/notifications", query_string=query), 422, "validation_error"
+        )
+    assert_error(
+        bob.call("put", "/api/notifications/preferences", json={"email": "no"}),
+        422,
+        "validation_error",
+    )
+
+
+def test_muted_rooms_are_silent(room, alice, bob, make_user):
+    prefs = bob.ok("put", "/api/notifications/preferences", json={"mutedRooms": [room]})
+    assert prefs == {"mutedRooms": [room], "email": True}
+    alice.send(room, "@bob you will not hear this")
+    time.sleep(0.5)
+    assert _notes(bob) == []
+    carol = make_user("carol")
+    secret = alice.create_room("secret", isPrivate=True)["id"]
+    refused = carol.call("put", "/api/notifications/preferences", json={"mutedRooms": [secret]})
+    assert_error(refused, 404, "not_found")
+
+
+# --- out-of-band delivery: a real HTTP receiver and a real SMTP server ---
+
+
+class Receiver(BaseHTTPRequestHandler):
+    fail_first = 2
+    calls: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.calls.append((dict(self.headers), body))
+        self.send_response(500 if len(Receiver.calls) <= Receiver.fail_first else 200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.calls = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Receiver)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/hook"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def delivering_app(app, base_settings, receiver, smtp, plugin_settings):
+    port, _inbox = smtp
+    notifications = {
+        "webhook_url": receiver,
+        "webhook_secret": "s3cret",
+        "webhook_backoff": 0.05,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_from": "chat@example.com",
+    }
+    config = {**plugin_settings, "notifications": notifications}
+    return create_app("testing", **{**base_settings, "CHAT_PLUGIN_CONFIG": config})
+
+
+def _callers(app):
+    client = app.test_client()
+    auth = AuthActions(client)
+    return [Caller(client, auth.register(name)) for name in ("dora", "evan")]
+
+
+def test_webhooks_are_signed_and_retried(delivering_app):
+    dora, evan = _callers(delivering_app)
+    room = dora.create_room("hooks")["id"]
+    evan.ok("post", f"/api/rooms/{room}/join")
+    message = dora.send(room, "@evan ping")
+    assert _wait(lambda: len(Receiver.calls) >= 3)
+    time.sleep(0.3)
+    assert len(Receiver.calls) == 3  # two 500s, then delivered: no further attempts
+    headers, body = Receiver.calls[-1]
+    expected = hmac.new(
+        b"s3cret", headers["X-Chat-Timestamp"].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    assert headers["X-Chat-Signature"] == f"sha256={expected}"
+    assert headers["X-Chat-Delivery-Attempt"] == "3"
+    payload = json.loads(body)
+    assert payload["event"] == "notification"
+    assert payload["notification"]["type"] == "mention"
+    assert payload["message"]["id"] == message["id"] and payload["room"]["name"] == "hooks"
+
+
+def test_offline_users_get_an_email_unless_they_opt_out(delivering_app, smtp):
+    _port, inbox = smtp
+    dora, evan = _callers(delivering_app)
+    room = dora.create_room("mail")["id"]
+    evan.ok("post", f"/api/rooms/{room}/join")
+    dora.send(room, "@evan <script>alert(1)</script> see you")
+    assert _wait(lambda: inbox.messages)
+    envelope = inbox.messages[0]
+    assert envelope.rcpt_tos == ["evan@example.com"]
+    text = envelope.content.decode()
+    assert "Subject: dora mentioned you in mail" in text
+    assert "&lt;script&gt;" in text and "<script>alert" not in text.split("text/html", 1)[1]
+    evan.ok("put", "/api/notifications/preferences", json={"email": False})
+    dora.send(room, "@evan again")
+    _wait(lambda: Notification.objects(user=evan.id).count() == 2)
+    time.sleep(0.5)
+    assert len(inbox.messages) == 1
+
+
+def test_nothing_leaves_the_process_by_default(room, alice, bob, app):
+    assert not app.extensions["notifications"].get("webhook_url")
+    assert not app.extensions["notifications"].get("smtp_host")
