@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml | md5sum | cut -c1-12)
 EVENTLET_VENV := .venv-eventlet
 EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-eventlet.txt | cut -c1-12)
 
@@ -24,10 +24,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q -e examples/chat-wordcount
 	rm -f $(VENV)/.installed-*
 	touch $@
 

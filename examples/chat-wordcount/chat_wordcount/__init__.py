@@ -1,0 +1,10 @@
+"""chat-wordcount: an example plugin installed from its own package (entry point
+`chat.plugins` -> `wordcount`). It adds `wordCount` to every serialized message.
+"""
+
+from chat import hookimpl
+
+
+@hookimpl
+def extend_message(message):
+    return {"wordCount": len(message.content.split())}

@@ -1,0 +1,69 @@
+"""A package plugin using every remaining hook (relative imports work in local plugins)."""
+
+import click
+from flask import Blueprint
+
+from chat import hookimpl
+from chat.errors import ValidationError
+
+from .words import BANNED, SHRUG
+
+
+@hookimpl
+def validate_message(actor, room, draft, is_edit):
+    if BANNED in draft["content"]:
+        raise ValidationError(
+            "Mind your language.", fields={"content": ["Contains a banned word."]}
+        )
+    draft["content"] = draft["content"].replace("/shrug", SHRUG)
+    draft["data"]["checkedBy"] = "rules"
+
+
+@hookimpl
+def extend_message(message):
+    return {"checkedBy": message.data.get("checkedBy")}
+
+
+@hookimpl
+def permission_allowed(actor, action, room, resource):
+    if action == "create_room" and actor.username == "mallory":
+        return False
+    if action == "delete_message" and actor.username == "moderator":
+        return True
+    return None
+
+
+bp = Blueprint("rules", __name__)
+
+
+@bp.get("/rules/ping")
+def ping():
+    return {"pong": True}
+
+
+@hookimpl
+def register_blueprints(app):
+    return [bp]
+
+
+@hookimpl
+def register_commands(cli):
+    @cli.command("rules-hello")
+    def hello():
+        """Say hello from the rules plugin."""
+        click.echo("hello from rules")
+
+
+@hookimpl
+def startup(app):
+    app.extensions["rules_started"] = True
+
+
+@hookimpl
+def register_socket_events(socketio, namespace):
+    from chat.schemas.common import EventSchema
+    from chat.sockets.common import event
+
+    @event("rules_ping", EventSchema)
+    def rules_ping(state, data):
+        return {"pong": state.user.username}

@@ -1,0 +1,2 @@
+BANNED = "frobnicate"
+SHRUG = "¯\\_(ツ)_/¯"

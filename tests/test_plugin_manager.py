@@ -1,0 +1,184 @@
+"""The plugin system: discovery, configuration, every hook, isolation and metrics."""
+
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chat import create_app
+from chat.models import Message, Room
+from config import ConfigError
+from tests.conftest import AuthActions, Caller, assert_error
+from tests.processes import server
+
+SAMPLES = str(Path(__file__).parent / "plugins" / "sample_plugins")
+BUILT_IN = ("reactions", "file_sharing", "notifications")
+
+
+def _names(app) -> set[str]:
+    return {name for name, _ in app.extensions["plugins"].list_name_plugin()}
+
+
+def _app(base_settings, **settings):
+    return create_app("testing", **{**base_settings, **settings})
+
+
+def _people(app, *names):
+    client = app.test_client()
+    auth = AuthActions(client)
+    return [Caller(client, auth.register(name)) for name in names]
+
+
+def test_default_entry_point_and_folder_plugins_are_found(app):
+    assert _names(app) == {"chat.default_plugins", "wordcount", *BUILT_IN}
+
+
+def test_entry_point_plugin_from_its_own_package_works(alice):
+    room = alice.create_room()["id"]
+    assert alice.send(room, "three little words")["wordCount"] == 3
+
+
+def test_enable_block_and_autoload(base_settings):
+    assert _names(_app(base_settings, CHAT_PLUGINS=["reactions"])) == {
+        "chat.default_plugins",
+        "reactions",
+    }
+    blocked = _names(_app(base_settings, CHAT_PLUGINS_BLOCKED=["wordcount", "reactions"]))
+    assert blocked == {"chat.default_plugins", "file_sharing", "notifications"}
+    assert _names(_app(base_settings, CHAT_PLUGINS_AUTOLOAD=False)) == {"chat.default_plugins"}
+
+
+def test_environment_configures_plugins(monkeypatch):
+    from config import load_config
+
+    monkeypatch.setenv("CHAT_PLUGINS_BLOCKED", "reactions, notifications")
+    monkeypatch.setenv("CHAT_PLUGINS_AUTOLOAD", "false")
+    monkeypatch.setenv("CHAT_PLUGIN_CONFIG", '{"file_sharing": {"max_bytes": 5}}')
+    settings = load_config("testing")
+    assert settings["CHAT_PLUGINS_BLOCKED"] == ["reactions", "notifications"]
+    assert settings["CHAT_PLUGINS_AUTOLOAD"] is False
+    assert settings["CHAT_PLUGIN_CONFIG"] == {"file_sharing": {"max_bytes": 5}}
+    monkeypatch.setenv("CHAT_PLUGIN_CONFIG", "{not json")
+    with pytest.raises(ConfigError, match="CHAT_PLUGIN_CONFIG"):
+        load_config("testing")
+
+
+def test_per_plugin_settings_reach_the_plugin(base_settings, plugin_settings):
+    config = {
+        **plugin_settings,
+        "file_sharing": {**plugin_settings["file_sharing"], "max_bytes": 1234},
+    }
+    app = _app(base_settings, CHAT_PLUGIN_CONFIG=config)
+    assert app.extensions["file_sharing"]["max_bytes"] == 1234
+
+
+@pytest.mark.parametrize("blocked", BUILT_IN)
+def test_each_built_in_plugin_can_be_disabled(base_settings, blocked):
+    app = _app(base_settings, CHAT_PLUGINS_BLOCKED=[blocked])
+    alice, bob = _people(app, f"a{blocked}", f"b{blocked}")
+    room = alice.create_room()["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    message = alice.send(room, f"@b{blocked} hello")
+    assert bob.history(room)["messages"] == [message]
+    paths = {
+        "reactions": (
+            "post",
+            f"/api/messages/{message['id']}/reactions",
+            {"json": {"emoji": "👍"}},
+        ),
+        "file_sharing": ("get", f"/api/files/{'0' * 32}", {}),
+        "notifications": ("get", "/api/notifications", {}),
+    }
+    method, path, kwargs = paths[blocked]
+    assert_error(alice.call(method, path, **kwargs), 404, "not_found")
+    assert ("reactionCounts" in message) == (blocked != "reactions")
+
+
+def test_flask_plugins_list(app):
+    result = CliRunner().invoke(app.cli, ["plugins", "list"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert set(lines) == _names(app)
+    assert "register_blueprints" in lines["reactions"] and "track_event" in lines["notifications"]
+
+
+# --- the sample plugins in tests/plugins/sample_plugins exercise every hook ---
+
+
+@pytest.fixture
+def sample_app(app, base_settings):
+    return _app(base_settings, CHAT_PLUGINS_DIR=SAMPLES, CHAT_PLUGINS_BLOCKED=["wordcount"])
+
+
+def test_local_folder_plugins_load_modules_and_packages(sample_app):
+    assert _names(sample_app) == {"chat.default_plugins", "broken", "slow", "rules"}
+
+
+def test_register_blueprints_register_commands_and_startup(sample_app):
+    assert sample_app.test_client().get("/rules/ping").get_json() == {"pong": True}
+    result = CliRunner().invoke(sample_app.cli, ["rules-hello"])
+    assert result.output.strip() == "hello from rules"
+    assert sample_app.extensions["rules_started"] is True
+
+
+def test_validate_message_rejects_with_a_code_and_transforms(sample_app):
+    (alice,) = _people(sample_app, "alice")
+    room = alice.create_room()["id"]
+    refused = alice.call("post", "/api/messages", json={"roomId": room, "content": "frobnicate!"})
+    assert assert_error(refused, 422, "validation_error")["fields"] == {
+        "content": ["Contains a banned word."]
+    }
+    assert Message.objects(room=room).count() == 0
+    message = alice.send(room, "well /shrug")
+    assert message["content"] == "well ¯\\_(ツ)_/¯"
+    assert message["checkedBy"] == "rules"  # extend_message, from data set while validating
+    edited = alice.ok("patch", f"/api/messages/{message['id']}", json={"content": "/shrug"})
+    assert edited["content"] == "¯\\_(ツ)_/¯"
+
+
+def test_permission_allowed_can_deny_and_allow(sample_app):
+    mallory, moderator, alice = _people(sample_app, "mallory", "moderator", "alice")
+    assert_error(mallory.call("post", "/api/rooms", json={"name": "x"}), 403, "forbidden")
+    assert Room.objects(name="x").count() == 0
+    room = alice.create_room()["id"]
+    moderator.ok("post", f"/api/rooms/{room}/join")
+    message = alice.send(room, "moderate me")
+    moderator.ok("delete", f"/api/messages/{message['id']}", 204)  # not sender, not admin
+    assert Message.objects.get(id=message["id"]).deleted is True
+
+
+def test_failing_and_slow_plugins_never_break_or_delay_a_send(sample_app):
+    (alice,) = _people(sample_app, "alice")
+    room = alice.create_room()["id"]
+    started = time.perf_counter()
+    message = alice.send(room, "still works")
+    assert time.perf_counter() - started < 1.0  # slow's 1.5 s track_event runs aside
+    assert message["content"] == "still works" and "checkedBy" in message
+    assert Message.objects(room=room).count() == 1
+    metrics = sample_app.extensions["metrics"]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if metrics.hook_calls.labels("track_event", "ok")._value.get() >= 1:
+            break
+        time.sleep(0.1)
+    assert metrics.hook_calls.labels("track_event", "error")._value.get() >= 1
+    assert metrics.hook_calls.labels("track_event", "ok")._value.get() >= 1
+    assert metrics.hook_calls.labels("extend_message", "error")._value.get() >= 1
+    assert metrics.hook_calls.labels("validate_message", "error")._value.get() >= 1
+    text = sample_app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'chat_plugin_hook_calls_total{hook="track_event",outcome="error"}' in text
+    assert 'chat_plugin_hook_seconds_count{hook="track_event"}' in text
+
+
+def test_register_socket_events_and_isolation_over_a_socket(app, live_settings, people):
+    settings = {**live_settings, "CHAT_PLUGINS_DIR": SAMPLES, "CHAT_PLUGINS_BLOCKED": "wordcount"}
+    with server(settings) as (base, _):
+        alice = people("alice", base=base)
+        sock = alice.socket(base=base)
+        assert sock.call("rules_ping", {}) == {"ok": True, "pong": "alice"}
+        room = alice.create_room()
+        ack = sock.call("send_message", {"roomId": room, "content": "/shrug"})
+        assert ack["ok"] and ack["message"]["content"] == "¯\\_(ツ)_/¯"
+        refused = sock.call("send_message", {"roomId": room, "content": "frobnicate"})
+        assert refused["error"]["code"] == "validation_error"
