@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt ex
 EVENTLET_VENV := .venv-eventlet
 EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-eventlet.txt | cut -c1-12)
 
+ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
+CORE_TESTS := tests/api tests/sockets tests/test_two_processes.py
+
 .PHONY: run test lint format clean eventlet-venv redis-server
 
 run: $(STAMP)
@@ -15,6 +18,8 @@ test: $(STAMP) $(EVENTLET_STAMP) redis-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+	@echo "--- the core again, with every plugin switched off ---"
+	CHAT_PLUGINS_BLOCKED=$(ALL_PLUGINS) $(BIN)/python -m pytest -q $(CORE_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
