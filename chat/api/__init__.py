@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from chat import web
 from chat.api import auth, health, messages, rooms, users
 from chat.extensions import api
 
@@ -15,3 +16,4 @@ def register(app: Flask) -> None:
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)

@@ -2,7 +2,7 @@
 
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.auth import OnlineQuery, OnlineUsersOut, UserOut
-from chat.services import presence
+from chat.services import presence, users
 from chat.services.rooms import get_member_room
 from chat.services.users import serialize_user
 
@@ -28,3 +28,12 @@ def online(query, actor):
     room = get_member_room(actor, query["roomId"]) if query.get("roomId") else None
     users = presence.online_users(actor, room)
     return {"users": [{**serialize_user(u), "online": True} for u in users]}
+
+
+@bp.get("/by-username/<username>")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, UserOut)
+def by_username(username, actor):
+    """Find a user by exact username (case-insensitive), e.g. to invite them."""
+    return serialize_user(users.find_by_username(username))

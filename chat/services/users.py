@@ -1,5 +1,6 @@
 """User serialization shared by every transport."""
 
+from chat.errors import NotFound
 from chat.models import User
 from chat.models.base import isoformat
 
@@ -10,3 +11,11 @@ def serialize_user(user: User, *, private: bool = False) -> dict:
     if private:
         data["email"] = user.email
     return data
+
+
+def find_by_username(username: str) -> User:
+    """Raises NotFound unless a user has exactly this username (ignoring case)."""
+    user = User.objects(username_lower=username.lower()).first() if len(username) <= 32 else None
+    if user is None:
+        raise NotFound("User not found.")
+    return user

@@ -197,3 +197,10 @@ def test_direct_room_needs_another_existing_user(alice):
     )
     ghost = "0123456789abcdef01234567"
     assert_error(alice.call("post", "/api/rooms/direct", json={"userId": ghost}), 404, "not_found")
+
+
+def test_find_a_user_by_username_to_invite_them(alice, bob):
+    assert alice.ok("get", "/api/users/by-username/BOB") == {
+        k: v for k, v in bob.session["user"].items() if k != "email"
+    }
+    assert_error(alice.call("get", "/api/users/by-username/nobody"), 404, "not_found")

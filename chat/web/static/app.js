@@ -1,0 +1,621 @@
+// chat web client: plain JavaScript over the REST API and the /chat Socket.IO namespace.
+// Message text is always inserted as text (never as HTML); links become <a> elements.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "👀"];
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/g;
+
+const state = {
+  access: localStorage.getItem("chat.access"),
+  refresh: localStorage.getItem("chat.refresh"),
+  me: null,
+  rooms: new Map(),        // id -> room (with unreadCount)
+  current: null,           // current room id
+  messages: new Map(),     // room id -> Map(message id -> message), kept in seq order
+  hasOlder: new Map(),     // room id -> more history before the oldest we hold
+  lastSeen: new Map(),     // room id -> id of the newest message we hold
+  typing: new Map(),       // room id -> Map(user id -> username)
+  online: new Map(),       // user id -> username
+  notifications: [],
+  socket: null,
+  typingSent: 0,
+};
+window.chat = state; // for debugging and the browser tests
+
+// ---------------------------------------------------------------- REST
+async function api(method, path, body, retried) {
+  const headers = {};
+  if (state.access) headers.Authorization = `Bearer ${state.access}`;
+  let payload = body;
+  if (body && !(body instanceof FormData)) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(path, { method, headers, body: payload });
+  if (response.status === 401 && !retried && state.refresh && (await refreshToken())) {
+    return api(method, path, body, true);
+  }
+  if (response.status === 204) return null;
+  const data = response.headers.get("Content-Type")?.includes("json") ? await response.json() : null;
+  if (!response.ok) {
+    const error = new Error(data?.error?.message || response.statusText);
+    error.code = data?.error?.code;
+    error.fields = data?.error?.fields;
+    throw error;
+  }
+  return data;
+}
+
+async function refreshToken() {
+  const response = await fetch("/api/auth/refresh", {
+    method: "POST", headers: { Authorization: `Bearer ${state.refresh}` },
+  });
+  if (!response.ok) return false;
+  saveTokens((await response.json()).accessToken, state.refresh);
+  return true;
+}
+
+function saveTokens(access, refresh) {
+  state.access = access;
+  state.refresh = refresh;
+  localStorage.setItem("chat.access", access);
+  localStorage.setItem("chat.refresh", refresh);
+}
+
+// ---------------------------------------------------------------- auth screen
+let registering = false;
+
+function showAuth() {
+  $("app").hidden = true;
+  $("auth").hidden = false;
+}
+
+function setMode(register) {
+  registering = register;
+  $("tab-login").classList.toggle("active", !register);
+  $("tab-register").classList.toggle("active", register);
+  $("email-row").hidden = !register;
+  $("auth-email").required = register;
+  $("auth-submit").textContent = register ? "Create account" : "Sign in";
+}
+
+async function submitAuth(event) {
+  event.preventDefault();
+  $("auth-error").textContent = "";
+  const body = { username: $("auth-username").value.trim(), password: $("auth-password").value };
+  if (registering) body.email = $("auth-email").value.trim();
+  try {
+    const session = await api("POST", registering ? "/api/auth/register" : "/api/auth/login", body);
+    saveTokens(session.accessToken, session.refreshToken);
+    await start();
+  } catch (error) {
+    const fields = error.fields ? Object.entries(error.fields).map(([k, v]) => `${k}: ${v.join(" ")}`) : [];
+    $("auth-error").textContent = [error.message, ...fields].join(" ");
+  }
+}
+
+async function logout() {
+  try { await api("POST", "/api/auth/logout"); } catch { /* already gone */ }
+  localStorage.removeItem("chat.access");
+  localStorage.removeItem("chat.refresh");
+  location.reload();
+}
+
+// ---------------------------------------------------------------- start-up
+async function start() {
+  try {
+    state.me = await api("GET", "/api/users/me");
+  } catch {
+    return showAuth();
+  }
+  $("auth").hidden = true;
+  $("app").hidden = false;
+  $("me-name").textContent = state.me.username;
+  await Promise.all([loadRooms(), loadNotifications(), loadOnline()]);
+  connect();
+  const first = [...state.rooms.values()].find(isMember);
+  if (first && !state.current) openRoom(first.id);
+}
+
+async function loadRooms() {
+  let cursor = null;
+  for (let page = 0; page < 10; page++) {
+    const query = cursor ? `?limit=100&cursor=${cursor}` : "?limit=100";
+    const answer = await api("GET", `/api/rooms${query}`);
+    answer.rooms.forEach((room) => state.rooms.set(room.id, room));
+    cursor = answer.nextCursor;
+    if (!cursor) break;
+  }
+  renderRooms();
+}
+
+const isMember = (room) => room.participants.includes(state.me.id);
+
+// ---------------------------------------------------------------- socket
+function connect() {
+  const socket = io("/chat", {
+    auth: (cb) => cb({ token: state.access }),
+    transports: ["websocket", "polling"],
+  });
+  state.socket = socket;
+  socket.on("connect", onConnect);
+  socket.on("disconnect", () => setConnected(false));
+  socket.on("connect_error", async (error) => {
+    setConnected(false);
+    if (error.message === "unauthorized" && !(await refreshToken())) logout();
+  });
+  socket.on("message_received", ({ message }) => receive(message));
+  socket.on("message_updated", ({ message }) => receive(message));
+  socket.on("message_deleted", ({ messageId, roomId }) => markDeleted(roomId, messageId));
+  socket.on("reaction_updated", onReactions);
+  socket.on("typing_indicator", onTyping);
+  socket.on("presence", ({ userId, online }) => onPresence(userId, online));
+  socket.on("user_joined", onMembership);
+  socket.on("user_left", onMembership);
+  socket.on("room_updated", ({ room }) => { mergeRoom(room); renderRooms(); renderHeader(); });
+  socket.on("notification", (note) => { state.notifications.unshift(note); renderBell(); });
+}
+
+function setConnected(up) {
+  $("conn").classList.toggle("up", up);
+  $("conn").title = up ? "connected" : "reconnecting…";
+  document.body.dataset.connected = up ? "yes" : "no";
+}
+
+// On every (re)connect: fetch what we missed in every room we hold messages for.
+async function onConnect() {
+  setConnected(true);
+  for (const roomId of state.messages.keys()) await syncRoom(roomId);
+  loadOnline();
+}
+
+async function syncRoom(roomId) {
+  let after = state.lastSeen.get(roomId);
+  for (let round = 0; round < 50; round++) {
+    const ack = await state.socket.timeout(10000).emitWithAck("sync", after ? { roomId, after } : { roomId });
+    if (!ack.ok) return;
+    ack.messages.forEach((m) => receive(m, true));
+    if (!ack.hasMore || !ack.messages.length) break;
+    after = ack.messages[ack.messages.length - 1].id;
+  }
+  if (roomId === state.current) renderMessages(true);
+}
+
+// ---------------------------------------------------------------- rooms
+function mergeRoom(room) {
+  const old = state.rooms.get(room.id);
+  state.rooms.set(room.id, { ...room, unreadCount: room.unreadCount ?? old?.unreadCount ?? 0 });
+}
+
+function renderRooms() {
+  const list = $("rooms");
+  list.replaceChildren();
+  for (const room of state.rooms.values()) {
+    const item = document.createElement("li");
+    item.dataset.room = room.id;
+    item.classList.toggle("current", room.id === state.current);
+    item.classList.toggle("not-member", !isMember(room));
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = (room.type === "public" ? "# " : room.type === "direct" ? "@ " : "🔒 ") + room.name;
+    item.append(name);
+    if (!isMember(room)) {
+      const join = document.createElement("button");
+      join.className = "join";
+      join.textContent = "Join";
+      join.onclick = (event) => { event.stopPropagation(); joinRoom(room.id); };
+      item.append(join);
+    } else if (room.unreadCount > 0 && room.id !== state.current) {
+      const badge = document.createElement("span");
+      badge.className = "badge unread";
+      badge.textContent = room.unreadCount;
+      item.append(badge);
+    }
+    item.onclick = () => isMember(room) && openRoom(room.id);
+    list.append(item);
+  }
+}
+
+async function joinRoom(roomId) {
+  const ack = await state.socket.timeout(10000).emitWithAck("join_room", { roomId });
+  if (!ack.ok) return alert(ack.error.message);
+  mergeRoom(ack.room);
+  openRoom(roomId);
+}
+
+async function createRoom(event) {
+  event.preventDefault();
+  const body = { name: $("new-room-name").value.trim(), settings: { isPrivate: $("new-room-private").checked } };
+  try {
+    const room = await api("POST", "/api/rooms", body);
+    mergeRoom(room);
+    $("new-room-name").value = "";
+    await state.socket.timeout(10000).emitWithAck("join_room", { roomId: room.id });
+    openRoom(room.id);
+  } catch (error) {
+    alert(error.message);
+  }
+}
+
+async function openRoom(roomId) {
+  state.current = roomId;
+  $("composer").hidden = false;
+  renderHeader();
+  if (!state.messages.has(roomId)) {
+    state.messages.set(roomId, new Map());
+    const page = await api("GET", `/api/messages/${roomId}?limit=50`);
+    page.messages.forEach((m) => receive(m, true));
+    state.hasOlder.set(roomId, page.hasMore);
+  }
+  renderRooms();
+  renderMessages(true);
+  renderTyping();
+  markRead();
+  $("text").focus();
+}
+
+function renderHeader() {
+  const room = state.rooms.get(state.current);
+  if (!room) return;
+  $("room-title").textContent = room.name;
+  const online = room.participants.filter((id) => state.online.has(id)).length;
+  $("room-meta").textContent = `${room.participants.length} members · ${online} online`;
+  $("invite").hidden = !(room.type === "private" && room.admins.includes(state.me.id));
+}
+
+async function invite(event) {
+  event.preventDefault();
+  const name = $("invite-name").value.trim();
+  try {
+    const user = await api("GET", `/api/users/by-username/${encodeURIComponent(name)}`);
+    mergeRoom(await api("POST", `/api/rooms/${state.current}/members`, { userId: user.id }));
+    $("invite-name").value = "";
+    renderHeader();
+  } catch (error) {
+    alert(error.message);
+  }
+}
+
+function onMembership({ roomId }) {
+  api("GET", `/api/rooms/${roomId}`).then((room) => { mergeRoom(room); renderRooms(); renderHeader(); })
+    .catch(() => loadRooms());
+}
+
+async function markRead() {
+  const roomId = state.current;
+  const newest = state.lastSeen.get(roomId);
+  const room = state.rooms.get(roomId);
+  if (!newest || !room || document.hidden) return;
+  try {
+    const { unreadCount } = await api("POST", `/api/rooms/${roomId}/read`, { messageId: newest });
+    room.unreadCount = unreadCount;
+    renderRooms();
+  } catch { /* not important */ }
+}
+
+// ---------------------------------------------------------------- messages
+function roomMessages(roomId) {
+  if (!state.messages.has(roomId)) state.messages.set(roomId, new Map());
+  return state.messages.get(roomId);
+}
+
+// Store a message (new, edited or synced); ids make duplicates impossible.
+function receive(message, quiet) {
+  const roomId = message.roomId;
+  const known = state.messages.has(roomId);
+  const messages = roomMessages(roomId);
+  const isNew = !messages.has(message.id);
+  messages.set(message.id, message);
+  if (isNew) {
+    const sorted = [...messages.values()].sort((a, b) => a.seq - b.seq);
+    state.messages.set(roomId, new Map(sorted.map((m) => [m.id, m])));
+    const newest = sorted[sorted.length - 1];
+    state.lastSeen.set(roomId, newest.id);
+  }
+  if (quiet) return;
+  if (roomId === state.current) {
+    renderMessages(isNew);
+    markRead();
+  } else if (isNew && message.sender.id !== state.me.id) {
+    const room = state.rooms.get(roomId);
+    if (room) { room.unreadCount = (room.unreadCount || 0) + 1; renderRooms(); }
+  }
+  if (!known && roomId !== state.current) state.messages.delete(roomId); // fetch history when opened
+}
+
+function markDeleted(roomId, messageId) {
+  const message = roomMessages(roomId).get(messageId);
+  if (!message) return;
+  Object.assign(message, { deleted: true, content: "", reactions: [], reactionCounts: {} });
+  delete message.attachment;
+  if (roomId === state.current) renderMessages(false);
+}
+
+function onReactions({ messageId, roomId, reactions }) {
+  const message = roomMessages(roomId).get(messageId);
+  if (!message) return;
+  message.reactions = reactions;
+  message.reactionCounts = {};
+  reactions.forEach((r) => { message.reactionCounts[r.emoji] = (message.reactionCounts[r.emoji] || 0) + 1; });
+  if (roomId === state.current) renderMessages(false);
+}
+
+async function loadOlder() {
+  const roomId = state.current;
+  const oldest = roomMessages(roomId).keys().next().value;
+  const page = await api("GET", `/api/messages/${roomId}?limit=50${oldest ? `&before=${oldest}` : ""}`);
+  const box = $("messages");
+  const before = box.scrollHeight;
+  page.messages.forEach((m) => receive(m, true));
+  state.hasOlder.set(roomId, page.hasMore);
+  renderMessages(false);
+  box.scrollTop = box.scrollHeight - before;
+}
+
+function renderMessages(scrollToEnd) {
+  const box = $("messages");
+  const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  const list = $("message-list");
+  list.replaceChildren(...[...roomMessages(state.current).values()].map(renderMessage));
+  $("older").hidden = !state.hasOlder.get(state.current);
+  if (scrollToEnd || atEnd) box.scrollTop = box.scrollHeight;
+}
+
+function renderMessage(message) {
+  const item = document.createElement("li");
+  const mine = message.sender.id === state.me.id;
+  item.className = "message" + (mine ? " mine" : "") + (message.deleted ? " deleted" : "");
+  item.dataset.id = message.id;
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const sender = document.createElement("span");
+  sender.className = "sender";
+  sender.textContent = message.sender.username;
+  const time = document.createElement("time");
+  time.dateTime = message.timestamp;
+  time.textContent = new Date(message.timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  meta.append(sender, time);
+  if (message.edited && !message.deleted) meta.append(Object.assign(document.createElement("span"), { textContent: "(edited)" }));
+  if (mine && !message.deleted) meta.append(messageActions(message));
+  const body = document.createElement("div");
+  body.className = "body";
+  if (message.deleted) body.textContent = "This message was deleted.";
+  else appendLinkified(body, message.content);
+  item.append(meta, body);
+  if (message.attachment && !message.deleted) item.append(renderAttachment(message.attachment));
+  if (!message.deleted) item.append(renderReactions(message));
+  return item;
+}
+
+// Text nodes for the text, <a> only for http(s) URLs: no HTML from a message ever runs.
+function appendLinkified(parent, text) {
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    parent.append(document.createTextNode(text.slice(last, match.index)));
+    const link = document.createElement("a");
+    link.href = match[0];
+    link.textContent = match[0];
+    link.target = "_blank";
+    link.rel = "noopener noreferrer nofollow";
+    parent.append(link);
+    last = match.index + match[0].length;
+  }
+  parent.append(document.createTextNode(text.slice(last)));
+}
+
+function messageActions(message) {
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  const edit = Object.assign(document.createElement("button"), { textContent: "edit", title: "Edit" });
+  edit.onclick = async () => {
+    const content = prompt("Edit message", message.content);
+    if (content === null || content === message.content) return;
+    const ack = await state.socket.timeout(10000).emitWithAck("edit_message", { messageId: message.id, content });
+    if (ack.ok) receive(ack.message); else alert(ack.error.message);
+  };
+  const remove = Object.assign(document.createElement("button"), { textContent: "delete", title: "Delete" });
+  remove.onclick = async () => {
+    if (!confirm("Delete this message?")) return;
+    const ack = await state.socket.timeout(10000).emitWithAck("delete_message", { messageId: message.id });
+    if (ack.ok) markDeleted(message.roomId, message.id); else alert(ack.error.message);
+  };
+  actions.append(edit, remove);
+  return actions;
+}
+
+function renderReactions(message) {
+  const row = document.createElement("div");
+  row.className = "reactions";
+  const counts = message.reactionCounts || {};
+  const mine = new Set((message.reactions || []).filter((r) => r.user === state.me.id).map((r) => r.emoji));
+  for (const [emoji, count] of Object.entries(counts)) {
+    const button = document.createElement("button");
+    button.className = "reaction" + (mine.has(emoji) ? " mine" : "");
+    button.textContent = `${emoji} ${count}`;
+    button.onclick = () => react(message, emoji, mine.has(emoji));
+    row.append(button);
+  }
+  const add = Object.assign(document.createElement("button"), { textContent: "☺+", title: "React", className: "add-reaction" });
+  add.onclick = () => {
+    const palette = document.createElement("span");
+    palette.className = "palette";
+    EMOJI.forEach((emoji) => {
+      const choice = Object.assign(document.createElement("button"), { textContent: emoji });
+      choice.onclick = () => react(message, emoji, mine.has(emoji));
+      palette.append(choice);
+    });
+    add.replaceWith(palette);
+  };
+  row.append(add);
+  return row;
+}
+
+async function react(message, emoji, remove) {
+  const ack = await state.socket.timeout(10000).emitWithAck(remove ? "remove_reaction" : "add_reaction", { messageId: message.id, emoji });
+  if (ack.ok) receive(ack.message); else alert(ack.error.message);
+}
+
+// Attachments need the token, so they are fetched and shown from blob: URLs.
+function renderAttachment(attachment) {
+  const holder = document.createElement("div");
+  const isImage = attachment.contentType.startsWith("image/");
+  fetch(attachment.url, { headers: { Authorization: `Bearer ${state.access}` } })
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(r.statusText))))
+    .then((blob) => {
+      const url = URL.createObjectURL(blob);
+      if (isImage) {
+        holder.append(Object.assign(document.createElement("img"), { src: url, alt: attachment.name, className: "attachment" }));
+      } else {
+        holder.append(Object.assign(document.createElement("a"), { href: url, download: attachment.name, textContent: `⬇ ${attachment.name}`, className: "file" }));
+      }
+    })
+    .catch(() => { holder.textContent = `${attachment.name} (unavailable)`; });
+  return holder;
+}
+
+async function send(event) {
+  event.preventDefault();
+  const content = $("text").value;
+  if (!content.trim() || !state.current) return;
+  const clientId = crypto.randomUUID();
+  $("text").value = "";
+  stopTyping();
+  // Retry with the same clientId until acked: the server stores it once.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const ack = await state.socket.timeout(5000).emitWithAck("send_message", { roomId: state.current, message: content, clientId });
+      if (ack.ok) return receive(ack.message);
+      return alert(ack.error.message);
+    } catch { await new Promise((r) => setTimeout(r, 1000)); }
+  }
+  $("text").value = content;
+}
+
+async function upload() {
+  const file = $("file").files[0];
+  if (!file || !state.current) return;
+  const form = new FormData();
+  form.append("file", file);
+  try {
+    receive(await api("POST", `/api/rooms/${state.current}/files`, form));
+  } catch (error) {
+    alert(error.message);
+  }
+  $("file").value = "";
+}
+
+// ---------------------------------------------------------------- typing
+function typed() {
+  const now = Date.now();
+  if (!state.current || now - state.typingSent < 2000) return;
+  state.typingSent = now;
+  state.socket.emit("typing_start", { roomId: state.current }, () => {});
+}
+
+function stopTyping() {
+  if (!state.typingSent || !state.current) return;
+  state.typingSent = 0;
+  state.socket.emit("typing_stop", { roomId: state.current }, () => {});
+}
+
+function onTyping({ roomId, userId, username, isTyping }) {
+  if (!state.typing.has(roomId)) state.typing.set(roomId, new Map());
+  const typists = state.typing.get(roomId);
+  if (isTyping) typists.set(userId, username); else typists.delete(userId);
+  if (roomId === state.current) renderTyping();
+}
+
+function renderTyping() {
+  const names = [...(state.typing.get(state.current)?.values() || [])];
+  $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+// ---------------------------------------------------------------- presence
+async function loadOnline() {
+  try {
+    const { users } = await api("GET", "/api/users/online");
+    state.online = new Map(users.map((u) => [u.id, u.username]));
+  } catch { /* keep what we had */ }
+  renderOnline();
+}
+
+function onPresence(userId, online) {
+  if (online && !state.online.has(userId)) {
+    loadOnline();
+    return;
+  }
+  if (!online) state.online.delete(userId);
+  renderOnline();
+}
+
+function renderOnline() {
+  const list = $("online");
+  list.replaceChildren();
+  for (const [id, name] of state.online) {
+    const item = document.createElement("li");
+    item.textContent = name;
+    if (id !== state.me.id) {
+      const dm = Object.assign(document.createElement("button"), { textContent: "message" });
+      dm.onclick = async () => {
+        const room = await api("POST", "/api/rooms/direct", { userId: id });
+        mergeRoom(room);
+        await state.socket.timeout(10000).emitWithAck("join_room", { roomId: room.id });
+        openRoom(room.id);
+      };
+      item.append(dm);
+    }
+    list.append(item);
+  }
+  renderHeader();
+}
+
+// ---------------------------------------------------------------- notifications
+async function loadNotifications() {
+  try {
+    state.notifications = (await api("GET", "/api/notifications?unread=true")).notifications;
+  } catch { state.notifications = []; } // the plugin may be off
+  renderBell();
+}
+
+function renderBell() {
+  const count = state.notifications.filter((n) => !n.read).length;
+  $("bell-count").hidden = count === 0;
+  $("bell-count").textContent = count;
+  const box = $("notifications");
+  box.replaceChildren(...state.notifications.slice(0, 30).map((note) => {
+    const row = document.createElement("div");
+    const room = state.rooms.get(note.roomId);
+    row.textContent = `${note.type === "mention" ? "Mentioned" : "Direct message"} in ${room ? room.name : "a room"}`;
+    row.onclick = async () => {
+      await api("POST", "/api/notifications/read", { ids: [note.id] }).catch(() => {});
+      note.read = true;
+      state.notifications = state.notifications.filter((n) => !n.read);
+      renderBell();
+      if (room) openRoom(room.id);
+    };
+    return row;
+  }));
+}
+
+// ---------------------------------------------------------------- wiring
+document.addEventListener("DOMContentLoaded", () => {
+  $("tab-login").onclick = () => setMode(false);
+  $("tab-register").onclick = () => setMode(true);
+  $("auth-form").onsubmit = submitAuth;
+  $("logout").onclick = logout;
+  $("bell").onclick = () => { $("notifications").hidden = !$("notifications").hidden; };
+  $("new-room").onsubmit = createRoom;
+  $("invite").onsubmit = invite;
+  $("composer").onsubmit = send;
+  $("older").onclick = loadOlder;
+  $("file").onchange = upload;
+  $("text").addEventListener("input", typed);
+  $("text").addEventListener("blur", stopTyping);
+  $("text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("composer").requestSubmit(); }
+  });
+  document.addEventListener("visibilitychange", markRead);
+  setMode(false);
+  if (state.access) start(); else showAuth();
+});
