@@ -3,18 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml | md5sum | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell md5sum < package-lock.json | cut -c1-12)
 EVENTLET_VENV := .venv-eventlet
 EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-eventlet.txt | cut -c1-12)
 
 ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
 CORE_TESTS := tests/api tests/sockets tests/test_two_processes.py
 
-.PHONY: run test lint format clean eventlet-venv redis-server
+.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.run
 
-test: $(STAMP) $(EVENTLET_STAMP) redis-server
+test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -46,10 +47,28 @@ $(EVENTLET_STAMP): requirements-eventlet.txt
 
 eventlet-venv: $(EVENTLET_STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The web client serves the official socket.io-client from npm, copied here and committed.
+web-vendor: $(NODE_STAMP)
+	cp node_modules/socket.io-client/dist/socket.io.min.js chat/web/static/vendor/
+
+# Refresh the README's screenshots from the browser test.
+screenshots: $(STAMP) $(NODE_STAMP) chromium
+	CHAT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/e2e
+	rm -f docs/screenshots/upload.png
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	@test -x /usr/bin/chromium && test -d /usr/share/fonts/truetype/noto || \
+	  { apt-get update -q && apt-get install -y -q chromium fonts-noto-color-emoji; }
+
 # Tests use the Redis at 127.0.0.1:6379 when it answers, else start their own;
 # either way the binary must exist.
 redis-server:
 	@command -v redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
 
 clean:
-	rm -rf $(VENV) $(EVENTLET_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(EVENTLET_VENV) node_modules .pytest_cache .ruff_cache

@@ -57,3 +57,22 @@ def test_readyz_reports_a_dead_redis(base_settings):
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "ok", "redis": "unavailable"}
+
+
+def test_web_client_is_served_with_a_strict_csp(client):
+    page = client.get("/")
+    assert page.status_code == 200 and b'<script src="/static/app.js"' in page.data
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert b"<script>" not in page.data  # no inline scripts: the CSP forbids them
+    for asset in ("/static/app.js", "/static/style.css", "/static/vendor/socket.io.min.js"):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_vendored_socketio_client_is_the_npm_package():
+    from devtools.servers import ROOT
+
+    vendored = ROOT / "chat/web/static/vendor/socket.io.min.js"
+    packaged = ROOT / "node_modules/socket.io-client/dist/socket.io.min.js"
+    assert packaged.exists(), "run `npm ci` (make test does)"
+    assert vendored.read_bytes() == packaged.read_bytes(), "run `make web-vendor`"

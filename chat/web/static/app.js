@@ -280,6 +280,7 @@ async function invite(event) {
 function onMembership({ roomId }) {
   api("GET", `/api/rooms/${roomId}`).then((room) => { mergeRoom(room); renderRooms(); renderHeader(); })
     .catch(() => loadRooms());
+  loadOnline(); // a new member may already be online elsewhere
 }
 
 async function markRead() {

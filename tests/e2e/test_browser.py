@@ -1,0 +1,146 @@
+"""The web client in headless Chromium (Debian's, driven by Playwright): two people chat."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.plugins.files import png
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "apt-get install chromium (make test does)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where screenshots go: CHAT_SCREENSHOTS (docs/screenshots for `make screenshots`)."""
+    folder = Path(os.environ.get("CHAT_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Person:
+    def __init__(self, browser, base: str, name: str):
+        self.context = browser.new_context(viewport={"width": 1200, "height": 760})
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("dialog", self._dialog)
+        self.answer = None
+        self.base, self.name = base, name
+
+    def _dialog(self, dialog):
+        if dialog.type == "alert":
+            self.errors.append(f"alert: {dialog.message}")
+        dialog.accept(self.answer) if self.answer is not None else dialog.accept()
+
+    def register(self):
+        page = self.page
+        page.goto(self.base)
+        page.click("#tab-register")
+        page.fill("#auth-username", self.name)
+        page.fill("#auth-email", f"{self.name}@example.com")
+        page.fill("#auth-password", "correct horse battery")
+        page.click("#auth-submit")
+        expect(page.locator("#me-name")).to_have_text(self.name)
+        expect(page.locator("#conn")).to_have_class(re.compile(r"\bup\b"))
+
+    def send(self, text: str):
+        self.page.fill("#text", text)
+        self.page.press("#text", "Enter")
+
+    def message(self, text: str):
+        return self.page.locator(".message", has_text=text)
+
+
+def test_two_people_chat_in_the_browser(browser, live, shots):
+    alice, bob = Person(browser, live, "alice"), Person(browser, live, "bob")
+    alice.page.goto(live)
+    alice.page.screenshot(path=shots / "login.png")
+    alice.register()
+    bob.register()
+
+    # alice creates a room; bob finds it and joins
+    alice.page.fill("#new-room-name", "general")
+    alice.page.click("#new-room button")
+    expect(alice.page.locator("#room-title")).to_have_text("general")
+    bob.page.reload()
+    bob.page.locator("#rooms li", has_text="general").locator(".join").click()
+    expect(bob.page.locator("#room-title")).to_have_text("general")
+    expect(alice.page.locator("#room-meta")).to_contain_text("2 members")
+
+    # typing, then a message with markup and a link, rendered as text
+    bob.page.type("#text", "hi alice")
+    expect(alice.page.locator("#typing")).to_have_text("bob is typing…")
+    bob.page.fill("#text", "")
+    bob.send("hi alice <img src=x onerror=alert(1)> see https://example.com/docs")
+    message = alice.message("hi alice")
+    expect(message.locator(".body")).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(message.locator(".body img")).to_have_count(0)
+    expect(message.locator(".body a")).to_have_attribute("href", "https://example.com/docs")
+    expect(alice.page.locator("#typing")).to_have_text("")
+
+    # a reaction travels both ways
+    message.locator(".add-reaction").click()
+    message.locator(".palette button", has_text="🎉").click()
+    expect(bob.message("hi alice").locator(".reaction")).to_have_text("🎉 1")
+
+    # an image upload shows up for bob
+    image = shots / "upload.png"
+    image.write_bytes(png(40, 30))
+    alice.page.set_input_files("#file", str(image))
+    picture = bob.page.locator("img.attachment")
+    expect(picture).to_have_count(1)
+    expect(picture).to_have_js_property("naturalWidth", 40)
+
+    # edit and delete own messages
+    bob.answer = "hi alice (edited)"
+    bob.message("hi alice").locator("button", has_text="edit").click()
+    expect(alice.message("hi alice (edited)").locator(".meta")).to_contain_text("(edited)")
+    bob.send("a mistake")
+    bob.answer = None
+    bob.message("a mistake").locator("button", has_text="delete").click()
+    expect(alice.page.locator(".message.deleted")).to_have_text(re.compile("deleted"))
+
+    # a mention notifies bob
+    alice.send("@bob lunch?")
+    expect(bob.page.locator("#bell-count")).to_have_text("1")
+    alice.page.screenshot(path=shots / "chat.png")
+    bob.page.screenshot(path=shots / "chat-bob.png")
+
+    # bob drops off the network; messages sent meanwhile arrive once after he is back
+    bob.context.set_offline(True)
+    bob.page.evaluate("window.chat.socket.io.engine.close()")
+    expect(bob.page.locator("body")).to_have_attribute("data-connected", "no")
+    for i in range(3):
+        alice.send(f"while you were away {i}")
+    expect(alice.message("while you were away 2")).to_have_count(1)
+    bob.context.set_offline(False)
+    expect(bob.page.locator("body")).to_have_attribute("data-connected", "yes", timeout=15000)
+    for i in range(3):
+        expect(bob.message(f"while you were away {i}")).to_have_count(1)
+    texts = bob.page.locator(".message .body").all_inner_texts()
+    away = [t for t in texts if t.startswith("while you were away")]
+    assert away == [f"while you were away {i}" for i in range(3)]
+    assert alice.errors == [] and bob.errors == []
+    alice.context.close()
+    bob.context.close()
