@@ -60,13 +60,14 @@ def test_readyz_reports_a_dead_redis(base_settings):
 
 
 def test_web_client_is_served_with_a_strict_csp(client):
-    page = client.get("/")
-    assert page.status_code == 200 and b'<script src="/static/app.js"' in page.data
-    csp = page.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
-    assert b"<script>" not in page.data  # no inline scripts: the CSP forbids them
+    with client.get("/") as page:
+        assert page.status_code == 200 and b'<script src="/static/app.js"' in page.data
+        csp = page.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert b"<script>" not in page.data  # no inline scripts: the CSP forbids them
     for asset in ("/static/app.js", "/static/style.css", "/static/vendor/socket.io.min.js"):
-        assert client.get(asset).status_code == 200, asset
+        with client.get(asset) as response:
+            assert response.status_code == 200, asset
 
 
 def test_vendored_socketio_client_is_the_npm_package():
