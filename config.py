@@ -17,6 +17,10 @@ def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
 
+def _float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
 def environment_name() -> str:
     """The deployment environment: CHAT_ENV, else NODE_ENV, else development."""
     return (_env("CHAT_ENV") or _env("NODE_ENV") or "development").lower()
@@ -41,6 +45,14 @@ class Config:
     SOCKET_MAX_FRAME = 64 * 1024
     TYPING_TIMEOUT = 5
     PRESENCE_PROCESS_TTL = 15  # a process silent this long is presumed dead
+    RATELIMIT_DEFAULT = "240 per minute"  # REST requests per user (or address), all routes
+    RATELIMIT_AUTH = "30 per minute"  # register/login/refresh per address
+    SOCKET_SEND_RATE = 10.0  # socket sends per second per user, shared by every process
+    SOCKET_SEND_BURST = 30
+    SOCKET_ABUSE_LIMIT = 50  # refusals in a row before a socket is disconnected
+    SOCKET_MAX_PER_USER = 20  # live sockets per user, all processes together
+    SOCKET_MAX_CONNECTIONS = 20000  # live sockets per process
+    SOCKET_MAX_QUEUE = 500  # packets waiting for a slow client before it is cut off
     CHAT_PLUGINS: list[str] | None = None  # None: every plugin found
     CHAT_PLUGINS_BLOCKED: list[str] = []
     CHAT_PLUGINS_AUTOLOAD = True
@@ -66,7 +78,7 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
 
     @classmethod
     def from_environment(cls) -> dict:
@@ -87,6 +99,13 @@ class Config:
             "SOCKET_PING_TIMEOUT": _int("SOCKET_PING_TIMEOUT", cls.SOCKET_PING_TIMEOUT),
             "SOCKET_MAX_FRAME": _int("SOCKET_MAX_FRAME", cls.SOCKET_MAX_FRAME),
             "TYPING_TIMEOUT": _int("TYPING_TIMEOUT", cls.TYPING_TIMEOUT),
+            "RATELIMIT_DEFAULT": _env("RATELIMIT_DEFAULT"),
+            "RATELIMIT_AUTH": _env("RATELIMIT_AUTH"),
+            "SOCKET_SEND_RATE": _float("SOCKET_SEND_RATE", cls.SOCKET_SEND_RATE),
+            "SOCKET_SEND_BURST": _int("SOCKET_SEND_BURST", cls.SOCKET_SEND_BURST),
+            "SOCKET_MAX_PER_USER": _int("SOCKET_MAX_PER_USER", cls.SOCKET_MAX_PER_USER),
+            "SOCKET_MAX_CONNECTIONS": _int("SOCKET_MAX_CONNECTIONS", cls.SOCKET_MAX_CONNECTIONS),
+            "SOCKET_MAX_QUEUE": _int("SOCKET_MAX_QUEUE", cls.SOCKET_MAX_QUEUE),
             "PRESENCE_PROCESS_TTL": _int("PRESENCE_PROCESS_TTL", cls.PRESENCE_PROCESS_TTL),
             "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", cls.MAX_CONTENT_LENGTH),
             "JWT_ACCESS_TOKEN_EXPIRES": _int(
@@ -135,10 +154,16 @@ class DevelopmentConfig(Config):
 
 
 class TestingConfig(DevelopmentConfig):
-    """The test suite: same as development, names its own database."""
+    """The test suite: development plus limits high enough for fast tests; the limit
+    tests set their own.
+    """
 
     ENV_NAME = "testing"
     TESTING = True
+    RATELIMIT_DEFAULT = "100000 per minute"
+    RATELIMIT_AUTH = "100000 per minute"
+    SOCKET_SEND_RATE = 10000.0
+    SOCKET_SEND_BURST = 10000
 
 
 class ProductionConfig(Config):

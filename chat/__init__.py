@@ -3,7 +3,7 @@
 from flask import Flask
 from flask_smorest import Blueprint as SmorestBlueprint
 
-from chat import api, metrics, plugin_manager, sockets
+from chat import api, metrics, plugin_manager, security, sockets
 from chat.api import errorhandlers
 from chat.api.tokens import init_jwt_callbacks
 from chat.extensions import api as smorest_api
@@ -41,6 +41,7 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     smorest_api.init_app(app)
     errorhandlers.register(app)
     api.register(app)
+    security.init_app(app)
     sockets.init_app(app)
     _load_plugins(app)
     return app

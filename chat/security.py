@@ -1,0 +1,75 @@
+"""Security headers on every response, REST rate limits, and the security log.
+
+The security log (`chat.security`) records auth failures, refusals and
+rate-limit hits as structured fields; it never receives message bodies or tokens.
+"""
+
+import logging
+
+from flask import Flask, request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+security_log = logging.getLogger("chat.security")
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
+    "https://cdn.jsdelivr.net; connect-src 'self'; frame-ancestors 'none'"
+)
+UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics", "/static/")
+
+
+def rate_limit_key() -> str:
+    """The caller's user id when the request carries a valid token, else its address."""
+    try:
+        verify_jwt_in_request(optional=True)
+        identity = get_jwt_identity()
+    except Exception:  # an invalid token is refused by the view; count it by address
+        identity = None
+    return f"user:{identity}" if identity else f"ip:{get_remote_address()}"
+
+
+def _exempt() -> bool:
+    return request.path.startswith(UNLIMITED_PATHS) or request.path == "/"
+
+
+def add_headers(response):
+    """nosniff, no framing, no referrer, and a CSP on everything (HTML sets its own)."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    csp = DOCS_CSP if request.path.startswith("/api/docs") else API_CSP
+    headers.setdefault("Content-Security-Policy", csp)
+    if response.status_code == 429:
+        security_log.info(
+            "rate limited",
+            extra={"event": "rate_limited", "path": request.path, "key": rate_limit_key()},
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Headers on every response; per-user and per-address limits shared through Redis,
+    falling back to per-process counting when Redis is unreachable.
+    """
+    from chat.api import auth
+
+    redis_url = app.config.get("REDIS_URL")
+    limiter = Limiter(
+        key_func=rate_limit_key,
+        application_limits=[app.config["RATELIMIT_DEFAULT"]],
+        storage_uri=redis_url or "memory://",
+        storage_options={"socket_connect_timeout": 1, "socket_timeout": 1},
+        strategy="moving-window",
+        headers_enabled=True,
+        in_memory_fallback_enabled=True,
+        key_prefix=app.config["REDIS_PREFIX"],
+    )
+    limiter.request_filter(_exempt)
+    limiter.limit(app.config["RATELIMIT_AUTH"], key_func=get_remote_address)(auth.bp)
+    limiter.init_app(app)
+    app.after_request(add_headers)
