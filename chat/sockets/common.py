@@ -1,6 +1,7 @@
 """What every /chat handler shares: per-socket state, the ack envelope, errors, limits."""
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from functools import wraps
@@ -15,26 +16,9 @@ from chat.extensions import socketio
 from chat.metrics import metrics
 from chat.models import User
 from chat.realtime import NAMESPACE
+from chat.services.limits import TokenBucket
 
 log = logging.getLogger("chat.security")
-
-
-class TokenBucket:
-    """`rate` tokens per second, up to `burst` saved; local to one socket."""
-
-    def __init__(self, rate: float, burst: int):
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> float:
-        """0 when allowed, else the seconds to wait."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
 
 
 @dataclass
@@ -46,6 +30,7 @@ class SocketState:
     expires: float
     typing: dict[str, float] = field(default_factory=dict)  # room id -> deadline
     typing_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(2, 5))
+    refusals: int = 0  # rate-limit refusals in a row
 
 
 def states() -> dict[str, SocketState]:
@@ -100,10 +85,17 @@ def event(name: str, schema: type[ma.Schema]):
     return decorate
 
 
-def rate_limit(bucket: TokenBucket) -> None:
-    wait = bucket.take()
-    if wait:
-        raise RateLimited("Slow down.", retry_after=max(1, round(wait)))
+def rate_limit(state: SocketState, wait: float) -> None:
+    """Refuse with rate_limited when `wait` > 0; sustained abuse ends the socket."""
+    if not wait:
+        state.refusals = 0
+        return
+    state.refusals += 1
+    log.info("socket rate limited", extra={"event": "rate_limited", "user": str(state.user.id)})
+    if state.refusals >= current_app.config["SOCKET_ABUSE_LIMIT"]:
+        app = current_app._get_current_object()
+        socketio.start_background_task(_disconnect_later, app, request.sid)
+    raise RateLimited("Slow down.", retry_after=max(1, math.ceil(wait)))
 
 
 @socketio.on_error(NAMESPACE)

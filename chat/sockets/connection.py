@@ -38,6 +38,7 @@ def connect(auth_payload=None):
     except Unauthorized as exc:
         log.info("socket refused: %s (from %s)", exc.message, request.remote_addr)
         raise ConnectionRefusedError("unauthorized") from None
+    _check_capacity(str(user.id))
     upkeep.ensure_running(current_app._get_current_object())
     sid, user_id = request.sid, str(user.id)
     states()[sid] = SocketState(user=user, session=claims["sid"], expires=claims["exp"])
@@ -49,6 +50,17 @@ def connect(auth_payload=None):
     if presence.registry().add(sid, user_id, claims["sid"]) == 1:
         event = PresenceChanged("", user_id=user_id, online=True, room_ids=tuple(room_ids))
         realtime.publish(event)
+
+
+def _check_capacity(user_id: str) -> None:
+    """Refuse at once (never hang) past the per-process or per-user socket caps."""
+    config = current_app.config
+    if len(states()) >= config["SOCKET_MAX_CONNECTIONS"]:
+        log.warning("socket refused: server full", extra={"event": "refused", "user": user_id})
+        raise ConnectionRefusedError("server_busy")
+    if presence.registry().counts([user_id])[0] >= config["SOCKET_MAX_PER_USER"]:
+        log.info("socket refused: too many", extra={"event": "refused", "user": user_id})
+        raise ConnectionRefusedError("too_many_connections")
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)

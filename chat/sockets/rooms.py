@@ -32,7 +32,7 @@ def leave_room(state, data):
 @event("typing_start", RoomEvent)
 def typing_start(state, data):
     """Tell the room you are typing; it ends by itself after TYPING_TIMEOUT seconds."""
-    rate_limit(state.typing_bucket)
+    rate_limit(state, state.typing_bucket.take())
     room_id = str(rooms.get_member_room(state.user, data["room_id"]).id)
     already = room_id in state.typing
     state.typing[room_id] = time.time() + current_app.config["TYPING_TIMEOUT"]
@@ -46,6 +46,6 @@ def typing_start(state, data):
 
 @event("typing_stop", RoomEvent)
 def typing_stop(state, data):
-    rate_limit(state.typing_bucket)
+    rate_limit(state, state.typing_bucket.take())
     stop_typing(request.sid, state, [data["room_id"]])
     return {}

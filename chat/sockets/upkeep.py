@@ -33,6 +33,7 @@ def _loop(app: Flask) -> None:
         with app.app_context():
             try:
                 expire_sockets(time.time())
+                cut_slow_consumers(app.config["SOCKET_MAX_QUEUE"])
                 if tick % HEARTBEAT_EVERY == 0:
                     _heartbeat()
             except Exception:  # the loop must outlive a Redis or database hiccup
@@ -58,3 +59,14 @@ def expire_sockets(now: float) -> None:
         stale = [room for room, deadline in state.typing.items() if deadline <= now]
         if stale:
             stop_typing(sid, state, stale)
+
+
+def cut_slow_consumers(max_queue: int) -> None:
+    """Disconnect clients whose outbound queue passed the cap: memory stays bounded,
+    and the client recovers what it missed with `sync` after reconnecting.
+    """
+    for eio_sid, sock in list(socketio.server.eio.sockets.items()):
+        queue = getattr(sock, "queue", None)
+        if queue is not None and queue.qsize() > max_queue:
+            log.warning("slow consumer cut off", extra={"event": "slow_consumer"})
+            socketio.server.eio.disconnect(eio_sid)
