@@ -112,6 +112,7 @@ class PresenceChanged(Event):
     user_id: str = ""
     online: bool = False
     room_ids: tuple[str, ...] = ()
+    skip_sid: str | None = None  # the socket that just connected (not connected yet)
 
     def payload(self) -> dict:
         return {"userId": self.user_id, "online": self.online}

@@ -48,7 +48,8 @@ def connect(auth_payload=None):
         join_room(room_channel(room_id))
     metrics().connected.inc()
     if presence.registry().add(sid, user_id, claims["sid"]) == 1:
-        event = PresenceChanged("", user_id=user_id, online=True, room_ids=tuple(room_ids))
+        rooms = tuple(room_ids)
+        event = PresenceChanged("", user_id=user_id, online=True, room_ids=rooms, skip_sid=sid)
         realtime.publish(event)
 
 

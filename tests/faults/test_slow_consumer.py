@@ -1,0 +1,78 @@
+"""Row 7: a client that stops reading is cut off; memory stays bounded; it recovers by sync."""
+
+import json
+import socket
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import requests
+import websocket
+
+from tests.processes import server
+
+
+def _rss_mb(master_pid: int) -> float:
+    worker = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
+    pid = worker.stdout.split()[0]
+    with open(f"/proc/{pid}/status") as status:
+        line = next(row for row in status if row.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _connected(base: str) -> float:
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    line = next(row for row in text.splitlines() if row.startswith("chat_connected_clients "))
+    return float(line.split()[1])
+
+
+def _stalled_client(base: str, token: str) -> websocket.WebSocket:
+    """A raw Engine.IO websocket that joins /chat, then never reads again."""
+    host = urlsplit(base).netloc
+    ws = websocket.create_connection(
+        f"ws://{host}/socket.io/?EIO=4&transport=websocket",
+        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
+        timeout=5,
+    )
+    assert ws.recv().startswith("0")
+    ws.send("40/chat," + json.dumps({"token": token}))
+    assert ws.recv().startswith("40/chat,")  # the namespace is joined before any event
+    return ws
+
+
+def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
+    with server({**live_settings, "SOCKET_MAX_QUEUE": 200}) as (base, proc):
+        alice, slow, fast = people("alice", "slow", "fast", base=base)
+        room = alice.create_room()
+        for person in (slow, fast):
+            person.ok("post", f"/api/rooms/{room}/join")
+        reader = fast.socket(base=base)
+        sender = alice.socket(base=base)
+        stalled = _stalled_client(base, slow.token)
+        before = _rss_mb(proc.pid)
+        # ~5 MB in all: more than the kernel's socket buffers can absorb for the stalled
+        # client, so its outbound queue grows until the server cuts it off
+        padding = "x" * 3500
+        total = 1500
+        for i in range(total):  # as fast as the sender's acks allow (>= 50/s here)
+            assert sender.call("send_message", {"roomId": room, "content": f"{i} {padding}"})["ok"]
+        growth = _rss_mb(proc.pid) - before
+        deadline = time.monotonic() + 5
+        while _connected(base) > 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _connected(base) == 2, "the stalled client is still connected"
+        assert growth < 50, f"server memory grew {growth:.1f} MB"
+        deadline = time.monotonic() + 10
+        while len(reader.events["message_received"]) < total and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(reader.events["message_received"]) == total  # others lost nothing
+        stalled.close()
+        again = slow.socket(base=base)  # the slow client comes back and syncs
+        got, after = [], None
+        for _ in range(40):
+            ack = again.call("sync", {"roomId": room, **({"after": after} if after else {})})
+            got += ack["messages"]
+            if not ack["hasMore"]:
+                break
+            after = ack["messages"][-1]["id"]
+        assert [int(m["content"].split()[0]) for m in got] == list(range(total))
