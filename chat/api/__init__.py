@@ -5,6 +5,7 @@ from flask import Flask
 from chat import web
 from chat.api import auth, health, messages, rooms, users
 from chat.extensions import api
+from chat.schemas.auth import LoginIn
 
 BLUEPRINTS = [auth.bp, users.bp, rooms.bp, messages.bp]
 
@@ -12,6 +13,12 @@ BLUEPRINTS = [auth.bp, users.bp, rooms.bp, messages.bp]
 def register(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    # marshmallow cannot say "exactly one of username and email"; the document can
+    api.spec.components.schema(
+        "LoginIn",
+        {"oneOf": [{"required": ["username"]}, {"required": ["email"]}]},
+        schema=LoginIn,
     )
     for bp in BLUEPRINTS:
         api.register_blueprint(bp)

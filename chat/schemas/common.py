@@ -49,8 +49,12 @@ class OutSchema(Schema):
     """Response schema for documentation: the service serializer already shaped the data.
 
     Dumping returns the serializer's dict untouched, so fields added by plugins
-    reach clients and there is exactly one serializer per resource.
+    reach clients and there is exactly one serializer per resource (the document
+    allows such additional properties).
     """
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     def dump(self, obj, *, many=None):
         return obj

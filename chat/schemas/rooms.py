@@ -5,7 +5,10 @@ from marshmallow import fields, validate
 
 from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean
 
-NAME = validate.Length(min=1, max=100)
+NAME = [
+    validate.Length(min=1, max=100),
+    validate.Regexp(r"^\s*\S", error="Name cannot be blank."),
+]
 DESCRIPTION = validate.Length(max=1000)
 
 

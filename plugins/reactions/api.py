@@ -1,6 +1,5 @@
 """Reactions over REST."""
 
-import marshmallow as ma
 from marshmallow import fields
 
 from chat.api.common import BEARER, Blueprint, login_required
@@ -8,12 +7,13 @@ from chat.schemas.common import Schema
 from chat.schemas.messages import MessageOut
 from chat.services.messages import serialize_message
 from plugins.reactions import service
+from plugins.reactions.service import EMOJI_FIELD
 
 bp = Blueprint("reactions", __name__, url_prefix="/api/messages", description="Reactions")
 
 
 class ReactionIn(Schema):
-    emoji = fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    emoji = fields.String(required=True, validate=EMOJI_FIELD)
 
 
 @bp.post("/<message_id>/reactions")

@@ -4,6 +4,8 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from marshmallow import validate
+
 from chat import realtime
 from chat.errors import Conflict, ValidationError
 from chat.events import Event
@@ -11,6 +13,11 @@ from chat.models import Message, User
 from chat.models.base import isoformat, utcnow
 from chat.services.messages import get_message
 
+# What the schema can say (a :shortcode: or non-ASCII text); validate_emoji says the rest.
+EMOJI_FIELD = [
+    validate.Length(min=1, max=64),
+    validate.Regexp(r"^(:[a-z0-9_+-]{1,32}:|[#*0-9]?[^\x00-\x7f]+)$", error="Not an emoji."),
+]
 MAX_PER_USER = 20  # distinct emoji one user may put on one message
 SHORTCODE = re.compile(r"^:[a-z0-9_+-]{1,32}:$")
 JOINERS = {0x200D, 0xFE0F, 0x20E3}  # zero-width joiner, emoji presentation, keycap
@@ -83,8 +90,8 @@ def add_reaction(actor: User, message_id: str, emoji: str) -> Message:
         NotFound / Forbidden: not a member. Conflict: deleted message or too many.
         ValidationError: not an emoji.
     """
-    emoji = validate_emoji(emoji)
     message, _room = get_message(actor, message_id)
+    emoji = validate_emoji(emoji)
     if message.deleted:
         raise Conflict("The message was deleted.")
     mine = [r for r in message.reactions if r.user == actor.id]

@@ -1,17 +1,17 @@
 """Reactions over Socket.IO: add_reaction / remove_reaction {messageId, emoji}."""
 
-import marshmallow as ma
 from marshmallow import fields
 
 from chat.schemas.common import EventSchema, ObjectIdField
 from chat.services.messages import serialize_message
 from chat.sockets.common import event
 from plugins.reactions import service
+from plugins.reactions.service import EMOJI_FIELD
 
 
 class ReactionEvent(EventSchema):
     message_id = ObjectIdField(data_key="messageId", required=True)
-    emoji = fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    emoji = fields.String(required=True, validate=EMOJI_FIELD)
 
 
 def register() -> None:

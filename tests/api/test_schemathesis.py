@@ -1,0 +1,63 @@
+"""Fuzzing the whole OpenAPI document in-process (RELIABILITY row 17): 0 server errors,
+status codes and response schemas as documented, anonymous calls refused.
+"""
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from tests.conftest import PASSWORD, AuthActions
+
+FUZZ = settings(
+    max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None
+)
+PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login")}
+
+
+def _operations(app):
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 25
+    return operations
+
+
+def _fuzz(operation, mode, check, examples=None):
+    strategy = operation.as_strategy(generation_mode=mode)
+    test = given(case=strategy)(check)
+    (settings(FUZZ, max_examples=examples) if examples else FUZZ)(test)()
+
+
+def test_every_operation_conforms_to_the_document(app, client):
+    auth = AuthActions(client)
+    session = auth.register("fuzzer")
+    login = {"username": "fuzzer", "password": PASSWORD}
+
+    def check(case):
+        token = session["accessToken"]
+        if case.operation.path == "/api/auth/logout":  # would end the shared session
+            token = client.post("/api/auth/login", json=login).get_json()["accessToken"]
+        elif case.operation.path == "/api/auth/refresh":
+            token = session["refreshToken"]
+        headers = {"Authorization": f"Bearer {token}"}
+        response = case.call(headers=headers)
+        if response.status_code == 413:  # an oversized body: refused before validation
+            assert response.json()["error"]["code"] == "payload_too_large"
+            return
+        case.validate_response(response, headers=headers)
+
+    for operation in _operations(app):
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            _fuzz(operation, mode, check)
+
+
+def test_anonymous_calls_are_refused(app):
+    def check(case):
+        response = case.call()
+        key = (case.operation.method.upper(), case.operation.path)
+        if key in PUBLIC:
+            assert response.status_code < 500, (key, response.text)
+        else:
+            assert response.status_code in (401, 404, 405), (key, response.text)
+
+    for operation in _operations(app):
+        _fuzz(operation, GenerationMode.POSITIVE, check, examples=3)
