@@ -55,6 +55,16 @@ class RateLimited(ChatError):
         return body
 
 
+class Unavailable(ChatError):
+    """The database (or another backing service) cannot be reached right now."""
+
+    code, status, default_message = "unavailable", 503, "Temporarily unavailable; retry."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 2):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     """Build {code, message, fields?} without Flask."""
     body = {"code": code, "message": message}

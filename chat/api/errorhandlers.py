@@ -3,9 +3,10 @@
 import logging
 
 from flask import Flask, current_app, jsonify, request
+from pymongo.errors import OperationFailure, PyMongoError
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
-from chat.errors import ChatError, error_body
+from chat.errors import ChatError, Unavailable, error_body
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,7 @@ STATUS_CODES = {
     415: "validation_error",
     422: "validation_error",
     429: "rate_limited",
+    503: "unavailable",
 }
 JSON_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -71,6 +73,9 @@ def chat_error_response(error: ChatError):
 def unexpected_error_response(error: Exception):
     if isinstance(error, HTTPException):
         return http_error_response(error)
+    if isinstance(error, PyMongoError) and not isinstance(error, OperationFailure):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        return chat_error_response(Unavailable())
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, error_body("internal_error", "Internal server error."))
 

@@ -8,9 +8,17 @@ from functools import wraps
 
 import marshmallow as ma
 from flask import current_app, request
+from pymongo.errors import OperationFailure, PyMongoError
 
 from chat import realtime
-from chat.errors import ChatError, RateLimited, Unauthorized, ValidationError, error_body
+from chat.errors import (
+    ChatError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    ValidationError,
+    error_body,
+)
 from chat.events import TypingChanged
 from chat.extensions import socketio
 from chat.metrics import metrics
@@ -103,6 +111,9 @@ def ack_error(error: Exception) -> dict:
     """The socket half of the error envelope: {ok: false, error: {code, message, ...}}."""
     if isinstance(error, ChatError):
         return {"ok": False, "error": error.to_dict()}
+    if isinstance(error, PyMongoError) and not isinstance(error, OperationFailure):
+        log.warning("database unavailable in a socket handler: %s", error)
+        return {"ok": False, "error": Unavailable().to_dict()}
     log.exception("unhandled error in socket handler", exc_info=error)
     return {"ok": False, "error": error_body("internal_error", "Internal server error.")}
 

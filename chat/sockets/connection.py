@@ -47,10 +47,19 @@ def connect(auth_payload=None):
     for room_id in room_ids:
         join_room(room_channel(room_id))
     metrics().connected.inc()
-    if presence.registry().add(sid, user_id, claims["sid"]) == 1:
+    if _registered(sid, user_id, claims["sid"]) == 1:
         rooms = tuple(room_ids)
         event = PresenceChanged("", user_id=user_id, online=True, room_ids=rooms, skip_sid=sid)
         realtime.publish(event)
+
+
+def _registered(sid: str, user_id: str, session: str) -> int:
+    """Count the socket in presence; a Redis outage costs presence accuracy, not the chat."""
+    try:
+        return presence.registry().add(sid, user_id, session)
+    except Exception:
+        log.warning("presence store unreachable on connect")
+        return 0
 
 
 def _check_capacity(user_id: str) -> None:
@@ -59,7 +68,11 @@ def _check_capacity(user_id: str) -> None:
     if len(states()) >= config["SOCKET_MAX_CONNECTIONS"]:
         log.warning("socket refused: server full", extra={"event": "refused", "user": user_id})
         raise ConnectionRefusedError("server_busy")
-    if presence.registry().counts([user_id])[0] >= config["SOCKET_MAX_PER_USER"]:
+    try:
+        live = presence.registry().counts([user_id])[0]
+    except Exception:  # without the shared count, the per-process cap still holds
+        live = 0
+    if live >= config["SOCKET_MAX_PER_USER"]:
         log.info("socket refused: too many", extra={"event": "refused", "user": user_id})
         raise ConnectionRefusedError("too_many_connections")
 
@@ -71,6 +84,10 @@ def disconnect(*_reason):
         return
     metrics().connected.dec()
     stop_typing(request.sid, state)
-    user_id, left = presence.registry().remove(request.sid)
+    try:
+        user_id, left = presence.registry().remove(request.sid)
+    except Exception:  # Redis down: the heartbeat reaping repairs presence later
+        log.warning("presence store unreachable on disconnect")
+        return
     if user_id and left == 0:
         upkeep.went_offline(user_id)
