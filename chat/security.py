@@ -4,14 +4,41 @@ The security log (`chat.security`) records auth failures, refusals and
 rate-limit hits as structured fields; it never receives message bodies or tokens.
 """
 
+import json
 import logging
+import sys
 
 from flask import Flask, request
+from flask_cors import CORS
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 security_log = logging.getLogger("chat.security")
+FIELDS = ("event", "reason", "path", "key", "user", "login", "remote")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message and the known structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "msg": record.getMessage(),
+        }
+        line.update({f: getattr(record, f) for f in FIELDS if hasattr(record, f)})
+        return json.dumps(line)
+
+
+def configure_logging() -> None:
+    """Security events go to stderr as JSON lines (once per process)."""
+    if not security_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        security_log.addHandler(handler)
+        security_log.setLevel(logging.INFO)
+
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (
@@ -19,6 +46,12 @@ DOCS_CSP = (
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
     "https://cdn.jsdelivr.net; connect-src 'self'; frame-ancestors 'none'"
 )
+EXPOSED_HEADERS = [
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+]
 UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics", "/static/")
 
 
@@ -72,4 +105,12 @@ def init_app(app: Flask) -> None:
     limiter.request_filter(_exempt)
     limiter.limit(app.config["RATELIMIT_AUTH"], key_func=get_remote_address)(auth.bp)
     limiter.init_app(app)
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": app.config["SOCKET_CORS_ORIGIN"]}},
+        allow_headers=["Authorization", "Content-Type"],
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
     app.after_request(add_headers)
+    configure_logging()

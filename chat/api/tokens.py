@@ -1,13 +1,24 @@
 """flask-jwt-extended callbacks: revocation, user lookup, and errors in the envelope."""
 
+from flask import request
 from flask_jwt_extended import JWTManager
 
 from chat.api.errorhandlers import error_response
 from chat.errors import error_body
+from chat.security import security_log
 from chat.services import auth
 
 
 def _unauthorized(message: str):
+    security_log.info(
+        "token refused",
+        extra={
+            "event": "auth_refused",
+            "reason": message,
+            "path": request.path,
+            "remote": request.remote_addr,
+        },
+    )
     return error_response(401, error_body("unauthorized", message))
 
 

@@ -1,5 +1,6 @@
 """Accounts and sessions: registration, login with throttling, tokens, logout."""
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from chat.models.base import utcnow
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = HASHER.hash("timing-equaliser-for-unknown-accounts")
 BAD_LOGIN = "Invalid login or password."
+security_log = logging.getLogger("chat.security")
 
 
 def hash_password(password: str) -> str:
@@ -63,6 +65,7 @@ def _check_throttle(key: str) -> None:
     state = LoginThrottle.objects(key=key).first()
     if state and state.locked_until and state.locked_until > utcnow():
         wait = (state.locked_until - utcnow()).total_seconds()
+        security_log.info("login throttled", extra={"event": "login_throttled", "login": key})
         raise RateLimited("Too many failed logins; try again later.", retry_after=int(wait) + 1)
 
 
@@ -97,6 +100,7 @@ def authenticate(password: str, username: str | None = None, email: str | None =
     ok = asyncmode.run_blocking(_verify, user.password_hash if user else _DUMMY_HASH, password)
     if not (user and ok):
         _record_failure(key)
+        security_log.info("login failed", extra={"event": "login_failed", "login": key})
         raise Unauthorized(BAD_LOGIN)
     LoginThrottle.objects(key=key).delete()
     return user

@@ -36,7 +36,10 @@ def connect(auth_payload=None):
             raise Unauthorized("Missing token.")
         user, claims = auth.verify_access_token(token)
     except Unauthorized as exc:
-        log.info("socket refused: %s (from %s)", exc.message, request.remote_addr)
+        log.info(
+            "socket refused",
+            extra={"event": "auth_refused", "reason": exc.message, "remote": request.remote_addr},
+        )
         raise ConnectionRefusedError("unauthorized") from None
     _check_capacity(str(user.id))
     upkeep.ensure_running(current_app._get_current_object())

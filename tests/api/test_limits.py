@@ -71,3 +71,21 @@ def test_security_headers_on_every_response(client, auth):
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_cors_allows_only_the_configured_origins(client):
+    allowed = "http://localhost:5000"  # in the development/testing allowlist
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Authorization, Content-Type",
+    }
+    ok = client.options("/api/rooms", headers={"Origin": allowed, **preflight})
+    assert ok.headers["Access-Control-Allow-Origin"] == allowed
+    assert (
+        "Retry-After"
+        in client.get("/api/rooms", headers={"Origin": allowed}).headers[
+            "Access-Control-Expose-Headers"
+        ]
+    )
+    foreign = client.options("/api/rooms", headers={"Origin": "https://evil.example", **preflight})
+    assert "Access-Control-Allow-Origin" not in foreign.headers
