@@ -81,3 +81,17 @@ def test_per_user_connection_cap_refuses_quickly(app, live_settings, people):
         assert extra.connect_errors == [{"message": "too_many_connections"}]
         bob = people("bob", base=base)
         assert bob.socket(base=base).connected  # other users are unaffected
+
+
+def test_process_connection_cap_refuses_quickly(app, live_settings, people):
+    """Row 8: past the configured cap, connections are refused at once, not hung."""
+    with server({**live_settings, "SOCKET_MAX_CONNECTIONS": 3}) as (base, _):
+        users = people("ann", "ben", "cid", "dan", base=base)
+        for person in users[:3]:
+            person.socket(base=base)
+        extra = ChatSocket(base, users[3].token)
+        started = time.monotonic()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            extra.connect()
+        assert time.monotonic() - started < 2
+        assert extra.connect_errors == [{"message": "server_busy"}]
