@@ -1,0 +1,172 @@
+"""`make soak`: the long runs kept out of `make test` (RELIABILITY rows 8 and 10).
+
+1. 10,000 authenticated idle sockets held for 5 minutes (SOAK_CONNECTIONS,
+   SOAK_SECONDS): 0 failed connects, 0 unexpected disconnects, RSS per 1,000.
+   (Refusal over the cap is tested quickly in `make test` with a small cap.)
+2. 100,000 random malformed Engine.IO/Socket.IO packets (SOAK_PACKETS): the server
+   stays up and its memory stays flat.
+Prints one JSON line of figures; exits non-zero when a check fails.
+"""
+
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+import websocket
+from pymongo import MongoClient
+
+from chat.migrate import apply_migrations
+from devtools.servers import ROOT, env_with, free_port, start_secantus, stop, wait_for_port
+
+CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", 10000))
+SECONDS = int(os.environ.get("SOAK_SECONDS", 300))
+PACKETS = int(os.environ.get("SOAK_PACKETS", 100000))
+USERS = 50
+
+
+def rss_mb(master: int) -> float:
+    child = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    with open(f"/proc/{child.split()[0]}/status") as status:
+        return next(int(r.split()[1]) for r in status if r.startswith("VmRSS:")) / 1024
+
+
+def tokens(base: str) -> list[str]:
+    out = []
+    run = random.randrange(10**6)
+    for i in range(USERS):
+        body = {
+            "username": f"soak{run}x{i}",
+            "email": f"soak{run}x{i}@example.com",
+            "password": "soak password",
+        }
+        out.append(
+            requests.post(f"{base}/api/auth/register", json=body, timeout=30).json()["accessToken"]
+        )
+    return out
+
+
+def idle_sockets(base: str, master: int, token_list: list[str], workdir: Path) -> dict:
+    token_file = workdir / "tokens.json"
+    token_file.write_text(json.dumps(token_list))
+    before = rss_mb(master)
+    env = env_with(
+        CHAT_BASE=base, TOKENS_FILE=token_file, CONNECTIONS=CONNECTIONS, HOLD_SECONDS=SECONDS
+    )
+    node = subprocess.run(
+        [shutil.which("node"), "bench/soak/idle.mjs"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 900,
+    )
+    figures = json.loads(node.stdout.strip().splitlines()[-1])
+    figures["rssPer1000Mb"] = round((rss_mb(master) - before) / max(1, CONNECTIONS) * 1000, 1)
+    return figures
+
+
+def garbage(rng: random.Random) -> str:
+    kinds = [
+        lambda: "".join(chr(rng.randrange(1, 0x2FF)) for _ in range(rng.randrange(0, 40))),
+        lambda: rng.choice("0123456") + rng.choice(["", "/chat,", "/x,"]) + str(rng.random()),
+        lambda: (
+            '42/chat,["%s",%s]'
+            % (
+                rng.choice(["send_message", "sync", "join_room", "x"]),
+                rng.choice(
+                    [
+                        "{}",
+                        "null",
+                        "[]",
+                        '{"roomId":{"$ne":1}}',
+                        '"' + "a" * rng.randrange(0, 3000) + '"',
+                    ]
+                ),
+            )
+        ),
+        lambda: "4" + str(rng.randrange(0, 10)) + "/chat," + json.dumps([rng.random()] * 5),
+    ]
+    return rng.choice(kinds)()
+
+
+def malformed_packets(base: str, master: int, token: str) -> dict:
+    host = base.split("//")[1]
+    rng = random.Random(7)
+    before, sent, reconnects = rss_mb(master), 0, 0
+    ws = None
+    while sent < PACKETS:
+        if ws is None:
+            ws = websocket.create_connection(
+                f"ws://{host}/socket.io/?EIO=4&transport=websocket", timeout=5
+            )
+            ws.recv()
+            ws.send("40/chat," + json.dumps({"token": token}))
+            reconnects += 1
+        try:
+            ws.send(garbage(rng))
+            sent += 1
+        except (websocket.WebSocketException, OSError):
+            ws = None
+    assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+    return {
+        "packets": sent,
+        "connections": reconnects,
+        "rssGrowthMb": round(rss_mb(master) - before, 1),
+    }
+
+
+def main() -> int:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    with tempfile.TemporaryDirectory() as tmp:
+        db, uri = start_secantus(str(Path(tmp) / "db"))
+        uri = uri.replace("/?", "/soak?")
+        with MongoClient(uri) as client:
+            apply_migrations(client.get_default_database())
+        port = free_port()
+        env = env_with(
+            CHAT_ENV="testing",
+            MONGODB_URI=uri,
+            SOCKET_MAX_CONNECTIONS=CONNECTIONS,
+            SOCKET_MAX_PER_USER=CONNECTIONS,
+            REDIS_PREFIX=f"soak{port}",
+        )
+        cmd = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-k",
+            "gevent",
+            "-w",
+            "1",
+            "--worker-connections",
+            str(CONNECTIONS + 1000),
+            "--backlog",
+            "4096",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ]
+        server = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        try:
+            wait_for_port(port, proc=server)
+            base = f"http://127.0.0.1:{port}"
+            token_list = tokens(base)
+            figures = {"idle": idle_sockets(base, server.pid, token_list, Path(tmp))}
+            figures["packets"] = malformed_packets(base, server.pid, token_list[0])
+        finally:
+            stop(server)
+            stop(db)
+    print(json.dumps(figures))
+    idle = figures["idle"]
+    ok = idle["failed"] == 0 and idle["dropped"] == 0 and idle["connected"] == CONNECTIONS
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
