@@ -126,3 +126,11 @@ def test_foreign_origins_are_refused(live):
 def test_heartbeat_is_below_herokus_idle_cut(live):
     handshake = requests.get(f"{live}/socket.io/?EIO=4&transport=polling", timeout=5).text
     assert '"pingInterval":25000' in handshake and '"pingTimeout":20000' in handshake
+
+
+def test_no_version_banner_and_no_traceback(live):
+    for path in ("/healthz", "/api/nothing", "/socket.io/?EIO=9&transport=x"):
+        response = requests.get(f"{live}{path}", timeout=5)
+        server = response.headers.get("Server", "")
+        assert not any(ch.isdigit() for ch in server), server
+        assert "Traceback" not in response.text
