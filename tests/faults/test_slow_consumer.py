@@ -61,6 +61,7 @@ def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
         while _connected(base) > 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _connected(base) == 2, "the stalled client is still connected"
+        print(f"\nrow 7: server RSS growth {growth:.1f} MB with a stalled client")
         assert growth < 50, f"server memory grew {growth:.1f} MB"
         deadline = time.monotonic() + 10
         while len(reader.events["message_received"]) < total and time.monotonic() < deadline:

@@ -7,8 +7,8 @@ const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "👀"];
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/g;
 
 const state = {
-  access: localStorage.getItem("chat.access"),
-  refresh: localStorage.getItem("chat.refresh"),
+  access: sessionStorage.getItem("chat.access"),
+  refresh: sessionStorage.getItem("chat.refresh"),
   me: null,
   rooms: new Map(),        // id -> room (with unreadCount)
   current: null,           // current room id
@@ -59,8 +59,8 @@ async function refreshToken() {
 function saveTokens(access, refresh) {
   state.access = access;
   state.refresh = refresh;
-  localStorage.setItem("chat.access", access);
-  localStorage.setItem("chat.refresh", refresh);
+  sessionStorage.setItem("chat.access", access);
+  sessionStorage.setItem("chat.refresh", refresh);
 }
 
 // ---------------------------------------------------------------- auth screen
@@ -97,8 +97,8 @@ async function submitAuth(event) {
 
 async function logout() {
   try { await api("POST", "/api/auth/logout"); } catch { /* already gone */ }
-  localStorage.removeItem("chat.access");
-  localStorage.removeItem("chat.refresh");
+  sessionStorage.removeItem("chat.access");
+  sessionStorage.removeItem("chat.refresh");
   location.reload();
 }
 
