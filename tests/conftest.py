@@ -229,3 +229,12 @@ def people(live):
     yield make
     for person in made:
         person.close()
+
+
+def plugin_enabled(name: str) -> bool:
+    """Whether the environment (e.g. `make test`'s plugins-off pass) loads plugin `name`."""
+    from config import load_config
+
+    settings = load_config("testing")
+    enabled = settings["CHAT_PLUGINS"]
+    return name not in settings["CHAT_PLUGINS_BLOCKED"] and (enabled is None or name in enabled)

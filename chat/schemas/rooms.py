@@ -7,7 +7,12 @@ from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean
 
 NAME = [
     validate.Length(min=1, max=100),
-    validate.Regexp(r"^\s*\S", error="Name cannot be blank."),
+    # no control characters; something visible after any leading spaces (the same
+    # meaning in Python and in the JSON Schema pattern clients and fuzzers read)
+    validate.Regexp(
+        r"^ *[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$",
+        error="Name cannot be blank or contain control characters.",
+    ),
 ]
 DESCRIPTION = validate.Length(max=1000)
 
@@ -28,9 +33,7 @@ class RoomUpdateIn(Schema):
     @ma.post_load
     def _strip_name(self, data, **kwargs):
         if "name" in data:
-            data["name"] = data["name"].strip()
-            if not data["name"]:
-                raise ma.ValidationError("Name cannot be blank.", "name")
+            data["name"] = data["name"].strip(" ")
         return data
 
 

@@ -1,0 +1,147 @@
+"""Write docs/benchmarks.md (table with ours / Node ratios) and one plot per scenario."""
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def latest(results: Path) -> dict:
+    """The newest result file of each scenario."""
+    found = {}
+    for path in sorted(results.glob("*.json")):
+        data = json.loads(path.read_text())
+        found[data["scenario"]] = data
+    return found
+
+
+def ratio(ours, node) -> str:
+    return f"{ours / node:.2f}" if ours and node else "n/a"
+
+
+def fmt(value, digits=1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def rows(data: dict) -> list[tuple[str, str, str, str]]:
+    out = []
+    if "connections" in data:
+        c = data["connections"]["peers"]
+        for key, label in (
+            ("connectsPerSecond", "connects/s"),
+            ("rssPer1000Mb", "server MB per 1,000 connections"),
+            ("connected", "connections held"),
+            ("dropped", "unexpected drops"),
+        ):
+            ours, node = c["ours"].get(key), c["node"].get(key)
+            out.append((label, fmt(ours), fmt(node), ratio(ours, node)))
+    if "rooms" in data:
+        r = data["rooms"]["peers"]
+        ours, node = (
+            r["ours"]["sustainedDeliveriesPerSecond"],
+            r["node"]["sustainedDeliveriesPerSecond"],
+        )
+        out.append(
+            ("rooms: deliveries/s at p99 <= 100 ms", fmt(ours), fmt(node), ratio(ours, node))
+        )
+        for q in ("p50", "p99", "p999", "mean"):
+            o = _at(r["ours"]["steps"], 1000)
+            n = _at(r["node"]["steps"], 1000)
+            out.append(
+                (
+                    f"rooms: {q} ms at ~1,000 sends/s",
+                    fmt(o and o[q]),
+                    fmt(n and n[q]),
+                    ratio(o and o[q], n and n[q]),
+                )
+            )
+    if "bigroom" in data:
+        b = data["bigroom"]["peers"]
+        for step_o, step_n in zip(b["ours"]["steps"], b["node"]["steps"], strict=False):
+            out.append(
+                (
+                    f"big room: p99 ms at {step_o['offered']} sends/s",
+                    fmt(step_o["p99"]),
+                    fmt(step_n["p99"]),
+                    ratio(step_o["p99"], step_n["p99"]),
+                )
+            )
+    return out
+
+
+def _at(steps: list[dict], rate: int):
+    return next((s for s in steps if s["offered"] >= rate), None)
+
+
+def plot(data: dict) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    for scenario in ("rooms", "bigroom"):
+        if scenario not in data:
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for peer, figures in data[scenario]["peers"].items():
+            steps = [s for s in figures["steps"] if s["p99"] is not None]
+            ax.plot(
+                [s["offered"] for s in steps],
+                [s["p99"] for s in steps],
+                marker="o",
+                label=f"{peer} p99",
+            )
+            ax.plot(
+                [s["offered"] for s in steps],
+                [s["p50"] for s in steps],
+                linestyle="--",
+                label=f"{peer} p50",
+            )
+        ax.set_xlabel("offered sends/s")
+        ax.set_ylabel("delivery latency, ms")
+        ax.set_yscale("log")
+        ax.set_title(f"{scenario}: latency against offered load")
+        ax.legend()
+        name = f"benchmarks-{scenario}.png"
+        fig.savefig(DOCS / name, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def write(results: Path) -> None:
+    data = latest(results)
+    any_run = next(iter(data.values()))
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `make bench` (bench/run.py); raw figures in `bench/results/`.",
+        "Both peers ran in the same run on the same machine, against the same SecantusDB,",
+        "driven by one Node load generator using the official socket.io-client. Ours is the",
+        "product as shipped (gunicorn + gevent, production config, every message stored",
+        "before its ack); Node is a minimal Socket.IO 4 server (bench/peers/node) that also",
+        "stores each message before acking. Ratios are ours / Node (higher is better for",
+        "rates, lower for latency and memory).",
+        "",
+        f"Run: {any_run['date']} on {any_run['machine']}",
+        "",
+        "| figure | ours | Node | ours / Node |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(data)]
+    generator = [
+        f"{scenario}/{peer}: {max([s.get('generatorCpu', 0) for s in f.get('steps', [f])]):.0%}"
+        for scenario, d in data.items()
+        for peer, f in d["peers"].items()
+    ]
+    lines += [
+        "",
+        "Generator CPU (share of one core; above ~70% the figure is a floor): "
+        + ", ".join(generator),
+        "",
+    ]
+    for name in plot(data):
+        lines.append(f"![{name}]({name})")
+    (DOCS / "benchmarks.md").write_text("\n".join(lines) + "\n")
