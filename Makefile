@@ -10,7 +10,7 @@ EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-even
 ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
 CORE_TESTS := tests/api tests/sockets tests/test_two_processes.py
 
-.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots soak
+.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots soak bench
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.run
@@ -54,6 +54,10 @@ $(NODE_STAMP): package.json package-lock.json
 # The web client serves the official socket.io-client from npm, copied here and committed.
 web-vendor: $(NODE_STAMP)
 	cp node_modules/socket.io-client/dist/socket.io.min.js chat/web/static/vendor/
+
+# Benchmarks against the Node Socket.IO peer (bench/): `make bench SCENARIO=rooms`.
+bench: $(STAMP) $(NODE_STAMP)
+	SCENARIO=$(SCENARIO) $(BIN)/python -m bench.run
 
 # The long runs (10k idle sockets for 5 minutes, 100k malformed packets); not in `make test`.
 soak: $(STAMP) $(NODE_STAMP)
