@@ -131,9 +131,9 @@ def test_two_people_chat_in_the_browser(browser, live, shots):
     bob.context.set_offline(True)
     bob.page.evaluate("window.chat.socket.io.engine.close()")
     expect(bob.page.locator("body")).to_have_attribute("data-connected", "no")
-    for i in range(3):
+    for i in range(3):  # one at a time: the server's order is the order of the acks
         alice.send(f"while you were away {i}")
-    expect(alice.message("while you were away 2")).to_have_count(1)
+        expect(alice.message(f"while you were away {i}")).to_have_count(1)
     bob.context.set_offline(False)
     expect(bob.page.locator("body")).to_have_attribute("data-connected", "yes", timeout=15000)
     for i in range(3):
