@@ -25,7 +25,16 @@ from pathlib import Path
 from pymongo import MongoClient
 
 from chat.migrate import apply_migrations
-from devtools.servers import ROOT, env_with, free_port, start_secantus, stop, wait_for_port
+from devtools.servers import (
+    ROOT,
+    env_with,
+    free_port,
+    gunicorn_cmd,
+    start_secantus,
+    stop,
+    wait_for_port,
+    worker_rss_mb,
+)
 
 RESULTS = ROOT / "bench" / "results"
 SECRET = "bench-jwt-secret-key-that-is-long-enough-0123456789"
@@ -34,13 +43,6 @@ HOLD = int(os.environ.get("HOLD_SECONDS", 60))
 STEP = int(os.environ.get("STEP_SECONDS", 10))
 ROOM_RATES = [100, 150, 225, 338, 506, 759, 1139, 1709]
 BIG_RATES = [1, 10, 50]
-
-
-def rss_mb(pid: int) -> float:
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    target = children.split()[0] if children.split() else str(pid)
-    with open(f"/proc/{target}/status") as status:
-        return next(int(r.split()[1]) for r in status if r.startswith("VmRSS:")) / 1024
 
 
 def seed(db, users: int, rooms: list[list[int]]) -> tuple[list[str], list[str]]:
@@ -126,20 +128,7 @@ def start_peer(name: str, uri: str) -> Peer:
         SOCKET_SEND_BURST=100000,
         SOCKET_CORS_ORIGIN="http://127.0.0.1",
     )
-    cmd = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "-k",
-        "gevent",
-        "-w",
-        "1",
-        "--worker-connections",
-        str(CONNECTIONS + 2000),
-        "--backlog",
-        "4096",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "wsgi:app",
-    ]
+    cmd = gunicorn_cmd(port, connections=CONNECTIONS + 2000)
     return Peer(name, cmd, env, port)
 
 
@@ -159,13 +148,13 @@ def generate(plan: dict) -> dict:
 
 def connections(peer: Peer, toks: list[str]) -> dict:
     """Ramp to CONNECTIONS idle sockets and hold; the server's peak RSS is sampled."""
-    before = rss_mb(peer.proc.pid)
+    before = worker_rss_mb(peer.proc.pid)
     peak = [before]
     done = threading.Event()
 
     def sample():
         while not done.wait(1):
-            peak.append(rss_mb(peer.proc.pid))
+            peak.append(worker_rss_mb(peer.proc.pid))
 
     sampler = threading.Thread(target=sample)
     sampler.start()

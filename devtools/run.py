@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.servers import ROOT, env_with, start_secantus, stop
+from devtools.servers import ROOT, env_with, gunicorn_cmd, start_secantus, stop
 
 BIN = Path(sys.executable).parent
 
@@ -37,9 +37,8 @@ def main() -> int:
         print(f"database: {uri}", flush=True)
         env = env_with(MONGODB_URI=uri, PORT=port)
         subprocess.run([BIN / "flask", "--app", "wsgi:app", "migrate"], env=env, check=True)
-        cmd = [BIN / "gunicorn", "-k", "gevent", "-w", "1", "--bind", f"127.0.0.1:{port}"]
         print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)
-        server = subprocess.Popen([*cmd, "wsgi:app"], env=env, cwd=ROOT)
+        server = subprocess.Popen(gunicorn_cmd(int(port)), env=env, cwd=ROOT)
         try:
             return server.wait()
         except KeyboardInterrupt:

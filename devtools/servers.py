@@ -80,3 +80,22 @@ def env_with(**values) -> dict:
     env = dict(os.environ)
     env.update({k: str(v) for k, v in values.items()})
     return env
+
+
+def gunicorn_cmd(
+    port: int, worker: str = "gevent", bin_dir: Path | None = None, connections: int | None = None
+) -> list[str]:
+    """The Procfile's web command, bound to loopback (optionally sized for many sockets)."""
+    bin_dir = bin_dir or Path(sys.executable).parent
+    cmd = [str(bin_dir / "gunicorn"), "-k", worker, "-w", "1", "--bind", f"127.0.0.1:{port}"]
+    if connections:
+        cmd += ["--worker-connections", str(connections), "--backlog", "4096"]
+    return [*cmd, "--graceful-timeout", "2", "wsgi:app"]
+
+
+def worker_rss_mb(pid: int) -> float:
+    """Resident memory, in MB, of a gunicorn master's worker (or of `pid` itself)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    target = children.split()[0] if children.split() else str(pid)
+    with open(f"/proc/{target}/status") as status:
+        return next(int(row.split()[1]) for row in status if row.startswith("VmRSS:")) / 1024

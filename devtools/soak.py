@@ -23,18 +23,21 @@ import websocket
 from pymongo import MongoClient
 
 from chat.migrate import apply_migrations
-from devtools.servers import ROOT, env_with, free_port, start_secantus, stop, wait_for_port
+from devtools.servers import (
+    ROOT,
+    env_with,
+    free_port,
+    gunicorn_cmd,
+    start_secantus,
+    stop,
+    wait_for_port,
+    worker_rss_mb,
+)
 
 CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", 10000))
 SECONDS = int(os.environ.get("SOAK_SECONDS", 300))
 PACKETS = int(os.environ.get("SOAK_PACKETS", 100000))
 USERS = 50
-
-
-def rss_mb(master: int) -> float:
-    child = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-    with open(f"/proc/{child.split()[0]}/status") as status:
-        return next(int(r.split()[1]) for r in status if r.startswith("VmRSS:")) / 1024
 
 
 def tokens(base: str) -> list[str]:
@@ -55,7 +58,7 @@ def tokens(base: str) -> list[str]:
 def idle_sockets(base: str, master: int, token_list: list[str], workdir: Path) -> dict:
     token_file = workdir / "tokens.json"
     token_file.write_text(json.dumps(token_list))
-    before = rss_mb(master)
+    before = worker_rss_mb(master)
     env = env_with(
         CHAT_BASE=base, TOKENS_FILE=token_file, CONNECTIONS=CONNECTIONS, HOLD_SECONDS=SECONDS
     )
@@ -68,7 +71,9 @@ def idle_sockets(base: str, master: int, token_list: list[str], workdir: Path) -
         timeout=SECONDS + 900,
     )
     figures = json.loads(node.stdout.strip().splitlines()[-1])
-    figures["rssPer1000Mb"] = round((rss_mb(master) - before) / max(1, CONNECTIONS) * 1000, 1)
+    figures["rssPer1000Mb"] = round(
+        (worker_rss_mb(master) - before) / max(1, CONNECTIONS) * 1000, 1
+    )
     return figures
 
 
@@ -90,7 +95,7 @@ def garbage(rng: random.Random) -> str:
 def malformed_packets(base: str, master: int, token: str) -> dict:
     host = base.split("//")[1]
     rng = random.Random(7)
-    before, sent, reconnects = rss_mb(master), 0, 0
+    before, sent, reconnects = worker_rss_mb(master), 0, 0
     ws = None
     while sent < PACKETS:
         if ws is None:
@@ -109,7 +114,7 @@ def malformed_packets(base: str, master: int, token: str) -> dict:
     return {
         "packets": sent,
         "connections": reconnects,
-        "rssGrowthMb": round(rss_mb(master) - before, 1),
+        "rssGrowthMb": round(worker_rss_mb(master) - before, 1),
     }
 
 
@@ -129,20 +134,7 @@ def main() -> int:
             SOCKET_MAX_PER_USER=CONNECTIONS,
             REDIS_PREFIX=f"soak{port}",
         )
-        cmd = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "-k",
-            "gevent",
-            "-w",
-            "1",
-            "--worker-connections",
-            str(CONNECTIONS + 1000),
-            "--backlog",
-            "4096",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "wsgi:app",
-        ]
+        cmd = gunicorn_cmd(port, connections=CONNECTIONS + 1000)
         server = subprocess.Popen(cmd, cwd=ROOT, env=env)
         try:
             wait_for_port(port, proc=server)

@@ -5,15 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.servers import ROOT, env_with, free_port, stop, wait_for_port
+from devtools.servers import ROOT, env_with, free_port, gunicorn_cmd, stop, wait_for_port
 
 BIN = Path(sys.executable).parent
-
-
-def gunicorn_cmd(port: int, worker: str = "gevent", bin_dir: Path = BIN) -> list[str]:
-    """The Procfile's web command, bound to loopback."""
-    cmd = [str(bin_dir / "gunicorn"), "-k", worker, "-w", "1", "--bind", f"127.0.0.1:{port}"]
-    return [*cmd, "--graceful-timeout", "2", "wsgi:app"]
 
 
 @contextlib.contextmanager

@@ -2,22 +2,14 @@
 
 import json
 import socket
-import subprocess
 import time
 from urllib.parse import urlsplit
 
 import requests
 import websocket
 
+from devtools.servers import worker_rss_mb
 from tests.processes import server
-
-
-def _rss_mb(master_pid: int) -> float:
-    worker = subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True, text=True)
-    pid = worker.stdout.split()[0]
-    with open(f"/proc/{pid}/status") as status:
-        line = next(row for row in status if row.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
 
 
 def _connected(base: str) -> float:
@@ -49,14 +41,14 @@ def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
         reader = fast.socket(base=base)
         sender = alice.socket(base=base)
         stalled = _stalled_client(base, slow.token)
-        before = _rss_mb(proc.pid)
+        before = worker_rss_mb(proc.pid)
         # ~5 MB in all: more than the kernel's socket buffers can absorb for the stalled
         # client, so its outbound queue grows until the server cuts it off
         padding = "x" * 3500
         total = 1500
         for i in range(total):  # as fast as the sender's acks allow (>= 50/s here)
             assert sender.call("send_message", {"roomId": room, "content": f"{i} {padding}"})["ok"]
-        growth = _rss_mb(proc.pid) - before
+        growth = worker_rss_mb(proc.pid) - before
         deadline = time.monotonic() + 5
         while _connected(base) > 2 and time.monotonic() < deadline:
             time.sleep(0.2)
