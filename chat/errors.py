@@ -1,5 +1,7 @@
 """Domain errors with stable codes; each transport translates them once."""
 
+from pymongo.errors import OperationFailure, PyMongoError
+
 
 class ChatError(Exception):
     """Base class: a stable `code`, an HTTP-like `status` and a human message."""
@@ -71,3 +73,14 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     if fields:
         body["fields"] = fields
     return body
+
+
+def translate(error: Exception) -> "ChatError | None":
+    """The ChatError an exception stands for: itself, Unavailable for a database that
+    cannot be reached, or None for a bug (the transports answer internal_error).
+    """
+    if isinstance(error, ChatError):
+        return error
+    if isinstance(error, PyMongoError) and not isinstance(error, OperationFailure):
+        return Unavailable()
+    return None

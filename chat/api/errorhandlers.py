@@ -3,10 +3,9 @@
 import logging
 
 from flask import Flask, current_app, jsonify, request
-from pymongo.errors import OperationFailure, PyMongoError
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
-from chat.errors import ChatError, Unavailable, error_body
+from chat.errors import ChatError, error_body, translate
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +72,10 @@ def chat_error_response(error: ChatError):
 def unexpected_error_response(error: Exception):
     if isinstance(error, HTTPException):
         return http_error_response(error)
-    if isinstance(error, PyMongoError) and not isinstance(error, OperationFailure):
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
-        return chat_error_response(Unavailable())
+    known = translate(error)
+    if known is not None:
+        log.warning("%s on %s %s: %s", known.code, request.method, request.path, error)
+        return chat_error_response(known)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, error_body("internal_error", "Internal server error."))
 

@@ -8,16 +8,15 @@ from functools import wraps
 
 import marshmallow as ma
 from flask import current_app, request
-from pymongo.errors import OperationFailure, PyMongoError
 
 from chat import realtime
 from chat.errors import (
     ChatError,
     RateLimited,
     Unauthorized,
-    Unavailable,
     ValidationError,
     error_body,
+    translate,
 )
 from chat.events import TypingChanged
 from chat.extensions import socketio
@@ -109,11 +108,11 @@ def rate_limit(state: SocketState, wait: float) -> None:
 @socketio.on_error(NAMESPACE)
 def ack_error(error: Exception) -> dict:
     """The socket half of the error envelope: {ok: false, error: {code, message, ...}}."""
-    if isinstance(error, ChatError):
-        return {"ok": False, "error": error.to_dict()}
-    if isinstance(error, PyMongoError) and not isinstance(error, OperationFailure):
-        log.warning("database unavailable in a socket handler: %s", error)
-        return {"ok": False, "error": Unavailable().to_dict()}
+    known = translate(error)
+    if known is not None:
+        if not isinstance(error, ChatError):
+            log.warning("%s in a socket handler: %s", known.code, error)
+        return {"ok": False, "error": known.to_dict()}
     log.exception("unhandled error in socket handler", exc_info=error)
     return {"ok": False, "error": error_body("internal_error", "Internal server error.")}
 
