@@ -125,7 +125,12 @@ def write(results: Path) -> None:
         "stores each message before acking. Ratios are ours / Node (higher is better for",
         "rates, lower for latency and memory).",
         "",
-        f"Run: {any_run['date']} on {any_run['machine']}",
+        "Run: {date}; {cpus} CPUs, Python {python}, Node {node}; server, database and".format(
+            date=any_run["date"], **any_run["machine"]
+        ),
+        "generator share the machine. Every message is stored before it is acked, so the",
+        "rooms and big-room figures include the database (SecantusDB here, a Python server;",
+        "`MONGODB_URI` points both peers at a real MongoDB).",
         "",
         "| figure | ours | Node | ours / Node |",
         "|---|---|---|---|",
