@@ -60,10 +60,6 @@ class OutSchema(Schema):
         return obj
 
 
-def stripped(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class StrictBoolean(fields.Boolean):
     """JSON true/false only ("yes", 1 and "true" are refused)."""
 
