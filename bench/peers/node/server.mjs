@@ -2,6 +2,8 @@
 // (/chat namespace, HS256 token in `auth`, join_room, send_message with ack,
 // message_received broadcast). With MONGODB_URI it stores each message (with a
 // per-room seq) before acking, through the official driver, like the product does.
+// Its seq comes from a counter document: cheaper than the product's max+1-with-retry,
+// but a reader can briefly see seq N+1 before N (the race the product's scheme avoids).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { MongoClient, ObjectId } from "mongodb";
