@@ -210,10 +210,6 @@ def sustained(steps: list[dict]) -> float:
     return max(good, default=0.0)
 
 
-def at_rate(steps: list[dict], rate: int) -> dict | None:
-    return next((s for s in steps if s["offered"] >= rate), None)
-
-
 def run(scenarios: list[str]) -> dict:
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     report = {

@@ -93,12 +93,21 @@ def app(base_settings):
 def _clean_database(request):
     """Every test starts with empty collections (indexes and migrations stay)."""
     yield
-    if "app" not in request.fixturenames:
-        return
+    if "app" in request.fixturenames:
+        clear_database()
+
+
+def clear_database() -> None:
+    """Empty every collection; indexes and the migration record stay."""
     db = mongo_db()
     for name in db.list_collection_names():
         if name != "schema_migrations":
             db[name].delete_many({})
+
+
+def snapshot(db, *names: str) -> dict:
+    """The full contents of some collections, to assert that nothing changed."""
+    return {name: list(db[name].find()) for name in names}
 
 
 @pytest.fixture
@@ -128,6 +137,13 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+def callers(app, *names: str) -> list["Caller"]:
+    """Register users on another app instance and return them as Callers."""
+    client = app.test_client()
+    auth = AuthActions(client)
+    return [Caller(client, auth.register(name)) for name in names]
 
 
 def assert_error(response, status: int, code: str) -> dict:

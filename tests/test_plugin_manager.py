@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from chat import create_app
 from chat.models import Message, Room
 from config import ConfigError
-from tests.conftest import AuthActions, Caller, assert_error
+from tests.conftest import assert_error, callers
 from tests.processes import server
 
 SAMPLES = str(Path(__file__).parent / "plugins" / "sample_plugins")
@@ -25,9 +25,7 @@ def _app(base_settings, **settings):
 
 
 def _people(app, *names):
-    client = app.test_client()
-    auth = AuthActions(client)
-    return [Caller(client, auth.register(name)) for name in names]
+    return callers(app, *names)
 
 
 def test_default_entry_point_and_folder_plugins_are_found(app):

@@ -2,11 +2,11 @@
 
 import pytest
 
-from tests.conftest import assert_error
+from tests.conftest import assert_error, snapshot
 
 
 def _snapshot(db) -> dict:
-    return {name: list(db[name].find()) for name in ("rooms", "messages", "read_states")}
+    return snapshot(db, "rooms", "messages", "read_states")
 
 
 @pytest.fixture

@@ -3,14 +3,14 @@
 import pytest
 
 from tests.badinput import assert_refused, bad_bodies, send_raw_cases
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, snapshot
 
 REGISTER = {"username": "carol", "email": "carol@example.com", "password": PASSWORD}
 LOGIN = {"username": "alice", "password": PASSWORD}
 
 
-def _snapshot(db):
-    return {name: list(db[name].find()) for name in ("users", "revoked_sessions")}
+def _snapshot(db) -> dict:
+    return snapshot(db, "users", "revoked_sessions")
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
 """Room and message endpoints refuse bad input with a 4xx envelope and change nothing."""
 
 from tests.badinput import assert_refused, bad_bodies, send_raw_cases
+from tests.conftest import snapshot
 
 
 def _snapshot(db) -> dict:
-    return {name: list(db[name].find()) for name in ("rooms", "messages", "read_states", "users")}
+    return snapshot(db, "rooms", "messages", "read_states", "users")
 
 
 def _cases(alice, bob, room, message):

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from chat import create_app
 from devtools.servers import free_port
 from plugins.notifications.models import Notification
-from tests.conftest import AuthActions, Caller, assert_error
+from tests.conftest import assert_error, callers
 
 
 def _wait(predicate, timeout=5.0):
@@ -161,9 +161,7 @@ def delivering_app(app, base_settings, receiver, smtp, plugin_settings):
 
 
 def _callers(app):
-    client = app.test_client()
-    auth = AuthActions(client)
-    return [Caller(client, auth.register(name)) for name in ("dora", "evan")]
+    return callers(app, "dora", "evan")
 
 
 def test_webhooks_are_signed_and_retried(delivering_app):

@@ -9,10 +9,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
-from chat.extensions import mongo_db
 from chat.models import Message, User
 from chat.services import messages
-from tests.conftest import AuthActions, Caller
+from tests.conftest import AuthActions, Caller, clear_database
 
 NAMES = ("ann", "ben", "cid")
 
@@ -22,10 +21,7 @@ class ChatModel(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        db = mongo_db()
-        for name in db.list_collection_names():
-            if name != "schema_migrations":
-                db[name].delete_many({})
+        clear_database()
         auth = AuthActions(self.client)
         self.users = {n: Caller(self.client, auth.register(n)) for n in NAMES}
         self.members: dict[str, set[str]] = {}  # room id -> member names
