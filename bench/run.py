@@ -6,7 +6,7 @@ Results go to bench/results/<date>-<scenario>.json; docs/benchmarks.md gets the 
 (ours / Node) and a latency-versus-load plot per scenario.
 
 Environment: SCENARIO (connections, rooms, bigroom; default all), CONNECTIONS (10000),
-HOLD_SECONDS (60), STEP_SECONDS (10).
+HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node).
 """
 
 import json
@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
 from pymongo import MongoClient
 
 from chat.migrate import apply_migrations
@@ -41,6 +42,7 @@ SECRET = "bench-jwt-secret-key-that-is-long-enough-0123456789"
 CONNECTIONS = int(os.environ.get("CONNECTIONS", 10000))
 HOLD = int(os.environ.get("HOLD_SECONDS", 60))
 STEP = int(os.environ.get("STEP_SECONDS", 10))
+PEERS = os.environ.get("PEERS", "ours,node").split(",")
 ROOM_RATES = [100, 150, 225, 338, 506, 759, 1139, 1709]
 BIG_RATES = [1, 10, 50]
 
@@ -107,6 +109,20 @@ class Peer:
         )
         wait_for_port(port, timeout=60, proc=self.proc)
         self.base = f"http://127.0.0.1:{port}"
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        """gunicorn's master listens before its worker has imported the app: wait for an
+        answer, so that memory baselines are taken from a booted server."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{self.base}/healthz", timeout=5).raise_for_status()
+                return
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def close(self) -> None:
         stop(self.proc)
@@ -230,7 +246,7 @@ def run(scenarios: list[str]) -> dict:
             toks = tokens(user_ids)
             for scenario in scenarios:
                 report["scenarios"][scenario] = {}
-                for name in ("ours", "node"):
+                for name in PEERS:
                     peer = start_peer(name, uri)
                     try:
                         if scenario == "connections":
@@ -267,6 +283,9 @@ def main() -> int:
     wanted = os.environ.get("SCENARIO")
     scenarios = [wanted] if wanted else ["connections", "rooms", "bigroom"]
     report = run(scenarios)
+    if set(PEERS) != {"ours", "node"}:
+        print("PEERS narrowed: a dev run, no results written", flush=True)
+        return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     day = report["date"][:10]
     for scenario, figures in report["scenarios"].items():

@@ -40,6 +40,19 @@ def _active_rooms() -> int:
     )
 
 
+def _without_deflate(wsgi_app):
+    """Per-message deflate off: simple-websocket accepts any offered permessage-deflate,
+    and a zlib compressor per socket costs ~100 KB (half our memory per connection)
+    plus CPU on every frame. Chat frames are small; dropping the client's offer keeps
+    frames uncompressed, as the Node peer does."""
+
+    def app(environ, start_response):
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return wsgi_app(environ, start_response)
+
+    return app
+
+
 def init_app(app: Flask) -> None:
     socketio.init_app(
         app,
@@ -55,6 +68,7 @@ def init_app(app: Flask) -> None:
         logger=False,
         engineio_logger=False,
     )
+    app.wsgi_app = _without_deflate(app.wsgi_app)
     app.extensions["sockets"] = {}
     app.extensions["metrics"].active_rooms.set_function(_active_rooms)
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)

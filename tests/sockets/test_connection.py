@@ -134,3 +134,33 @@ def test_no_version_banner_and_no_traceback(live):
         server = response.headers.get("Server", "")
         assert not any(ch.isdigit() for ch in server), server
         assert "Traceback" not in response.text
+
+
+def test_websocket_frames_are_never_compressed(live):
+    """Browsers and the Node client offer permessage-deflate; a zlib stream per socket
+    would cost ~100 KB of memory and CPU on every frame, so the server declines it."""
+    import base64
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(live)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            assert chunk, head
+            head += chunk
+    status, *headers = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+    assert status.startswith("HTTP/1.1 101")
+    names = {h.split(":")[0].strip().lower() for h in headers}
+    assert "sec-websocket-accept" in names
+    assert "sec-websocket-extensions" not in names
