@@ -32,6 +32,7 @@ class MessageCreated(Event):
     name: ClassVar[str] = "message_received"
     message: dict = field(default_factory=dict)
     skip_sid: str | None = None  # the sending socket does not get its own broadcast
+    room_type: str = ""  # public / private / direct, so listeners need not load the room
 
     def payload(self) -> dict:
         m = self.message

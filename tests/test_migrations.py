@@ -1,6 +1,8 @@
 """Migrations run once each, are recorded, and create the indexes the code relies on."""
 
-from chat.migrate import apply_migrations, discover
+from bson import ObjectId
+
+from chat.migrate import _load, apply_migrations, discover
 
 
 def test_migrations_are_recorded_and_idempotent(db):
@@ -27,7 +29,20 @@ def test_room_and_message_indexes_exist(db):
     ]
     assert messages["room_time"]["key"] == [("room", 1), ("timestamp", -1)]
     assert messages["sender_time"]["key"] == [("sender", 1), ("timestamp", -1)]
-    assert messages["client_id_unique"]["unique"]
+    assert messages["client_id_once"]["unique"]
+    assert messages["client_id_once"]["partialFilterExpression"] == {"client_id": {"$gt": ""}}
+    assert "client_id_unique" not in messages
     assert db.rooms.index_information()["participants"]["key"] == [("participants", 1)]
     assert db.rooms.index_information()["direct_key_unique"]["unique"]
     assert db.read_states.index_information()["user_room_unique"]["unique"]
+
+
+def test_rooms_learn_their_newest_seq(db):
+    """Rooms stored before 0004 get `last_seq`, the starting point of the next send."""
+    busy, quiet = ObjectId(), ObjectId()
+    db.rooms.insert_many([{"_id": busy, "name": "busy"}, {"_id": quiet, "name": "quiet"}])
+    db.messages.insert_many([{"room": busy, "seq": seq} for seq in (1, 2, 3)])
+    migration = next(p for p in discover() if p.stem.startswith("0004"))
+    _load(migration).upgrade(db)
+    assert db.rooms.find_one({"_id": busy})["last_seq"] == 3
+    assert "last_seq" not in db.rooms.find_one({"_id": quiet})

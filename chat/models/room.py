@@ -38,6 +38,7 @@ class Room(Document):
     created_by = ObjectIdField()
     created_at = DateTimeField(default=utcnow)
     last_activity = DateTimeField(default=utcnow)
+    last_seq = IntField(default=0)  # newest stored message seq (a lower bound; see messages)
 
     meta = {"collection": "rooms", **NO_AUTO_INDEX}
 

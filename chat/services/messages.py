@@ -19,6 +19,8 @@ from chat.services.rooms import get_member_room, get_room, is_admin, require_mem
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
 SEQ_ATTEMPTS = 50
+SEQ_CACHE_ROOMS = 100_000
+_newest_seq: dict[ObjectId, int] = {}  # room -> a seq this process stored there
 
 
 def _check_content(content: str, message_type: str) -> None:
@@ -56,23 +58,35 @@ def _find_retry(room: Room, sender: User, client_id: str | None) -> Message | No
     return Message.objects(room=room.id, sender=sender.id, client_id=client_id).first()
 
 
-def _insert_with_next_seq(doc: dict) -> dict:
-    """Insert with seq = current max + 1, retrying when another writer took that seq.
+def _insert_with_next_seq(doc: dict, known: int) -> dict:
+    """Insert with seq = newest stored seq + 1, retrying when another writer took it.
 
-    Taking the seq by reading the max committed one means seq N+1 can only be
-    stored after seq N is visible: readers never see a gap that fills later.
+    `known` is a seq already stored in this room (the room's `last_seq`, or what
+    this process stored last), so the first try needs no read. A seq is only taken
+    right after one known to be stored: readers following with `after` never see a
+    gap that fills later. On a clash, the newer seqs are read through the
+    (room, seq) index.
     """
     coll = Message._get_collection()
+    room = doc["room"]
+    last = max(known, _newest_seq.get(room, 0))
     for _ in range(SEQ_ATTEMPTS):
-        last = coll.find_one({"room": doc["room"]}, {"seq": 1}, sort=[("seq", DESCENDING)])
-        doc["seq"] = (last["seq"] if last else 0) + 1
+        doc["seq"] = last + 1
         doc.pop("_id", None)
         try:
             coll.insert_one(doc)
-            return doc
         except DuplicateKeyError as exc:
             if "client_id" in str(exc):
                 raise
+            newer = coll.find_one(
+                {"room": room, "seq": {"$gt": last}}, {"seq": 1}, sort=[("seq", DESCENDING)]
+            )
+            last = newer["seq"] if newer else last + 1
+            continue
+        if len(_newest_seq) >= SEQ_CACHE_ROOMS:
+            _newest_seq.clear()
+        _newest_seq[room] = doc["seq"]
+        return doc
     raise Conflict("The room is too busy; retry the send with the same clientId.")
 
 
@@ -120,15 +134,18 @@ def post_message(
     if client_id is not None:
         doc["client_id"] = client_id
     try:
-        doc = _insert_with_next_seq(doc)
+        doc = _insert_with_next_seq(doc, room.last_seq or 0)
     except DuplicateKeyError:  # the same clientId won on another process just now
         return _find_retry(room, actor, client_id), False
     Room._get_collection().update_one(
-        {"_id": room.id, "last_activity": {"$lt": now}}, {"$set": {"last_activity": now}}
+        {"_id": room.id}, {"$max": {"last_activity": now, "last_seq": doc["seq"]}}
     )
     message = Message._from_son(doc)
     event = MessageCreated(
-        room_id=str(room.id), message=serialize_message(message), skip_sid=skip_sid
+        room_id=str(room.id),
+        message=serialize_message(message),
+        skip_sid=skip_sid,
+        room_type=room.type,
     )
     realtime.publish(event)
     return message, True

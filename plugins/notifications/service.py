@@ -68,6 +68,8 @@ def _recipients(message: dict, room: Room) -> dict[str, str]:
 def on_message_created(event: MessageCreated) -> list[Notification]:
     """Store, push live, and deliver out of band the notifications a message causes."""
     message = event.message
+    if not message.get("mentions") and event.room_type not in ("direct", ""):
+        return []  # nobody to notify: no room to load
     room = Room.objects(id=message["roomId"]).first()
     if room is None or message.get("deleted"):
         return []
