@@ -55,7 +55,9 @@ def parse_mentions(content: str, room: Room) -> list[ObjectId]:
 def _find_retry(room: Room, sender: User, client_id: str | None) -> Message | None:
     if client_id is None:
         return None
-    return Message.objects(room=room.id, sender=sender.id, client_id=client_id).first()
+    query = {"room": room.id, "sender": sender.id, "client_id": client_id}
+    doc = Message._get_collection().find_one(query)
+    return Message._from_son(doc) if doc else None
 
 
 def _insert_with_next_seq(doc: dict, known: int) -> dict:

@@ -30,7 +30,8 @@ def get_room(actor: User, room_id: str | ObjectId) -> Room:
     Raises:
         NotFound: no such room, or a private/direct room the actor is not in.
     """
-    room = Room.objects(id=to_oid(room_id, "Room")).first()
+    doc = Room._get_collection().find_one({"_id": to_oid(room_id, "Room")})
+    room = Room._from_son(doc) if doc else None
     if room is None or (room.type != "public" and not is_member(actor, room)):
         raise NotFound("Room not found.")
     return room
