@@ -135,7 +135,9 @@ def logout(claims: dict) -> None:
 def is_revoked(claims: dict) -> bool:
     """True when the token's session was logged out (or the token has no session)."""
     sid = claims.get("sid")
-    return not isinstance(sid, str) or RevokedSession.objects(sid=sid).first() is not None
+    if not isinstance(sid, str):
+        return True
+    return RevokedSession._get_collection().find_one({"_id": sid}, {"_id": 1}) is not None
 
 
 def verify_access_token(token: str) -> tuple[User, dict]:
@@ -162,4 +164,5 @@ def load_user(claims: dict) -> User | None:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not ObjectId.is_valid(sub):
         return None
-    return User.objects(id=sub).first()
+    doc = User._get_collection().find_one({"_id": ObjectId(sub)})
+    return User._from_son(doc) if doc else None
