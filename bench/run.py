@@ -5,8 +5,14 @@ by the same Node load generator (bench/load/generator.mjs, official socket.io-cl
 Results go to bench/results/<date>-<scenario>.json; docs/benchmarks.md gets the table
 (ours / Node) and a latency-versus-load plot per scenario.
 
-Environment: SCENARIO (connections, rooms, bigroom; default all), CONNECTIONS (10000),
-HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node).
+Scenarios (BENCHMARKS.md): connections, rooms, bigroom (also against the ceiling peer,
+a raw `ws` broadcast), persistence (the Node peer without its database, and the
+database alone doing a send's operations), scaleout (ours on 2 processes + Redis
+against 1 process).
+
+Environment: SCENARIO (one of those; default all), CONNECTIONS (10000),
+HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node: a dev run, writes nothing),
+MONGODB_URI (a real MongoDB instead of a SecantusDB started here).
 """
 
 import json
@@ -23,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from bson import ObjectId
 from pymongo import MongoClient
 
 from chat.migrate import apply_migrations
@@ -31,6 +38,8 @@ from devtools.servers import (
     env_with,
     free_port,
     gunicorn_cmd,
+    redis_answers,
+    start_redis,
     start_secantus,
     stop,
     wait_for_port,
@@ -43,8 +52,11 @@ CONNECTIONS = int(os.environ.get("CONNECTIONS", 10000))
 HOLD = int(os.environ.get("HOLD_SECONDS", 60))
 STEP = int(os.environ.get("STEP_SECONDS", 10))
 PEERS = os.environ.get("PEERS", "ours,node").split(",")
-ROOM_RATES = [100, 150, 225, 338, 506, 759, 1139, 1709]
+ROOM_RATES = [100, 150, 225, 338, 506, 759, 1139]
 BIG_RATES = [1, 10, 50]
+SCALE_RATES = [50, 100, 200]
+SCALE_ROOMS = 200
+SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout"]
 
 
 def seed(db, users: int, rooms: list[list[int]]) -> tuple[list[str], list[str]]:
@@ -128,16 +140,22 @@ class Peer:
         stop(self.proc)
 
 
-def start_peer(name: str, uri: str) -> Peer:
+def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
+    """`node` stores to `uri` when given; `ours` joins the Redis message queue when given."""
     port = free_port()
+    node = shutil.which("node")
     if name == "node":
-        env = env_with(PORT=port, JWT_SECRET_KEY=SECRET, MONGODB_URI=uri)
-        return Peer(name, [shutil.which("node"), "bench/peers/node/server.mjs"], env, port)
+        env = env_with(PORT=port, JWT_SECRET_KEY=SECRET, MONGODB_URI=uri or "")
+        return Peer(name, [node, "bench/peers/node/server.mjs"], env, port)
+    if name == "ceiling":
+        return Peer(name, [node, "bench/peers/ceiling/server.mjs"], env_with(PORT=port), port)
     env = env_with(
         CHAT_ENV="production",
         SECRET_KEY="bench-secret-key",
         JWT_SECRET_KEY=SECRET,
         MONGODB_URI=uri,
+        REDIS_URL=redis or "",
+        SOCKETIO_CHANNEL=f"bench-{port}",
         SOCKET_MAX_CONNECTIONS=CONNECTIONS + 1000,
         SOCKET_MAX_PER_USER=100,
         SOCKET_SEND_RATE=100000,
@@ -191,7 +209,7 @@ def connections(peer: Peer, toks: list[str]) -> dict:
 
 
 def rooms_plan(
-    peer: Peer,
+    bases: list[str],
     toks: list[str],
     room_ids: list[str],
     members: list[list[int]],
@@ -206,7 +224,7 @@ def rooms_plan(
         for r, m in zip(room_ids, members, strict=True)
     ]
     return {
-        "base": peer.base,
+        "bases": bases,
         "mode": "rooms",
         "tokens": [toks[i] for i in used],
         "rooms": rooms,
@@ -226,16 +244,158 @@ def sustained(steps: list[dict]) -> float:
     return max(good, default=0.0)
 
 
+def with_peer(name: str, uri: str | None, measure, redis: str | None = None) -> dict:
+    peer = start_peer(name, uri, redis)
+    try:
+        return measure(peer)
+    finally:
+        peer.close()
+
+
+def stepped(plan: dict) -> dict:
+    figures = generate(plan)
+    figures["sustainedDeliveriesPerSecond"] = sustained(figures["steps"])
+    return figures
+
+
+def cpu_seconds(peers: list[Peer]) -> float:
+    """User + system CPU of the peers' gunicorn workers so far."""
+    total = 0
+    for peer in peers:
+        children = subprocess.run(
+            ["pgrep", "-P", str(peer.proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        for pid in children or [str(peer.proc.pid)]:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def scaleout(uri: str, toks: list[str], room_ids: list[str], members: list[list[int]]) -> dict:
+    """The same rooms on 1 process, then spread over 2 processes linked by Redis (every
+    room has members on both), at fixed rates; CPU per delivery tells the queue's cost."""
+    redis_proc, redis_url = (None, "redis://127.0.0.1:6379/0")
+    if not redis_answers():
+        redis_proc, redis_url = start_redis()
+    out = {}
+    try:
+        for label, count in (("1 process", 1), ("2 processes + Redis", 2)):
+            peers = [
+                start_peer("ours", uri, redis_url if count > 1 else None) for _ in range(count)
+            ]
+            try:
+                before = cpu_seconds(peers)
+                plan = rooms_plan([p.base for p in peers], toks, room_ids, members, SCALE_RATES, 1)
+                plan["stopAfterFailure"] = False
+                figures = stepped(plan)
+                used = cpu_seconds(peers) - before
+            finally:
+                for peer in peers:
+                    peer.close()
+            deliveries = sum(s["deliveries"] for s in figures["steps"])
+            figures["cpuMsPerDelivery"] = round(1000 * used / max(deliveries, 1), 3)
+            out[label] = figures
+    finally:
+        stop(redis_proc)
+    return out
+
+
+def database_alone(uri: str, room_ids: list[str], seconds: int = 15, workers: int = 8) -> dict:
+    """The database doing a send's operations (read the room, look up the clientId,
+    insert with the next seq, move the room's last activity) from 8 threads, with no
+    transport: the most stored sends/s this database server allows here."""
+    done = [0] * workers
+    with MongoClient(uri) as client:
+        db = client.get_default_database()
+        coll = db.bench_alone
+        coll.drop()
+        coll.create_index([("room", 1), ("seq", 1)], unique=True)
+        coll.create_index(
+            [("room", 1), ("sender", 1), ("client_id", 1)],
+            unique=True,
+            partialFilterExpression={"client_id": {"$gt": ""}},
+        )
+        rooms = [ObjectId(r) for r in room_ids]
+        deadline = time.monotonic() + seconds
+
+        def work(k: int) -> None:
+            mine = rooms[k::workers]
+            seqs = dict.fromkeys(mine, 0)
+            sender = ObjectId()
+            while time.monotonic() < deadline:
+                room = mine[done[k] % len(mine)]
+                db.rooms.find_one({"_id": room})
+                client_id = f"alone-{k}-{done[k]}"
+                coll.find_one({"room": room, "sender": sender, "client_id": client_id})
+                seqs[room] += 1
+                now = datetime.now(UTC)
+                coll.insert_one(
+                    {
+                        "room": room,
+                        "seq": seqs[room],
+                        "sender": sender,
+                        "content": "x",
+                        "client_id": client_id,
+                        "timestamp": now,
+                    }
+                )
+                db.rooms.update_one({"_id": room}, {"$max": {"bench_activity": now}})
+                done[k] += 1
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        coll.drop()
+    return {"sendsPerSecond": round(sum(done) / seconds, 1), "workers": workers}
+
+
+def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) -> dict:
+    room_members = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
+    big_members = [list(range(CONNECTIONS, CONNECTIONS + 1000))]
+    rooms, big = (room_ids[:-1], room_members), (room_ids[-1:], big_members)
+
+    def rooms_run(peer: Peer) -> dict:
+        return stepped(rooms_plan([peer.base], toks, *rooms, ROOM_RATES, 1))
+
+    def big_run(peer: Peer) -> dict:
+        plan = rooms_plan([peer.base], toks, *big, BIG_RATES, 20)
+        return stepped({**plan, "stopAfterFailure": False})
+
+    if scenario == "connections":
+        return {n: with_peer(n, uri, lambda p: connections(p, toks)) for n in PEERS}
+    if scenario == "rooms":
+        return {n: with_peer(n, uri, rooms_run) for n in PEERS}
+    if scenario == "bigroom":
+        out = {n: with_peer(n, uri, big_run) for n in PEERS}
+        plan = {"mode": "ceiling", "clients": 1000, "steps": BIG_RATES, "stepSeconds": STEP}
+        plan["probesPerRoom"] = 20
+        out["ceiling"] = with_peer("ceiling", None, lambda p: generate({**plan, "base": p.base}))
+        return out
+    if scenario == "persistence":
+        return {
+            "node without database": with_peer("node", None, rooms_run),
+            "database alone": database_alone(uri, room_ids[:-1]),
+        }
+    if scenario == "scaleout":
+        return scaleout(uri, toks, room_ids[:SCALE_ROOMS], room_members[:SCALE_ROOMS])
+    raise ValueError(f"SCENARIO must be one of {SCENARIOS}")
+
+
 def run(scenarios: list[str]) -> dict:
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "database": "MongoDB (MONGODB_URI)" if os.environ.get("MONGODB_URI") else "SecantusDB",
         "scenarios": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
-        db_proc, base_uri = start_secantus(str(Path(tmp) / "db"))
-        uri = base_uri.replace("/?", "/bench?")
+        db_proc, uri = None, os.environ.get("MONGODB_URI")
+        if not uri:
+            db_proc, base_uri = start_secantus(str(Path(tmp) / "db"))
+            uri = base_uri.replace("/?", "/bench?")
         try:
             with MongoClient(uri) as client:
                 db = client.get_default_database()
@@ -245,25 +405,11 @@ def run(scenarios: list[str]) -> dict:
                 user_ids, room_ids = seed(db, CONNECTIONS + 1000, room_members + big_members)
             toks = tokens(user_ids)
             for scenario in scenarios:
-                report["scenarios"][scenario] = {}
-                for name in PEERS:
-                    peer = start_peer(name, uri)
-                    try:
-                        if scenario == "connections":
-                            figures = connections(peer, toks)
-                        elif scenario == "rooms":
-                            plan = rooms_plan(
-                                peer, toks, room_ids[:-1], room_members, ROOM_RATES, 1
-                            )
-                            figures = generate(plan)
-                            figures["sustainedDeliveriesPerSecond"] = sustained(figures["steps"])
-                        else:
-                            plan = rooms_plan(peer, toks, room_ids[-1:], big_members, BIG_RATES, 20)
-                            figures = generate(plan)
-                    finally:
-                        peer.close()
-                    report["scenarios"][scenario][name] = figures
-                    print(f"{scenario} {name}: {json.dumps(figures)[:300]}", flush=True)
+                started = time.monotonic()
+                figures = run_scenario(scenario, uri, toks, room_ids)
+                report["scenarios"][scenario] = figures
+                took = time.monotonic() - started
+                print(f"{scenario} ({took:.0f} s): {json.dumps(figures)[:400]}", flush=True)
         finally:
             stop(db_proc)
     return report
@@ -281,7 +427,7 @@ def machine() -> dict:
 
 def main() -> int:
     wanted = os.environ.get("SCENARIO")
-    scenarios = [wanted] if wanted else ["connections", "rooms", "bigroom"]
+    scenarios = [wanted] if wanted else SCENARIOS
     report = run(scenarios)
     if set(PEERS) != {"ours", "node"}:
         print("PEERS narrowed: a dev run, no results written", flush=True)
@@ -292,6 +438,7 @@ def main() -> int:
         out = {
             "date": report["date"],
             "machine": report["machine"],
+            "database": report["database"],
             "scenario": scenario,
             "peers": figures,
         }

@@ -1,18 +1,27 @@
 // Load generator: the official socket.io-client, one process. Reads a JSON plan on stdin,
 // prints one JSON result. Latency uses a monotonic clock (performance.now) carried in
 // the payload and read on probe receivers, all in this one process.
-//   plan: {base, mode: "connections"|"rooms", tokens: [...], rooms: [{id, members: [tokenIndex...]}],
-//          holdSeconds, steps: [sendsPerSecond...], stepSeconds, probesPerRoom}
+//   plan: {base | bases, mode: "connections"|"rooms"|"ceiling", tokens: [...],
+//          rooms: [{id, members: [tokenIndex...]}], holdSeconds, steps: [sendsPerSecond...],
+//          stepSeconds, probesPerRoom, stopAfterFailure}
+// With several bases (scale-out), socket i connects to bases[i % bases.length]. Rooms
+// stop stepping after the first failing step (p99 > 100 ms or < 99.9% delivered),
+// except for one last step at the plan's highest rate, so the figure at ~1,000 sends/s
+// exists without queueing for minutes at every rate in between.
+// "ceiling" mode drives bench/peers/ceiling (raw `ws` broadcast, no Socket.IO).
 import { io } from "socket.io-client";
+import WebSocket from "ws";
 
 const plan = JSON.parse(await new Promise((resolve) => {
   let text = ""; process.stdin.on("data", (c) => (text += c)); process.stdin.on("end", () => resolve(text));
 }));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function connect(token) {
+const bases = plan.bases || [plan.base];
+
+function connect(token, index) {
   return new Promise((resolve) => {
-    const socket = io(`${plan.base}/chat`, {
+    const socket = io(`${bases[index % bases.length]}/chat`, {
       auth: { token }, transports: ["websocket"], reconnection: false, timeout: 30000,
     });
     socket.once("connect", () => resolve(socket));
@@ -24,7 +33,7 @@ async function connectAll(tokens) {
   const sockets = [];
   const started = performance.now();
   for (let i = 0; i < tokens.length; i += 250) {
-    sockets.push(...(await Promise.all(tokens.slice(i, i + 250).map(connect))));
+    sockets.push(...(await Promise.all(tokens.slice(i, i + 250).map((t, k) => connect(t, i + k)))));
   }
   return { sockets, seconds: (performance.now() - started) / 1000 };
 }
@@ -73,7 +82,9 @@ async function rooms() {
     await Promise.all(room.members.map((i) => sockets[i].timeout(30000).emitWithAck("join_room", { roomId: room.id })));
   }
   const steps = [];
-  for (const rate of plan.steps) {
+  const rates = [...plan.steps];
+  while (rates.length) {
+    const rate = rates.shift();
     latencies.length = 0;
     deliveries = 0;
     let acked = 0, refused = 0, sent = 0;
@@ -107,11 +118,67 @@ async function rooms() {
       mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null,
       generatorCpu: cpuShare(cpu, wall),
     });
+    if (plan.stopAfterFailure !== false && !passed(steps.at(-1)) && rates.length > 1) {
+      rates.splice(0, rates.length - 1);
+    }
+    await sleep(2000); // let the server settle between steps
   }
   sockets.forEach((s) => s.close());
   return { steps };
 }
 
-const result = plan.mode === "connections" ? await connections() : await rooms();
+function passed(step) {
+  return step.p99 !== null && step.p99 <= 100 && step.delivered >= 0.999 && step.refused === 0;
+}
+
+// The ceiling: raw websocket clients of a plain `ws` broadcast server (no Socket.IO,
+// no auth, no storage); client 0 sends, every other client receives.
+async function ceiling() {
+  const open = (i) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(plan.base.replace("http", "ws"), { perMessageDeflate: false });
+    ws.once("open", () => resolve(ws));
+    ws.once("error", reject);
+  });
+  const clients = [];
+  for (let i = 0; i < plan.clients; i += 250) {
+    clients.push(...(await Promise.all(Array.from({ length: Math.min(250, plan.clients - i) }, (_, k) => open(i + k)))));
+  }
+  const latencies = [];
+  let deliveries = 0;
+  clients.slice(1).forEach((ws, k) => ws.on("message", (data) => {
+    deliveries++;
+    if (k < plan.probesPerRoom) latencies.push(performance.now() - Number(String(data).split(" ")[0]));
+  }));
+  const steps = [];
+  for (const rate of plan.steps) {
+    latencies.length = 0;
+    deliveries = 0;
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    let sent = 0, next = started;
+    while (performance.now() < started + plan.stepSeconds * 1000) {
+      clients[0].send(`${performance.now()} x`);
+      sent++;
+      next += 1000 / rate;
+      const wait = next - performance.now();
+      if (wait > 1) await sleep(wait); else if (sent % 50 === 0) await sleep(0);
+    }
+    await sleep(1000);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    steps.push({
+      offered: rate, sent, acked: sent, refused: 0, deliveries,
+      deliveriesPerSecond: deliveries / plan.stepSeconds,
+      delivered: deliveries / (sent * (clients.length - 1)),
+      p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), p999: quantile(sorted, 0.999),
+      mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null,
+      generatorCpu: cpuShare(cpu, performance.now() - started),
+    });
+  }
+  clients.forEach((ws) => ws.close());
+  return { steps };
+}
+
+const modes = { connections, rooms, ceiling };
+const result = await modes[plan.mode]();
 console.log(JSON.stringify(result));
 process.exit(0);
