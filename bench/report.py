@@ -67,6 +67,56 @@ def rows(data: dict) -> list[tuple[str, str, str, str]]:
                     ratio(step_o["p99"], step_n["p99"]),
                 )
             )
+    if "persistence" in data and "rooms" in data:
+        p = data["persistence"]["peers"]
+        alone = p["database alone"]["sendsPerSecond"]
+        r = data["rooms"]["peers"]
+        ours = r["ours"]["sustainedDeliveriesPerSecond"] / RECEIVERS
+        node = r["node"]["sustainedDeliveriesPerSecond"] / RECEIVERS
+        bare = p["node without database"]["sustainedDeliveriesPerSecond"]
+        out += [
+            ("persistence: database alone, stored sends/s", fmt(alone), fmt(alone), "n/a"),
+            (
+                "persistence: stored sends/s at p99 <= 100 ms",
+                fmt(ours),
+                fmt(node),
+                ratio(ours, node),
+            ),
+            (
+                "persistence: those sends / the database alone",
+                fmt(ours / alone, 2),
+                fmt(node / alone, 2),
+                ratio(ours, node),
+            ),
+            (
+                "persistence: Node without its database, deliveries/s at p99 <= 100 ms",
+                "n/a",
+                fmt(bare),
+                "n/a",
+            ),
+        ]
+    return out
+
+
+RECEIVERS = 9  # each rooms-scenario message reaches the room's 9 other members
+
+
+def scaleout_rows(data: dict) -> list[tuple[str, str, str, str]]:
+    peers = data["scaleout"]["peers"]
+    one, two = peers["1 process"], peers["2 processes + Redis"]
+    out = [
+        (
+            "CPU ms per delivery (all server processes)",
+            fmt(one["cpuMsPerDelivery"], 3),
+            fmt(two["cpuMsPerDelivery"], 3),
+            ratio(two["cpuMsPerDelivery"], one["cpuMsPerDelivery"]),
+        )
+    ]
+    for s1, s2 in zip(one["steps"], two["steps"], strict=False):
+        for q in ("p50", "p99"):
+            out.append(
+                (f"{q} ms at {s1['offered']} sends/s", fmt(s1[q]), fmt(s2[q]), ratio(s2[q], s1[q]))
+            )
     return out
 
 
@@ -81,12 +131,16 @@ def plot(data: dict) -> list[str]:
     import matplotlib.pyplot as plt
 
     names = []
-    for scenario in ("rooms", "bigroom"):
+    for scenario in ("rooms", "bigroom", "scaleout"):
         if scenario not in data:
             continue
         fig, ax = plt.subplots(figsize=(7, 4))
-        for peer, figures in data[scenario]["peers"].items():
-            steps = [s for s in figures["steps"] if s["p99"] is not None]
+        peers = dict(data[scenario]["peers"])
+        if scenario == "rooms" and "persistence" in data:
+            extra = data["persistence"]["peers"]["node without database"]
+            peers["node without database"] = extra
+        for peer, figures in peers.items():
+            steps = [s for s in figures.get("steps", []) if s["p99"] is not None]
             ax.plot(
                 [s["offered"] for s in steps],
                 [s["p99"] for s in steps],
@@ -117,29 +171,52 @@ def write(results: Path) -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `make bench` (bench/run.py); raw figures in `bench/results/`.",
-        "Both peers ran in the same run on the same machine, against the same SecantusDB,",
-        "driven by one Node load generator using the official socket.io-client. Ours is the",
-        "product as shipped (gunicorn + gevent, production config, every message stored",
-        "before its ack); Node is a minimal Socket.IO 4 server (bench/peers/node) that also",
-        "stores each message before acking. Ratios are ours / Node (higher is better for",
-        "rates, lower for latency and memory).",
+        "Produced by `make bench` (bench/run.py, about 15 minutes); raw figures in",
+        "`bench/results/`. Every peer ran in the same run on the same machine, against the",
+        "same database server, driven by one Node load generator using the official",
+        "socket.io-client (bench/load/generator.mjs). **Ours** is the product as shipped",
+        "(gunicorn + gevent, production config, default plugins, every message stored",
+        "before its ack); **Node** is a minimal Socket.IO 4 server (bench/peers/node) that",
+        "also stores each message before acking; the **ceiling** is a raw `ws` broadcast",
+        "(bench/peers/ceiling). Ratios are ours / Node: above 1 is better for rates, below",
+        "1 is better for latency and memory.",
         "",
-        "Run: {date}; {cpus} CPUs, Python {python}, Node {node}; server, database and".format(
-            date=any_run["date"], **any_run["machine"]
+        "Run: {date}; {cpus} CPUs, Python {python}, Node {node}; database: {db}. Server,".format(
+            date=any_run["date"], db=any_run.get("database", "SecantusDB"), **any_run["machine"]
         ),
-        "generator share the machine. Every message is stored before it is acked, so the",
-        "rooms and big-room figures include the database (SecantusDB here, a Python server;",
-        "`MONGODB_URI` points both peers at a real MongoDB).",
+        "database and generator share the machine's 2 cores. SecantusDB is a MongoDB-wire",
+        "server written in Python, so the stored figures say as much about it as about",
+        "either peer; set `MONGODB_URI` to run everything against a real MongoDB.",
         "",
         "| figure | ours | Node | ours / Node |",
         "|---|---|---|---|",
     ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(data)]
+    if "bigroom" in data and "ceiling" in data["bigroom"]["peers"]:
+        steps = data["bigroom"]["peers"]["ceiling"]["steps"]
+        lines += [
+            "",
+            "Ceiling (raw `ws` broadcast to the same 1,000 clients, no storage): p99 "
+            + ", ".join(f"{fmt(s['p99'])} ms at {s['offered']}/s" for s in steps)
+            + ".",
+        ]
+    if "scaleout" in data:
+        lines += [
+            "",
+            "## Scale-out: ours on 2 processes + Redis against 1 process",
+            "",
+            "The same 200 rooms of 10 (every room has members on both processes), at fixed",
+            "rates; the difference is the message queue (Redis pub/sub) and shared presence.",
+            "",
+            "| figure | 1 process | 2 processes + Redis | 2 / 1 |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in scaleout_rows(data)]
     generator = [
         f"{scenario}/{peer}: {max([s.get('generatorCpu', 0) for s in f.get('steps', [f])]):.0%}"
         for scenario, d in data.items()
         for peer, f in d["peers"].items()
+        if "steps" in f or "generatorCpu" in f
     ]
     lines += [
         "",

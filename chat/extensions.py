@@ -49,11 +49,24 @@ def mongo_db():
 
 
 def init_redis(app: Flask) -> None:
-    """Create the Redis client when REDIS_URL is configured (short timeouts, lazy)."""
+    """Create the Redis client when REDIS_URL is configured (short timeouts, lazy).
+
+    The pool makes callers wait (up to 2 s) for a free connection: redis-py's default
+    pool raises at 100 connections, which a burst of thousands of socket connects on
+    green threads reaches at once.
+    """
     url = app.config.get("REDIS_URL")
-    app.extensions["redis"] = (
-        redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
+    if not url:
+        app.extensions["redis"] = None
+        return
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=app.config["REDIS_MAX_CONNECTIONS"],
+        timeout=2,
+        socket_timeout=1,
+        socket_connect_timeout=1,
     )
+    app.extensions["redis"] = redis.Redis(connection_pool=pool)
 
 
 def redis_client() -> redis.Redis | None:

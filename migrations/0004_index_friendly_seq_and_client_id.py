@@ -5,7 +5,8 @@
 characters) and, unlike `$type`, is implied by `client_id: "<value>"`, so the
 retry lookup is an index lookup on every engine (SecantusDB scanned the whole
 collection for it). The new index is built before the old one is dropped, so a
-clientId is never unguarded.
+clientId is never unguarded (two partial indexes on one key pattern with different
+filters need MongoDB 5.0 or later).
 """
 
 import contextlib

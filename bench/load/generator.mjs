@@ -18,6 +18,7 @@ const plan = JSON.parse(await new Promise((resolve) => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const bases = plan.bases || [plan.base];
+const runTag = Math.random().toString(36).slice(2, 10); // clientIds never repeat across runs
 
 function connect(token, index) {
   return new Promise((resolve) => {
@@ -88,6 +89,7 @@ async function rooms() {
     latencies.length = 0;
     deliveries = 0;
     let acked = 0, refused = 0, sent = 0;
+    const refusals = {};
     const cpu = process.cpuUsage();
     const started = performance.now();
     const interval = 1000 / rate;
@@ -98,8 +100,12 @@ async function rooms() {
       const room = plan.rooms[sent % plan.rooms.length];
       const sender = sockets[room.members[0]];
       pending.push(sender.timeout(30000).emitWithAck("send_message", {
-        roomId: room.id, message: `${performance.now()} x`, clientId: `b${rate}-${sent}`,
-      }).then((ack) => (ack.ok ? acked++ : refused++), () => refused++));
+        roomId: room.id, message: `${performance.now()} x`, clientId: `${runTag}-${rate}-${sent}`,
+      }).then((ack) => {
+        if (ack.ok) return acked++;
+        refused++;
+        refusals[ack.error?.code] = (refusals[ack.error?.code] || 0) + 1;
+      }, () => { refused++; refusals.timeout = (refusals.timeout || 0) + 1; }));
       sent++;
       next += interval;
       const wait = next - performance.now();
@@ -111,7 +117,7 @@ async function rooms() {
     const sorted = [...latencies].sort((a, b) => a - b);
     const receivers = plan.rooms[0].members.length - 1;
     steps.push({
-      offered: rate, sent, acked, refused, deliveries,
+      offered: rate, sent, acked, refused, refusals, deliveries,
       deliveriesPerSecond: deliveries / (plan.stepSeconds),
       delivered: acked ? deliveries / (acked * receivers) : 0,
       p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), p999: quantile(sorted, 0.999),
