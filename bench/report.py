@@ -207,6 +207,7 @@ def write(results: Path) -> None:
             "",
             "The same 200 rooms of 10 (every room has members on both processes), at fixed",
             "rates; the difference is the message queue (Redis pub/sub) and shared presence.",
+            f"Run: {data['scaleout']['date']}.",
             "",
             "| figure | 1 process | 2 processes + Redis | 2 / 1 |",
             "|---|---|---|---|",
