@@ -43,6 +43,7 @@ from devtools.servers import (
     start_secantus,
     stop,
     wait_for_port,
+    worker_pid,
     worker_rss_mb,
 )
 
@@ -57,6 +58,9 @@ BIG_RATES = [1, 10, 50]
 SCALE_RATES = [100, 200]
 SCALE_ROOMS = 200
 SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout"]
+# Users 0..CONNECTIONS-1 form rooms of 10; the next 1,000 share the big room.
+ROOM_MEMBERS = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
+BIG_MEMBERS = [list(range(CONNECTIONS, CONNECTIONS + 1000))]
 
 
 def seed(db, users: int, rooms: list[list[int]]) -> tuple[list[str], list[str]]:
@@ -262,12 +266,9 @@ def cpu_seconds(peers: list[Peer]) -> float:
     """User + system CPU of the peers' gunicorn workers so far."""
     total = 0
     for peer in peers:
-        children = subprocess.run(
-            ["pgrep", "-P", str(peer.proc.pid)], capture_output=True, text=True
-        ).stdout.split()
-        for pid in children or [str(peer.proc.pid)]:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+        stat = Path(f"/proc/{worker_pid(peer.proc.pid)}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -352,9 +353,7 @@ def database_alone(uri: str, room_ids: list[str], seconds: int = 15, workers: in
 
 
 def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) -> dict:
-    room_members = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
-    big_members = [list(range(CONNECTIONS, CONNECTIONS + 1000))]
-    rooms, big = (room_ids[:-1], room_members), (room_ids[-1:], big_members)
+    rooms, big = (room_ids[:-1], ROOM_MEMBERS), (room_ids[-1:], BIG_MEMBERS)
 
     def rooms_run(peer: Peer) -> dict:
         return stepped(rooms_plan([peer.base], toks, *rooms, ROOM_RATES, 1))
@@ -379,7 +378,7 @@ def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) 
             "database alone": database_alone(uri, room_ids[:-1]),
         }
     if scenario == "scaleout":
-        return scaleout(uri, toks, room_ids[:SCALE_ROOMS], room_members[:SCALE_ROOMS])
+        return scaleout(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
     raise ValueError(f"SCENARIO must be one of {SCENARIOS}")
 
 
@@ -416,9 +415,7 @@ def run(scenarios: list[str]) -> dict:
             with MongoClient(uri) as client:
                 db = client.get_default_database()
                 apply_migrations(db)
-                room_members = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
-                big_members = [list(range(CONNECTIONS, CONNECTIONS + 1000))]
-                user_ids, room_ids = seed(db, CONNECTIONS + 1000, room_members + big_members)
+                user_ids, room_ids = seed(db, CONNECTIONS + 1000, ROOM_MEMBERS + BIG_MEMBERS)
             toks = tokens(user_ids)
             for scenario in scenarios:
                 settle(uri)

@@ -93,9 +93,13 @@ def gunicorn_cmd(
     return [*cmd, "--graceful-timeout", "2", "wsgi:app"]
 
 
+def worker_pid(pid: int) -> int:
+    """The worker of a gunicorn master started with `-w 1` (or `pid` itself)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return int(children.split()[0]) if children.split() else pid
+
+
 def worker_rss_mb(pid: int) -> float:
     """Resident memory, in MB, of a gunicorn master's worker (or of `pid` itself)."""
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    target = children.split()[0] if children.split() else str(pid)
-    with open(f"/proc/{target}/status") as status:
+    with open(f"/proc/{worker_pid(pid)}/status") as status:
         return next(int(row.split()[1]) for row in status if row.startswith("VmRSS:")) / 1024

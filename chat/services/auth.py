@@ -17,6 +17,7 @@ from chat.errors import Conflict, RateLimited, Unauthorized
 from chat.events import SessionRevoked
 from chat.models import LoginThrottle, RevokedSession, User
 from chat.models.base import utcnow
+from chat.services.common import find_document
 
 # argon2id, 19 MiB, 2 passes: OWASP's minimum recommendation.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -164,5 +165,4 @@ def load_user(claims: dict) -> User | None:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not ObjectId.is_valid(sub):
         return None
-    doc = User._get_collection().find_one({"_id": ObjectId(sub)})
-    return User._from_son(doc) if doc else None
+    return find_document(User, {"_id": ObjectId(sub)})

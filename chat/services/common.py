@@ -1,4 +1,4 @@
-"""Helpers shared by the services: id parsing and atomic document updates."""
+"""Helpers shared by the services: id parsing, lean reads and atomic document updates."""
 
 from bson import ObjectId
 from mongoengine import Document
@@ -14,6 +14,12 @@ def to_oid(value: str | ObjectId, what: str = "Resource") -> ObjectId:
     if isinstance(value, str) and ObjectId.is_valid(value) and len(value) == 24:
         return ObjectId(value)
     raise NotFound(f"{what} not found.")
+
+
+def find_document(cls: type[Document], query: dict):
+    """find_one on the raw collection (no MongoEngine queryset on hot paths); or None."""
+    doc = cls._get_collection().find_one(query)
+    return cls._from_son(doc) if doc else None
 
 
 def atomic_update(cls: type[Document], query: dict, update: dict):

@@ -14,13 +14,11 @@ from chat.events import MessageCreated, MessageDeleted, MessageUpdated
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
-from chat.services.common import to_oid
+from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, is_admin, require_member
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
 SEQ_ATTEMPTS = 50
-SEQ_CACHE_ROOMS = 100_000
-_newest_seq: dict[ObjectId, int] = {}  # room -> a seq this process stored there
 
 
 def _check_content(content: str, message_type: str) -> None:
@@ -56,22 +54,21 @@ def _find_retry(room: Room, sender: User, client_id: str | None) -> Message | No
     if client_id is None:
         return None
     query = {"room": room.id, "sender": sender.id, "client_id": client_id}
-    doc = Message._get_collection().find_one(query)
-    return Message._from_son(doc) if doc else None
+    return find_document(Message, query)
 
 
 def _insert_with_next_seq(doc: dict, known: int) -> dict:
     """Insert with seq = newest stored seq + 1, retrying when another writer took it.
 
-    `known` is a seq already stored in this room (the room's `last_seq`, or what
-    this process stored last), so the first try needs no read. A seq is only taken
+    `known` is a seq already stored in this room (the room's `last_seq`, read with
+    the room on every send), so the first try needs no read. A seq is only taken
     right after one known to be stored: readers following with `after` never see a
     gap that fills later. On a clash, the newer seqs are read through the
     (room, seq) index.
     """
     coll = Message._get_collection()
     room = doc["room"]
-    last = max(known, _newest_seq.get(room, 0))
+    last = known
     for _ in range(SEQ_ATTEMPTS):
         doc["seq"] = last + 1
         doc.pop("_id", None)
@@ -85,9 +82,6 @@ def _insert_with_next_seq(doc: dict, known: int) -> dict:
             )
             last = newer["seq"] if newer else last + 1
             continue
-        if len(_newest_seq) >= SEQ_CACHE_ROOMS:
-            _newest_seq.clear()
-        _newest_seq[room] = doc["seq"]
         return doc
     raise Conflict("The room is too busy; retry the send with the same clientId.")
 

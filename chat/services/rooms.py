@@ -9,7 +9,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services.common import atomic_update, to_oid
+from chat.services.common import atomic_update, find_document, to_oid
 
 
 def is_member(user: User, room: Room) -> bool:
@@ -30,8 +30,7 @@ def get_room(actor: User, room_id: str | ObjectId) -> Room:
     Raises:
         NotFound: no such room, or a private/direct room the actor is not in.
     """
-    doc = Room._get_collection().find_one({"_id": to_oid(room_id, "Room")})
-    room = Room._from_son(doc) if doc else None
+    room = find_document(Room, {"_id": to_oid(room_id, "Room")})
     if room is None or (room.type != "public" and not is_member(actor, room)):
         raise NotFound("Room not found.")
     return room
