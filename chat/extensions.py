@@ -27,19 +27,26 @@ jwt = JWTManager()
 socketio = SocketIO()
 
 
+WRITER = "writer"  # the group commit's own small pool (chat.services.commit)
+
+
 def init_mongo(app: Flask) -> None:
-    """Connect MongoEngine's default alias to MONGODB_URI (lazily, tz-aware)."""
+    """Connect MongoEngine's default alias to MONGODB_URI (lazily, tz-aware), and the
+    WRITER alias: the batch of sends in flight never queues behind the reads."""
     uri = app.config["MONGODB_URI"]
     name = urlparse(uri).path.lstrip("/") or "chat"
+    options = {
+        "db": name,
+        "host": uri,
+        "uuidRepresentation": "standard",
+        "tz_aware": True,
+        "connect": False,
+        "serverSelectionTimeoutMS": app.config.get("MONGODB_TIMEOUT_MS", 5000),
+    }
     mongoengine.disconnect()
-    mongoengine.connect(
-        db=name,
-        host=uri,
-        uuidRepresentation="standard",
-        tz_aware=True,
-        connect=False,
-        serverSelectionTimeoutMS=app.config.get("MONGODB_TIMEOUT_MS", 5000),
-    )
+    mongoengine.disconnect(WRITER)
+    mongoengine.connect(**options)
+    mongoengine.connect(alias=WRITER, maxPoolSize=2, **options)
     app.extensions["mongo_db_name"] = name
 
 

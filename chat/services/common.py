@@ -1,4 +1,10 @@
-"""Helpers shared by the services: id parsing, lean reads and atomic document updates."""
+"""Helpers shared by the services: id parsing, lean reads, atomic document updates, and
+combining concurrent database calls into one."""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from bson import ObjectId
 from mongoengine import Document
@@ -28,3 +34,57 @@ def atomic_update(cls: type[Document], query: dict, update: dict):
         query, update, return_document=ReturnDocument.AFTER
     )
     return cls._from_son(doc) if doc else None
+
+
+@dataclass(eq=False)
+class Pending:
+    """One caller's item in a Combiner batch; the batch function finishes it."""
+
+    item: Any
+    result: Any = None
+    error: Exception | None = None
+    done: bool = False
+
+    def finish(self, result: Any = None, error: Exception | None = None) -> None:
+        self.result, self.error, self.done = result, error, True
+
+
+class Combiner:
+    """Concurrent calls in this process share one database operation.
+
+    A caller queues its item and waits for the lock; whoever holds it runs `batch_fn`
+    on everything queued so far (up to `max_batch`). Each batch starts after its items
+    were queued, so a caller never gets a result older than its call. With no
+    concurrency a batch is the caller's own item: no added wait.
+    """
+
+    def __init__(self, batch_fn: Callable[[list[Pending]], None], max_batch: int = 200):
+        self.batch_fn, self.max_batch = batch_fn, max_batch
+        self._queue: list[Pending] = []
+        self._queue_lock = threading.Lock()  # real threads in tests and the CLI
+        self._run_lock = threading.Lock()  # one batch in flight
+
+    def submit(self, item: Any) -> Any:
+        """The item's result, or its error raised."""
+        pending = Pending(item)
+        with self._queue_lock:
+            self._queue.append(pending)
+        while not pending.done:
+            with self._run_lock:
+                with self._queue_lock:
+                    batch = self._queue[: self.max_batch]
+                    del self._queue[: self.max_batch]
+                try:
+                    if batch:
+                        self.batch_fn(batch)
+                except Exception as exc:  # nobody waits forever on a failed batch
+                    for p in batch:
+                        if not p.done:
+                            p.finish(error=exc)
+        if pending.error is not None:
+            raise pending.error
+        return pending.result
+
+    def queued(self) -> int:
+        with self._queue_lock:
+            return len(self._queue)

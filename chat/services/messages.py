@@ -14,11 +14,11 @@ from chat.events import MessageCreated, MessageDeleted, MessageUpdated
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
+from chat.services import commit
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, is_admin, require_member
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
-SEQ_ATTEMPTS = 50
 
 
 def _check_content(content: str, message_type: str) -> None:
@@ -50,42 +50,6 @@ def parse_mentions(content: str, room: Room) -> list[ObjectId]:
     return [by_name[n] for n in names if n in by_name]
 
 
-def _find_retry(room: Room, sender: User, client_id: str | None) -> Message | None:
-    if client_id is None:
-        return None
-    query = {"room": room.id, "sender": sender.id, "client_id": client_id}
-    return find_document(Message, query)
-
-
-def _insert_with_next_seq(doc: dict, known: int) -> dict:
-    """Insert with seq = newest stored seq + 1, retrying when another writer took it.
-
-    `known` is a seq already stored in this room (the room's `last_seq`, read with
-    the room on every send), so the first try needs no read. A seq is only taken
-    right after one known to be stored: readers following with `after` never see a
-    gap that fills later. On a clash, the newer seqs are read through the
-    (room, seq) index.
-    """
-    coll = Message._get_collection()
-    room = doc["room"]
-    last = known
-    for _ in range(SEQ_ATTEMPTS):
-        doc["seq"] = last + 1
-        doc.pop("_id", None)
-        try:
-            coll.insert_one(doc)
-        except DuplicateKeyError as exc:
-            if "client_id" in str(exc):
-                raise
-            newer = coll.find_one(
-                {"room": room, "seq": {"$gt": last}}, {"seq": 1}, sort=[("seq", DESCENDING)]
-            )
-            last = newer["seq"] if newer else last + 1
-            continue
-        return doc
-    raise Conflict("The room is too busy; retry the send with the same clientId.")
-
-
 def post_message(
     actor: User,
     room_id: str,
@@ -107,9 +71,6 @@ def post_message(
         NotFound / Forbidden: not a member; ValidationError: bad content.
     """
     room = get_member_room(actor, room_id)
-    existing = _find_retry(room, actor, client_id)
-    if existing:
-        return existing, False
     if not permission(actor, "post_message", room, default=True):
         raise Forbidden("You cannot post in this room.")
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
@@ -130,12 +91,10 @@ def post_message(
     if client_id is not None:
         doc["client_id"] = client_id
     try:
-        doc = _insert_with_next_seq(doc, room.last_seq or 0)
-    except DuplicateKeyError:  # the same clientId won on another process just now
-        return _find_retry(room, actor, client_id), False
-    Room._get_collection().update_one(
-        {"_id": room.id}, {"$max": {"last_activity": now, "last_seq": doc["seq"]}}
-    )
+        doc = commit.store(doc, room.last_seq or 0)
+    except DuplicateKeyError:  # a retry: this clientId is already stored
+        query = {"room": room.id, "sender": actor.id, "client_id": client_id}
+        return find_document(Message, query), False
     message = Message._from_son(doc)
     event = MessageCreated(
         room_id=str(room.id),

@@ -9,7 +9,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services.common import atomic_update, find_document, to_oid
+from chat.services.common import Combiner, Pending, atomic_update, to_oid
 
 
 def is_member(user: User, room: Room) -> bool:
@@ -24,13 +24,26 @@ def is_owner(user: User, room: Room) -> bool:
     return user.id in room.owners
 
 
+def _read_rooms(batch: list[Pending]) -> None:
+    ids = list({p.item for p in batch})
+    found = Room._get_collection().find({"_id": {"$in": ids}}, batch_size=len(ids))
+    docs = {doc["_id"]: doc for doc in found}
+    for p in batch:
+        p.finish(docs.get(p.item))
+
+
+# Concurrent room reads (every send reads its room) share one `$in` query.
+_room_reads = Combiner(_read_rooms, max_batch=200)
+
+
 def get_room(actor: User, room_id: str | ObjectId) -> Room:
     """A room the actor may see: public rooms, and rooms they belong to.
 
     Raises:
         NotFound: no such room, or a private/direct room the actor is not in.
     """
-    room = find_document(Room, {"_id": to_oid(room_id, "Room")})
+    doc = _room_reads.submit(to_oid(room_id, "Room"))
+    room = Room._from_son(doc) if doc else None
     if room is None or (room.type != "public" and not is_member(actor, room)):
         raise NotFound("Room not found.")
     return room

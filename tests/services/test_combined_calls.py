@@ -1,0 +1,119 @@
+"""Combined database calls: sends that wait together are stored together (gap-free,
+once each), and room reads that wait together are answered by one fresh read."""
+
+import threading
+import time
+from datetime import UTC, datetime
+
+from bson import ObjectId
+
+from chat.services import commit, rooms
+from tests.conftest import Caller
+
+
+def _send_all(app, callers_and_bodies: list[tuple[Caller, dict]], combiner=None, meanwhile=None):
+    """POST every body at once from its own thread while the combiner (the group
+    commit by default) is held, so they all queue up; run `meanwhile`, then let one
+    batch serve them. Returns the responses."""
+    combiner = combiner or commit._committer
+    responses = [None] * len(callers_and_bodies)
+
+    def send(i, caller, body):
+        response = app.test_client().post("/api/messages", json=body, headers=caller.headers)
+        responses[i] = (response.status_code, response.get_json())
+
+    threads = [
+        threading.Thread(target=send, args=(i, caller, body))
+        for i, (caller, body) in enumerate(callers_and_bodies)
+    ]
+    with combiner._run_lock:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 20
+        while combiner.queued() < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert combiner.queued() == len(threads)
+        if meanwhile:
+            meanwhile()
+    for t in threads:
+        t.join(20)
+    return responses
+
+
+def test_a_batch_of_sends_is_stored_gap_free_with_one_message_per_client_id(app, db, alice, bob):
+    room = alice.create_room("batch")["id"]
+    other = alice.create_room("other")["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    bodies = [(alice, {"roomId": room, "content": f"a{i}", "clientId": f"a{i}"}) for i in range(6)]
+    bodies += [(bob, {"roomId": room, "content": f"b{i}"}) for i in range(4)]
+    bodies += [(alice, {"roomId": other, "content": "elsewhere"})]
+    bodies += [(alice, {"roomId": room, "content": "a0", "clientId": "a0"})]
+
+    responses = _send_all(app, bodies)
+
+    statuses = sorted(status for status, _ in responses)
+    assert statuses == [200] + [201] * 11  # the repeated clientId is a retry
+    first = [
+        body
+        for (_caller, sent), (_, body) in zip(bodies, responses, strict=True)
+        if sent.get("clientId") == "a0"
+    ]
+    assert first[0]["id"] == first[1]["id"]
+    history = alice.history(room, limit=50)["messages"]
+    assert [m["seq"] for m in history] == list(range(1, 11))
+    assert sorted(m["content"] for m in history) == sorted(
+        [f"a{i}" for i in range(6)] + [f"b{i}" for i in range(4)]
+    )
+    assert [m["seq"] for m in alice.history(other)["messages"]] == [1]
+    rooms = {str(r["_id"]): r["last_seq"] for r in db.rooms.find()}
+    assert rooms == {room: 10, other: 1}
+
+
+def test_a_batch_that_meets_another_writers_seq_renumbers_without_gaps(app, db, alice):
+    room = alice.create_room("busy")["id"]
+    alice.send(room, "before")  # seq 1, the room's last_seq is 1
+    # Another process stores seq 2 and 3 without moving the room yet.
+    for seq in (2, 3):
+        db.messages.insert_one(
+            {
+                "room": ObjectId(room),
+                "seq": seq,
+                "sender": ObjectId(alice.id),
+                "sender_name": alice.username,
+                "content": f"other process {seq}",
+                "message_type": "text",
+                "timestamp": datetime.now(UTC),
+                "mentions": [],
+                "reactions": [],
+                "edited": False,
+                "deleted": False,
+                "data": {},
+            }
+        )
+
+    responses = _send_all(app, [(alice, {"roomId": room, "content": f"m{i}"}) for i in range(5)])
+
+    assert [status for status, _ in responses] == [201] * 5
+    assert sorted(body["seq"] for _, body in responses) == [4, 5, 6, 7, 8]
+    history = alice.history(room)["messages"]
+    assert [m["seq"] for m in history] == list(range(1, 9))
+    assert db.rooms.find_one({"_id": ObjectId(room)})["last_seq"] == 8
+
+
+def test_room_reads_queued_before_a_kick_are_answered_after_it(app, db, alice, bob, make_user):
+    room = alice.create_room("readers")["id"]
+    carol = make_user("carol")
+    for member in (bob, carol):
+        member.ok("post", f"/api/rooms/{room}/join")
+
+    def kick_bob():  # another process removes bob while the reads wait
+        db.rooms.update_one({"_id": ObjectId(room)}, {"$pull": {"participants": ObjectId(bob.id)}})
+
+    sends = [(m, {"roomId": room, "content": f"from {m.username}"}) for m in (alice, bob, carol)]
+    responses = _send_all(app, sends, combiner=rooms._room_reads, meanwhile=kick_bob)
+
+    assert [status for status, _ in responses] == [201, 403, 201]
+    assert sorted(m["content"] for m in alice.history(room)["messages"]) == [
+        "from alice",
+        "from carol",
+    ]
