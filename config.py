@@ -67,6 +67,7 @@ class Config:
     JWT_ERROR_MESSAGE_KEY = "message"
 
     MONGODB_TIMEOUT_MS = 5000  # how long a request waits for an unreachable database
+    MONGODB_MAX_POOL_SIZE = 10  # per process; callers queue for a free connection
     REDIS_MAX_CONNECTIONS = 50  # per process; callers queue for a free one
     MAX_CONTENT_LENGTH = 1024 * 1024
     MESSAGE_MAX_LENGTH = 4000
@@ -96,6 +97,7 @@ class Config:
             "PORT": _int("PORT", cls.PORT),
             "MESSAGE_MAX_LENGTH": _int("MESSAGE_MAX_LENGTH", cls.MESSAGE_MAX_LENGTH),
             "MONGODB_TIMEOUT_MS": _int("MONGODB_TIMEOUT_MS", cls.MONGODB_TIMEOUT_MS),
+            "MONGODB_MAX_POOL_SIZE": _int("MONGODB_MAX_POOL_SIZE", cls.MONGODB_MAX_POOL_SIZE),
             "REDIS_MAX_CONNECTIONS": _int("REDIS_MAX_CONNECTIONS", cls.REDIS_MAX_CONNECTIONS),
             "REDIS_PREFIX": _env("REDIS_PREFIX"),
             "SOCKETIO_CHANNEL": _env("SOCKETIO_CHANNEL"),

@@ -32,20 +32,27 @@ WRITER = "writer"  # the group commit's own small pool (chat.services.commit)
 
 def init_mongo(app: Flask) -> None:
     """Connect MongoEngine's default alias to MONGODB_URI (lazily, tz-aware), and the
-    WRITER alias: the batch of sends in flight never queues behind the reads."""
+    WRITER alias: the batch of sends in flight never queues behind the reads.
+
+    The pool is small (MONGODB_MAX_POOL_SIZE): hot reads and writes are combined
+    (services.common.Combiner), and a database serves a few busy connections better
+    than a hundred (SecantusDB's throughput falls sharply as clients are added).
+    """
     uri = app.config["MONGODB_URI"]
     name = urlparse(uri).path.lstrip("/") or "chat"
+    timeout = app.config.get("MONGODB_TIMEOUT_MS", 5000)
     options = {
         "db": name,
         "host": uri,
         "uuidRepresentation": "standard",
         "tz_aware": True,
         "connect": False,
-        "serverSelectionTimeoutMS": app.config.get("MONGODB_TIMEOUT_MS", 5000),
+        "serverSelectionTimeoutMS": timeout,
+        "waitQueueTimeoutMS": timeout,
     }
     mongoengine.disconnect()
     mongoengine.disconnect(WRITER)
-    mongoengine.connect(**options)
+    mongoengine.connect(maxPoolSize=app.config.get("MONGODB_MAX_POOL_SIZE", 10), **options)
     mongoengine.connect(alias=WRITER, maxPoolSize=2, **options)
     app.extensions["mongo_db_name"] = name
 
