@@ -71,6 +71,8 @@ class Combiner:
             self._queue.append(pending)
         while not pending.done:
             with self._run_lock:
+                if pending.done:  # served by the batch before: leave at once
+                    break
                 with self._queue_lock:
                     batch = self._queue[: self.max_batch]
                     del self._queue[: self.max_batch]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 
 from chat.services import commit, rooms
+from chat.services.common import Combiner
 from tests.conftest import Caller
 
 
@@ -117,3 +118,43 @@ def test_room_reads_queued_before_a_kick_are_answered_after_it(app, db, alice, b
         "from alice",
         "from carol",
     ]
+
+
+def test_callers_served_by_a_batch_leave_without_running_the_next_one():
+    log: list[str] = []
+
+    def slow_batch(batch):
+        log.append(f"batch of {len(batch)} starts")
+        time.sleep(0.3)  # the database at work
+        for p in batch:
+            p.finish(p.item * 2)
+        log.append("batch ends")
+
+    combiner = Combiner(slow_batch)
+    results: dict[int, int] = {}
+
+    def call(i: int) -> None:
+        results[i] = combiner.submit(i)
+        log.append(f"caller {i} returns")
+
+    def start(ids: range) -> list[threading.Thread]:
+        threads = [threading.Thread(target=call, args=(i,)) for i in ids]
+        for t in threads:
+            t.start()
+        while combiner.queued() < len(threads):
+            time.sleep(0.005)
+        return threads
+
+    with combiner._run_lock:
+        first = start(range(5))
+    while not log:
+        time.sleep(0.005)
+    second = start(range(5, 10))  # queued while the first batch is in flight
+    for t in first + second:
+        t.join(10)
+
+    assert results == {i: i * 2 for i in range(10)}
+    assert log[0] == "batch of 5 starts" and log.count("batch of 5 starts") == 2
+    second_batch_ends = len(log) - 1 - log[::-1].index("batch ends")
+    first_returns = [log.index(f"caller {i} returns") for i in range(5)]
+    assert max(first_returns) < second_batch_ends  # nobody served waits for the next batch
