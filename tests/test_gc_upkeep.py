@@ -4,7 +4,13 @@ garbage frozen with them is still reclaimed by the next full collection."""
 import gc
 import weakref
 
-from chat.sockets.upkeep import GC_FREEZE_EVERY, GC_FULL_EVERY, collect_garbage
+from chat.sockets import upkeep
+from chat.sockets.upkeep import (
+    GC_FREEZE_EVERY,
+    GC_FREEZE_NEW_SOCKETS,
+    GC_FULL_EVERY,
+    collect_garbage,
+)
 
 
 class Cycle:
@@ -25,5 +31,20 @@ def test_frozen_garbage_is_reclaimed_by_the_next_full_collection():
         assert ref() is not None
         collect_garbage(GC_FULL_EVERY)
         assert ref() is None
+    finally:
+        gc.unfreeze()
+
+
+def test_a_burst_of_new_sockets_is_frozen_without_waiting_for_the_next_tick():
+    try:
+        gc.unfreeze()
+        upkeep._sockets_at_freeze = 0
+        collect_garbage(GC_FREEZE_EVERY + 1, sockets=GC_FREEZE_NEW_SOCKETS - 1)
+        assert gc.get_freeze_count() == 0  # not yet: a few new sockets wait for the tick
+        collect_garbage(GC_FREEZE_EVERY + 2, sockets=GC_FREEZE_NEW_SOCKETS)
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        collect_garbage(GC_FREEZE_EVERY + 3, sockets=GC_FREEZE_NEW_SOCKETS + 1)
+        assert gc.get_freeze_count() == 0  # counted from the last freeze
     finally:
         gc.unfreeze()

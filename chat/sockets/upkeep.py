@@ -16,7 +16,9 @@ from chat.sockets.common import states, stop_typing
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 2  # seconds between presence heartbeats; keep well below PRESENCE_PROCESS_TTL
 GC_FREEZE_EVERY = 10  # seconds between freezing what survived (see collect_garbage)
+GC_FREEZE_NEW_SOCKETS = 500  # ...or as soon as this many sockets connected since
 GC_FULL_EVERY = 600  # seconds between full collections of everything, frozen or not
+_sockets_at_freeze = 0
 
 
 def ensure_running(app: Flask) -> None:
@@ -40,12 +42,12 @@ def _loop(app: Flask) -> None:
                 cut_slow_consumers(app.config["SOCKET_MAX_QUEUE"])
                 if tick % HEARTBEAT_EVERY == 0:
                     _heartbeat()
-                collect_garbage(tick)
+                collect_garbage(tick, len(states()))
             except Exception:  # the loop must outlive a Redis or database hiccup
                 log.exception("socket upkeep failed; retrying")
 
 
-def collect_garbage(tick: int) -> None:
+def collect_garbage(tick: int, sockets: int = 0) -> None:
     """Keep full garbage collections off the send path.
 
     CPython's full collection walks every tracked object; with thousands of sockets
@@ -53,15 +55,20 @@ def collect_garbage(tick: int) -> None:
     load (the p99 of every rooms step). Every 10 s, after a young collection, what
     survived (sockets, their greenlets, the app) is frozen: automatic collections
     then walk only newer objects. Every GC_FULL_EVERY seconds everything is thawed
-    and collected once, so garbage that was frozen is reclaimed then.
+    and collected once, so garbage that was frozen is reclaimed then. A burst of
+    new sockets (GC_FREEZE_NEW_SOCKETS since the last freeze) is frozen at once.
     """
+    global _sockets_at_freeze
+    _sockets_at_freeze = min(_sockets_at_freeze, sockets)
     if tick % GC_FULL_EVERY == 0:
         gc.unfreeze()
         gc.collect()
-        gc.freeze()
-    elif tick % GC_FREEZE_EVERY == 0:
+    elif tick % GC_FREEZE_EVERY == 0 or sockets >= _sockets_at_freeze + GC_FREEZE_NEW_SOCKETS:
         gc.collect(1)
-        gc.freeze()
+    else:
+        return
+    gc.freeze()
+    _sockets_at_freeze = sockets
 
 
 def _heartbeat() -> None:
