@@ -45,9 +45,18 @@ def rows(data: dict) -> list[tuple[str, str, str, str]]:
         out.append(
             ("rooms: deliveries/s at p99 <= 100 ms", fmt(ours), fmt(node), ratio(ours, node))
         )
+        o = _at(r["ours"]["steps"], 1000)
+        n = _at(r["node"]["steps"], 1000)
+        acked = [s and s["acked"] / max(s["sent"], 1) for s in (o, n)]
+        out.append(
+            (
+                "rooms: share of sends acked at ~1,000 sends/s (latencies below are theirs)",
+                fmt(acked[0], 2),
+                fmt(acked[1], 2),
+                ratio(*acked),
+            )
+        )
         for q in ("p50", "p99", "p999", "mean"):
-            o = _at(r["ours"]["steps"], 1000)
-            n = _at(r["node"]["steps"], 1000)
             out.append(
                 (
                     f"rooms: {q} ms at ~1,000 sends/s",
