@@ -1,4 +1,5 @@
-"""Per-process background upkeep: typing and token expiry, presence heartbeat and reaping."""
+"""Per-process background upkeep: typing and token expiry, presence heartbeat and
+reaping, and garbage collection kept off the send path."""
 
 import gc
 import logging
