@@ -94,12 +94,12 @@ def _commit(batch: list[Pending]) -> None:
 
 
 def _remember(newest: dict, stored: list[Pending]) -> None:
+    for p in stored:  # the last insert's messages are not in `newest` yet
+        doc = p.item[0]
+        newest[doc["room"]] = max(newest[doc["room"]], doc["seq"])
     if len(_stored_seqs) > STORED_ROOMS:
         _stored_seqs.clear()  # only a head start: a clash reads the truth
     _stored_seqs.update(newest)
-    for p in stored:
-        room = p.item[0]["room"]
-        _stored_seqs[room] = max(_stored_seqs[room], p.item[0]["seq"])
 
 
 def _move_rooms(stored: list[Pending]) -> Exception | None:
