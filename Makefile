@@ -51,9 +51,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The web client serves the official socket.io-client from npm, copied here and committed.
+# The web client serves the official socket.io-client from npm, and /api/docs the
+# swagger-ui-dist files (no CDN), copied here and committed.
 web-vendor: $(NODE_STAMP)
 	cp node_modules/socket.io-client/dist/socket.io.min.js chat/web/static/vendor/
+	for f in swagger-ui-bundle.js swagger-ui-standalone-preset.js swagger-ui.css LICENSE; do \
+	  cp node_modules/swagger-ui-dist/$$f chat/web/static/vendor/swagger-ui/; done
 
 # Benchmarks against the Node Socket.IO peer (bench/): `make bench SCENARIO=rooms`.
 bench: $(STAMP) $(NODE_STAMP)

@@ -1,7 +1,11 @@
 """Configuration classes, read from Heroku-style environment variables (only here)."""
 
+import ipaddress
 import json
+import logging
 import os
+import secrets
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -22,8 +26,12 @@ def _float(name: str, default: float) -> float:
 
 
 def environment_name() -> str:
-    """The deployment environment: CHAT_ENV, else NODE_ENV, else development."""
-    return (_env("CHAT_ENV") or _env("NODE_ENV") or "development").lower()
+    """The deployment environment: CHAT_ENV, else NODE_ENV, else production.
+
+    Unset means production, which refuses to start without its secrets: a server
+    started bare never runs with development settings by accident.
+    """
+    return (_env("CHAT_ENV") or _env("NODE_ENV") or "production").lower()
 
 
 class Config:
@@ -53,6 +61,11 @@ class Config:
     SOCKET_MAX_PER_USER = 20  # live sockets per user, all processes together
     SOCKET_MAX_CONNECTIONS = 20000  # live sockets per process
     SOCKET_MAX_QUEUE = 500  # packets waiting for a slow client before it is cut off
+    SOCKET_EVENT_RATE = 20.0  # socket events of any kind per second per user, all processes
+    SOCKET_EVENT_BURST = 60
+    SOCKET_AUTH_TIMEOUT = 5  # seconds an Engine.IO connection may stay without joining /chat
+    PROXY_HOPS = 0  # trusted reverse proxies in front (X-Forwarded-For/-Proto); Heroku: 1
+    METRICS_TOKEN = None  # bearer token for /metrics; production without one: no /metrics
     CHAT_PLUGINS: list[str] | None = None  # None: every plugin found
     CHAT_PLUGINS_BLOCKED: list[str] = []
     CHAT_PLUGINS_AUTOLOAD = True
@@ -71,7 +84,8 @@ class Config:
     REDIS_MAX_CONNECTIONS = 50  # per process; callers queue for a free one
     MAX_CONTENT_LENGTH = 1024 * 1024
     MESSAGE_MAX_LENGTH = 4000
-    LOGIN_MAX_FAILURES = 5
+    LOGIN_MAX_FAILURES = 5  # failed logins per account from one address (or device)
+    LOGIN_ACCOUNT_MAX_FAILURES = 20  # ...from clients that never signed in to it, together
     LOGIN_LOCK_SECONDS = 30
     AUTO_CREATE_INDEX = False
 
@@ -81,7 +95,7 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"  # swagger-ui-dist, pinned in npm
 
     @classmethod
     def from_environment(cls) -> dict:
@@ -113,6 +127,11 @@ class Config:
             "SOCKET_MAX_CONNECTIONS": _int("SOCKET_MAX_CONNECTIONS", cls.SOCKET_MAX_CONNECTIONS),
             "SOCKET_MAX_QUEUE": _int("SOCKET_MAX_QUEUE", cls.SOCKET_MAX_QUEUE),
             "SOCKET_ABUSE_LIMIT": _int("SOCKET_ABUSE_LIMIT", cls.SOCKET_ABUSE_LIMIT),
+            "SOCKET_EVENT_RATE": _float("SOCKET_EVENT_RATE", cls.SOCKET_EVENT_RATE),
+            "SOCKET_EVENT_BURST": _int("SOCKET_EVENT_BURST", cls.SOCKET_EVENT_BURST),
+            "SOCKET_AUTH_TIMEOUT": _float("SOCKET_AUTH_TIMEOUT", cls.SOCKET_AUTH_TIMEOUT),
+            "PROXY_HOPS": _int("PROXY_HOPS", cls.PROXY_HOPS),
+            "METRICS_TOKEN": _env("METRICS_TOKEN"),
             "PRESENCE_PROCESS_TTL": _int("PRESENCE_PROCESS_TTL", cls.PRESENCE_PROCESS_TTL),
             "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", cls.MAX_CONTENT_LENGTH),
             "JWT_ACCESS_TOKEN_EXPIRES": _int(
@@ -150,11 +169,11 @@ def _plugin_settings() -> dict:
 
 
 class DevelopmentConfig(Config):
-    """Local development: `.env` is read, insecure fallback secrets are allowed."""
+    """Local development: `.env` is read; secrets not given are random per process
+    (nothing signed with a key from the repository), and only a database on this
+    machine is accepted."""
 
     ENV_NAME = "development"
-    SECRET_KEY = "dev-secret-key-not-for-production"
-    JWT_SECRET_KEY = "dev-jwt-secret-key-not-for-production-use"
     MONGODB_URI = "mongodb://127.0.0.1:27017/chat"
     SOCKET_CORS_ORIGIN = ["http://127.0.0.1:5000", "http://localhost:5000"]
     AUTO_CREATE_INDEX = False
@@ -171,6 +190,8 @@ class TestingConfig(DevelopmentConfig):
     RATELIMIT_AUTH = "100000 per minute"
     SOCKET_SEND_RATE = 10000.0
     SOCKET_SEND_BURST = 10000
+    SOCKET_EVENT_RATE = 10000.0
+    SOCKET_EVENT_BURST = 10000
 
 
 class ProductionConfig(Config):
@@ -201,12 +222,66 @@ def load_config(name: str | None = None) -> dict:
         load_dotenv(override=False)
     settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
     settings.update(cls.from_environment())
+    if cls is not ProductionConfig:
+        for key in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            if not settings.get(key):
+                settings[key] = secrets.token_urlsafe(48)
+                logging.getLogger(__name__).info("%s: random for this process", key)
     return settings
+
+
+LOCAL_HOSTS = {"localhost", "localhost.localdomain"}
+
+
+def is_local_uri(uri: str) -> bool:
+    """True when every host of a MongoDB URI is this machine (loopback)."""
+    parts = urlsplit(uri)
+    if parts.scheme != "mongodb":
+        return False  # mongodb+srv:// always names remote hosts
+    for host in parts.netloc.rpartition("@")[2].split(","):
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        name = name.strip("[]").lower()
+        if name in LOCAL_HOSTS:
+            continue
+        try:
+            if not ipaddress.ip_address(name).is_loopback:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def check_development(settings: dict) -> None:
+    """Development settings (random secrets, relaxed origins) serve a local database only."""
+    if _published(settings):
+        raise ConfigError("Refusing to start: " + "; ".join(_published(settings)) + ".")
+    if not is_local_uri(settings.get("MONGODB_URI") or ""):
+        raise ConfigError(
+            "Refusing to start in development against a database on another machine: "
+            "set CHAT_ENV=production (with its secrets) to serve that database."
+        )
+
+
+# Secrets that were once in this repository (or its examples): public, so never keys.
+PUBLISHED_SECRETS = {
+    "dev-secret-key-not-for-production",
+    "dev-jwt-secret-key-not-for-production-use",
+    "change-me",
+    "change-me-to-at-least-32-random-bytes",
+}
+
+
+def _published(settings: dict) -> list[str]:
+    return [
+        f"{key} is published in the chat repository"
+        for key in ("SECRET_KEY", "JWT_SECRET_KEY")
+        if settings.get(key) in PUBLISHED_SECRETS
+    ]
 
 
 def check_production(settings: dict) -> None:
     """Refuse to run production without strong, distinct secrets."""
-    problems = []
+    problems = _published(settings)
     for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MONGODB_URI"):
         if not settings.get(key):
             problems.append(f"{key} is not set")

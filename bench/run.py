@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import secrets
 import shutil
 import subprocess
 import sys
@@ -37,7 +38,7 @@ from devtools.servers import (
     ROOT,
     env_with,
     free_port,
-    gunicorn_cmd,
+    procfile_cmd,
     redis_answers,
     start_redis,
     start_secantus,
@@ -48,7 +49,7 @@ from devtools.servers import (
 )
 
 RESULTS = ROOT / "bench" / "results"
-SECRET = "bench-jwt-secret-key-that-is-long-enough-0123456789"
+SECRET = secrets.token_urlsafe(48)  # made per run: the peers verify the same tokens
 CONNECTIONS = int(os.environ.get("CONNECTIONS", 10000))
 HOLD = int(os.environ.get("HOLD_SECONDS", 60))
 STEP = int(os.environ.get("STEP_SECONDS", 10))
@@ -155,7 +156,7 @@ def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
         return Peer(name, [node, "bench/peers/ceiling/server.mjs"], env_with(PORT=port), port)
     env = env_with(
         CHAT_ENV="production",
-        SECRET_KEY="bench-secret-key",
+        SECRET_KEY=secrets.token_urlsafe(48),
         JWT_SECRET_KEY=SECRET,
         MONGODB_URI=uri,
         REDIS_URL=redis or "",
@@ -166,8 +167,8 @@ def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
         SOCKET_SEND_BURST=100000,
         SOCKET_CORS_ORIGIN="http://127.0.0.1",
     )
-    cmd = gunicorn_cmd(port, connections=CONNECTIONS + 2000)
-    return Peer(name, cmd, env, port)
+    env.update(HOST="127.0.0.1", PORT=str(port))
+    return Peer(name, procfile_cmd("web"), env, port)
 
 
 def generate(plan: dict) -> dict:

@@ -2,6 +2,7 @@
 
 from flask import Flask
 from flask_smorest import Blueprint as SmorestBlueprint
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from chat import api, metrics, plugin_manager, security, sockets
 from chat.api import errorhandlers
@@ -11,7 +12,7 @@ from chat.extensions import init_mongo, init_redis, jwt, socketio
 from chat.hookspecs import hookimpl
 from chat.realtime import NAMESPACE
 from chat.services import limits, presence
-from config import check_production, load_config
+from config import check_development, check_production, load_config
 
 
 def create_app(config: dict | str | None = None, **overrides) -> Flask:
@@ -30,6 +31,8 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     settings.update(overrides)
     if settings["ENV_NAME"] == "production":
         check_production(settings)
+    elif settings["ENV_NAME"] == "development":
+        check_development(settings)
     app.config.update(settings)
 
     init_mongo(app)
@@ -45,7 +48,17 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     security.init_app(app)
     sockets.init_app(app)
     _load_plugins(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind PROXY_HOPS reverse proxies (Heroku's router: 1), the client's address and
+    scheme come from the X-Forwarded-For/-Proto entries those hops appended; entries
+    a client wrote itself, further left, are ignored. Wraps everything, sockets too."""
+    hops = app.config["PROXY_HOPS"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _load_plugins(app: Flask) -> None:

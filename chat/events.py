@@ -59,12 +59,20 @@ class MessageDeleted(Event):
 
 @dataclass(frozen=True)
 class MemberJoined(Event):
+    """Carries what a client needs to update its room and online list without asking."""
+
     name: ClassVar[str] = "user_joined"
     user_id: str = ""
     username: str = ""
+    online: bool = False
 
     def payload(self) -> dict:
-        return {"roomId": self.room_id, "userId": self.user_id, "username": self.username}
+        return {
+            "roomId": self.room_id,
+            "userId": self.user_id,
+            "username": self.username,
+            "online": self.online,
+        }
 
 
 @dataclass(frozen=True)
@@ -114,9 +122,11 @@ class PresenceChanged(Event):
     online: bool = False
     room_ids: tuple[str, ...] = ()
     skip_sid: str | None = None  # the socket that just connected (not connected yet)
+    username: str | None = None  # when online: clients add the user without asking
 
     def payload(self) -> dict:
-        return {"userId": self.user_id, "online": self.online}
+        data = {"userId": self.user_id, "online": self.online}
+        return {**data, "username": self.username} if self.username else data
 
     def channels(self) -> list[str]:
         return [room_channel(r) for r in self.room_ids]

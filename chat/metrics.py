@@ -1,10 +1,11 @@
 """Prometheus metrics, one registry per app, served as text at /metrics."""
 
+import hmac
 import time
 from collections import deque
 from contextlib import contextmanager
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,6 +14,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from chat.errors import NotFound, Unauthorized
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 bp = Blueprint("metrics", __name__)
@@ -101,7 +104,18 @@ def metrics() -> Metrics:
 
 @bp.get("/metrics")
 def scrape():
-    """Prometheus text exposition of this process's metrics."""
+    """Prometheus text exposition of this process's metrics.
+
+    With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` gets them;
+    production without one serves none (404): they tell the world who is online.
+    """
+    token = current_app.config.get("METRICS_TOKEN")
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise Unauthorized("A metrics token is required.")
+    elif current_app.config["ENV_NAME"] == "production":
+        raise NotFound("Not found.")
     return Response(generate_latest(metrics().registry), mimetype=CONTENT_TYPE_LATEST)
 
 

@@ -41,10 +41,10 @@ def configure_logging() -> None:
 
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI's files are served from here (no CDN); its page starts them inline.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
-    "https://cdn.jsdelivr.net; connect-src 'self'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
 )
 EXPOSED_HEADERS = [
     "Retry-After",
@@ -52,7 +52,7 @@ EXPOSED_HEADERS = [
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
 ]
-UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics", "/static/")
+UNLIMITED_PATHS = ("/healthz", "/readyz", "/static/")
 
 
 def rate_limit_key() -> str:
@@ -85,6 +85,19 @@ def add_headers(response):
     return response
 
 
+def _keep_retry_after(response):
+    """Flask-Limiter rewrites Retry-After from its own window, truncating a domain
+    error's wait (a login delay of 1 s became 0): the longer of the two stands."""
+    ours = response.headers.get("X-Chat-Retry-After")
+    if ours is not None:
+        del response.headers["X-Chat-Retry-After"]
+        theirs = response.headers.get("Retry-After", "0")
+        response.headers["Retry-After"] = str(
+            max(int(ours), int(theirs) if theirs.isdigit() else 0)
+        )
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Headers on every response; per-user and per-address limits shared through Redis,
     falling back to per-process counting when Redis is unreachable.
@@ -104,6 +117,7 @@ def init_app(app: Flask) -> None:
     )
     limiter.request_filter(_exempt)
     limiter.limit(app.config["RATELIMIT_AUTH"], key_func=get_remote_address)(auth.bp)
+    app.after_request(_keep_retry_after)  # runs after the limiter's own (reverse order)
     limiter.init_app(app)
     CORS(
         app,

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.servers import ROOT, env_with, gunicorn_cmd, start_secantus, stop
+from devtools.servers import ROOT, env_with, procfile_cmd, start_secantus, stop
 
 BIN = Path(sys.executable).parent
 
@@ -35,10 +35,13 @@ def main() -> int:
     port = os.environ.get("PORT", "5000")
     with local_database() as uri:
         print(f"database: {uri}", flush=True)
-        env = env_with(MONGODB_URI=uri, PORT=port)
+        # Development: random secrets per start (sign in again after a restart), this
+        # machine only. HOST/PORT as on a Heroku-style host; the Procfile does the rest.
+        env = env_with(MONGODB_URI=uri, PORT=port, HOST=os.environ.get("HOST", "127.0.0.1"))
+        env.setdefault("CHAT_ENV", "development")
         subprocess.run([BIN / "flask", "--app", "wsgi:app", "migrate"], env=env, check=True)
         print(f"serving on http://127.0.0.1:{port}/ (Ctrl-C stops)", flush=True)
-        server = subprocess.Popen(gunicorn_cmd(int(port)), env=env, cwd=ROOT)
+        server = subprocess.Popen(procfile_cmd("web"), env=env, cwd=ROOT)
         try:
             return server.wait()
         except KeyboardInterrupt:

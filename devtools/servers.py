@@ -1,6 +1,7 @@
 """Start and stop the local SecantusDB and Redis servers used by `make run` and tests."""
 
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -82,15 +83,20 @@ def env_with(**values) -> dict:
     return env
 
 
-def gunicorn_cmd(
-    port: int, worker: str = "gevent", bin_dir: Path | None = None, connections: int | None = None
-) -> list[str]:
-    """The Procfile's web command, bound to loopback (optionally sized for many sockets)."""
-    bin_dir = bin_dir or Path(sys.executable).parent
-    cmd = [str(bin_dir / "gunicorn"), "-k", worker, "-w", "1", "--bind", f"127.0.0.1:{port}"]
-    if connections:
-        cmd += ["--worker-connections", str(connections), "--backlog", "4096"]
-    return [*cmd, "--graceful-timeout", "2", "wsgi:app"]
+def procfile_cmd(process: str = "web", bin_dir: Path | None = None) -> list[str]:
+    """A line of the Procfile as argv, its program taken from `bin_dir` (the venv).
+
+    `make run`, the tests, the soak and the benchmark all start the server this way,
+    so what they run is what a Heroku-style host runs. Where it listens comes from
+    the environment (HOST, PORT), as on such a host.
+    """
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            argv = shlex.split(command)
+            argv[0] = str((bin_dir or Path(sys.executable).parent) / argv[0])
+            return argv
+    raise KeyError(f"no {process!r} line in the Procfile")
 
 
 def worker_pid(pid: int) -> int:

@@ -5,6 +5,10 @@
    (Refusal over the cap is tested quickly in `make test` with a small cap.)
 2. 100,000 random malformed Engine.IO/Socket.IO packets (SOAK_PACKETS): the server
    stays up and its memory stays flat.
+3. The same 10,000 sockets against `make run` (devtools.run, development settings,
+   held SOAK_MAKE_RUN_SECONDS): what a new user starts takes them too.
+Both servers are the Procfile's `web:` line (gunicorn.conf.py); only the limits a load
+test raises are set (sign-ups from one address, sockets per user).
 Prints one JSON line of figures; exits non-zero when a check fails.
 """
 
@@ -12,7 +16,9 @@ import json
 import os
 import random
 import resource
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +33,7 @@ from devtools.servers import (
     ROOT,
     env_with,
     free_port,
-    gunicorn_cmd,
+    procfile_cmd,
     start_secantus,
     stop,
     wait_for_port,
@@ -37,6 +43,7 @@ from devtools.servers import (
 CONNECTIONS = int(os.environ.get("SOAK_CONNECTIONS", 10000))
 SECONDS = int(os.environ.get("SOAK_SECONDS", 300))
 PACKETS = int(os.environ.get("SOAK_PACKETS", 100000))
+MAKE_RUN_SECONDS = int(os.environ.get("SOAK_MAKE_RUN_SECONDS", 30))
 USERS = 50
 
 
@@ -55,12 +62,14 @@ def tokens(base: str) -> list[str]:
     return out
 
 
-def idle_sockets(base: str, master: int, token_list: list[str], workdir: Path) -> dict:
+def idle_sockets(
+    base: str, master: int | None, token_list: list[str], workdir: Path, hold: int = SECONDS
+) -> dict:
     token_file = workdir / "tokens.json"
     token_file.write_text(json.dumps(token_list))
-    before = worker_rss_mb(master)
+    before = worker_rss_mb(master) if master else 0.0
     env = env_with(
-        CHAT_BASE=base, TOKENS_FILE=token_file, CONNECTIONS=CONNECTIONS, HOLD_SECONDS=SECONDS
+        CHAT_BASE=base, TOKENS_FILE=token_file, CONNECTIONS=CONNECTIONS, HOLD_SECONDS=hold
     )
     node = subprocess.run(
         [shutil.which("node"), "bench/soak/idle.mjs"],
@@ -68,13 +77,37 @@ def idle_sockets(base: str, master: int, token_list: list[str], workdir: Path) -
         env=env,
         capture_output=True,
         text=True,
-        timeout=SECONDS + 900,
+        timeout=hold + 900,
     )
     figures = json.loads(node.stdout.strip().splitlines()[-1])
-    figures["rssPer1000Mb"] = round(
-        (worker_rss_mb(master) - before) / max(1, CONNECTIONS) * 1000, 1
-    )
+    if master:
+        growth = worker_rss_mb(master) - before
+        figures["rssPer1000Mb"] = round(growth / max(1, CONNECTIONS) * 1000, 1)
     return figures
+
+
+def make_run_sockets(workdir: Path) -> dict:
+    """`make run`'s own server (its SecantusDB under a fresh var dir) holding the sockets."""
+    port = free_port()
+    env = env_with(
+        PORT=port,
+        CHAT_VAR_DIR=workdir / "make-run",
+        RATELIMIT_AUTH="1000 per minute",
+        SOCKET_MAX_PER_USER=CONNECTIONS,
+    )
+    env.pop("MONGODB_URI", None)
+    env.pop("CHAT_ENV", None)
+    run = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env)
+    try:
+        wait_for_port(port, timeout=120, proc=run)
+        base = f"http://127.0.0.1:{port}"
+        return idle_sockets(base, None, tokens(base), workdir, hold=MAKE_RUN_SECONDS)
+    finally:  # Ctrl-C, as a user stops it: it stops its gunicorn and database
+        run.send_signal(signal.SIGINT)
+        try:
+            run.wait(30)
+        except subprocess.TimeoutExpired:
+            stop(run)
 
 
 def garbage(rng: random.Random) -> str:
@@ -127,15 +160,21 @@ def main() -> int:
         with MongoClient(uri) as client:
             apply_migrations(client.get_default_database())
         port = free_port()
+        # As shipped: the Procfile's command in production. Only the limits a load test
+        # raises are set: sign-ups from one address, sockets per user, the socket cap.
         env = env_with(
-            CHAT_ENV="testing",
+            CHAT_ENV="production",
+            SECRET_KEY=secrets.token_urlsafe(48),
+            JWT_SECRET_KEY=secrets.token_urlsafe(48),
             MONGODB_URI=uri,
-            SOCKET_MAX_CONNECTIONS=CONNECTIONS,
+            HOST="127.0.0.1",
+            PORT=port,
+            RATELIMIT_AUTH="1000 per minute",
+            SOCKET_MAX_CONNECTIONS=max(CONNECTIONS, 10000),
             SOCKET_MAX_PER_USER=CONNECTIONS,
             REDIS_PREFIX=f"soak{port}",
         )
-        cmd = gunicorn_cmd(port, connections=CONNECTIONS + 1000)
-        server = subprocess.Popen(cmd, cwd=ROOT, env=env)
+        server = subprocess.Popen(procfile_cmd("web"), cwd=ROOT, env=env)
         try:
             wait_for_port(port, proc=server)
             base = f"http://127.0.0.1:{port}"
@@ -145,9 +184,12 @@ def main() -> int:
         finally:
             stop(server)
             stop(db)
+        figures["makeRun"] = make_run_sockets(Path(tmp))
     print(json.dumps(figures))
-    idle = figures["idle"]
-    ok = idle["failed"] == 0 and idle["dropped"] == 0 and idle["connected"] == CONNECTIONS
+    ok = all(
+        run["failed"] == 0 and run["dropped"] == 0 and run["connected"] == CONNECTIONS
+        for run in (figures["idle"], figures["makeRun"])
+    )
     return 0 if ok else 1
 
 

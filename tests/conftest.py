@@ -14,7 +14,7 @@ from chat import create_app
 from chat.extensions import mongo_db
 from chat.migrate import apply_migrations
 from devtools import servers
-from tests.processes import server
+from tests.processes import RUN_SECRETS, server
 
 PASSWORD = "correct horse battery"
 
@@ -77,6 +77,8 @@ def base_settings(mongo_uri, redis_url, plugin_settings):
         "REDIS_URL": redis_url,
         "LOGIN_LOCK_SECONDS": 1,
         "CHAT_PLUGIN_CONFIG": plugin_settings,
+        "SECRET_KEY": RUN_SECRETS["SECRET_KEY"],  # tokens of this app work on live servers
+        "JWT_SECRET_KEY": RUN_SECRETS["JWT_SECRET_KEY"],
     }
 
 
@@ -217,6 +219,7 @@ def live_settings(base_settings, plugin_settings):
         "MONGODB_URI": base_settings["MONGODB_URI"],
         "REDIS_URL": base_settings["REDIS_URL"],
         "SOCKETIO_CHANNEL": f"chat-test-{run}",
+        "SOCKET_CORS_ORIGIN": "http://localhost:5000",  # the allowlist the origin test reads
         "REDIS_PREFIX": f"chat-test-{run}",
         "TYPING_TIMEOUT": 2,
         "PRESENCE_PROCESS_TTL": 4,

@@ -1,12 +1,13 @@
 """Configuration: environment variables, and production's refusal to run unsafely."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from config import ConfigError, check_production, load_config
-from devtools.servers import ROOT, env_with
+from config import ConfigError, check_development, check_production, is_local_uri, load_config
+from devtools.servers import ROOT, env_with, procfile_cmd
 
 STRONG = "s" * 32
 
@@ -57,3 +58,65 @@ def test_unknown_async_mode_is_refused():
 
     with pytest.raises(ValueError, match="CHAT_ASYNC_MODE"):
         asyncmode.setup("tornado")
+
+
+def test_unset_environment_means_production(monkeypatch):
+    monkeypatch.delenv("CHAT_ENV", raising=False)
+    monkeypatch.delenv("NODE_ENV", raising=False)
+    assert load_config()["ENV_NAME"] == "production"
+
+
+def test_development_secrets_are_random_per_process(monkeypatch):
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY", "JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    first, second = load_config("development"), load_config("development")
+    assert len(first["JWT_SECRET_KEY"]) >= 32 and len(first["SECRET_KEY"]) >= 32
+    assert first["JWT_SECRET_KEY"] != second["JWT_SECRET_KEY"]
+    assert first["SECRET_KEY"] != first["JWT_SECRET_KEY"]
+
+
+@pytest.mark.parametrize(
+    ("uri", "local"),
+    [
+        ("mongodb://127.0.0.1:27017/chat", True),
+        ("mongodb://localhost/chat", True),
+        ("mongodb://user:pw@[::1]:27017,127.0.0.2:27018/chat?replicaSet=r", True),
+        ("mongodb://db.example.com:27017/chat", False),
+        ("mongodb://127.0.0.1,10.0.0.5/chat", False),
+        ("mongodb+srv://cluster0.example.net/chat", False),
+        ("", False),
+    ],
+)
+def test_development_serves_only_a_local_database(uri, local):
+    assert is_local_uri(uri) is local
+    if local:
+        check_development({"MONGODB_URI": uri})
+    else:
+        with pytest.raises(ConfigError, match="another machine"):
+            check_development({"MONGODB_URI": uri})
+
+
+def _gunicorn_settings(**env) -> dict:
+    """gunicorn.conf.py evaluated as gunicorn evaluates it, under `env`."""
+    code = "import runpy, json; c = runpy.run_path('gunicorn.conf.py'); print(json.dumps("
+    code += "{k: c[k] for k in ('bind', 'worker_class', 'workers', 'worker_connections')}))"
+    clean = env_with(**env)
+    for name in {"HOST", "PORT", "SOCKET_MAX_CONNECTIONS", "CHAT_ASYNC_MODE"} - set(env):
+        clean.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_one_gunicorn_configuration_sized_from_the_socket_cap():
+    """gunicorn's gevent worker stops accepting at worker_connections (default 1,000):
+    the cap on sockets plus room for REST calls and health checks."""
+    assert procfile_cmd("web")[1:] == ["--config", "gunicorn.conf.py", "wsgi:app"]
+    shipped = _gunicorn_settings(PORT="8123")
+    assert shipped["worker_connections"] == 20000 + 1000
+    assert shipped["bind"] == "0.0.0.0:8123" and shipped["workers"] == 1
+    assert shipped["worker_class"] == "gevent"
+    sized = _gunicorn_settings(SOCKET_MAX_CONNECTIONS="12000", HOST="127.0.0.1")
+    assert sized["worker_connections"] == 13000 and sized["bind"].startswith("127.0.0.1:")

@@ -17,7 +17,7 @@ def test_migrations_are_recorded_and_idempotent(db):
 def test_user_indexes_exist(db):
     indexes = db.users.index_information()
     assert indexes["username_unique"]["unique"]
-    assert indexes["email_unique"]["unique"]
+    assert indexes["email_unique_when_set"]["unique"]
     assert "expires_ttl" in db.revoked_sessions.index_information()
 
 

@@ -1,5 +1,6 @@
 """Small helpers shared by the REST views."""
 
+import json
 from functools import wraps
 
 import flask_smorest
@@ -10,9 +11,18 @@ BEARER = [{"bearerAuth": []}]
 
 
 class StrictParser(FlaskParser):
-    """Query strings obey the schema's `unknown=RAISE` too (webargs excludes by default)."""
+    """Query strings obey the schema's `unknown=RAISE` too (webargs excludes by default),
+    and any JSON the parser cannot take is the 400 of invalid JSON."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None}
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except json.JSONDecodeError:
+            raise
+        except (RecursionError, ValueError) as exc:  # deep nesting; a 4,300+ digit number
+            raise json.JSONDecodeError(type(exc).__name__, "(the body)", 0) from None
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -65,7 +65,12 @@ def http_error_response(error: HTTPException):
 
 
 def chat_error_response(error: ChatError):
-    headers = {"Retry-After": str(error.retry_after)} if hasattr(error, "retry_after") else {}
+    headers = {}
+    if hasattr(error, "retry_after"):  # (the second copy survives the rate limiter's rewrite)
+        headers = {
+            "Retry-After": str(error.retry_after),
+            "X-Chat-Retry-After": str(error.retry_after),
+        }
     return error_response(error.status, error.to_dict(), headers)
 
 

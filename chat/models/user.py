@@ -8,7 +8,9 @@ from chat.models.base import NO_AUTO_INDEX, utcnow
 class User(Document):
     username = StringField(required=True, max_length=32)
     username_lower = StringField(required=True, max_length=32)  # unique, see migrations
-    email = StringField(required=True, max_length=254)  # normalized, unique
+    email = StringField(max_length=254)  # normalized, unique; unset when it was another's
+    # ...and then the address given is kept here: shown to the account, never used
+    unclaimed_email = StringField(max_length=254)
     password_hash = StringField(required=True)
     created_at = DateTimeField(default=utcnow)
 

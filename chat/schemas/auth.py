@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chat.schemas.common import ObjectIdField, OutSchema, Schema
+from chat.schemas.common import Email, ObjectIdField, OutSchema, Schema, Text
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,32}$",
@@ -17,9 +17,9 @@ def normalize_email(value: str) -> str:
 
 
 class RegisterIn(Schema):
-    username = fields.String(required=True, validate=USERNAME)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+    username = Text(required=True, validate=USERNAME)
+    email = Email(required=True, validate=validate.Length(max=254))
+    password = Text(required=True, validate=PASSWORD, load_only=True)
 
     @ma.pre_load
     def _strip_email(self, data, **kwargs):
@@ -34,14 +34,21 @@ class RegisterIn(Schema):
 
 
 class LoginIn(Schema):
-    username = fields.String(validate=validate.Length(min=1, max=254))
-    email = fields.String(validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    username = Text(validate=validate.Length(min=1, max=254))
+    email = Text(validate=validate.Length(min=1, max=254))
+    password = Text(required=True, validate=validate.Length(min=1, max=128))
+    device_token = Text(
+        data_key="deviceToken",
+        validate=validate.Length(max=512),
+        metadata={"description": "From an earlier login on this client: not slowed by others."},
+    )
 
     @ma.validates_schema
     def _one_login(self, data, **kwargs):
         if ("username" in data) == ("email" in data):
             raise ma.ValidationError("Give either username or email.", "username")
+        if "email" in data and not normalize_email(data["email"]):
+            raise ma.ValidationError("Give an email.", "email")
 
     @ma.post_load
     def _normalize(self, data, **kwargs):
@@ -62,6 +69,9 @@ class SessionOut(Schema):
     user = fields.Nested(UserOut, required=True)
     accessToken = fields.String(required=True)
     refreshToken = fields.String(required=True)
+    deviceToken = fields.String(
+        metadata={"description": "Keep it on this client and send it with later logins."}
+    )
 
 
 class AccessOut(Schema):

@@ -6,6 +6,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, and surrogates JSON lets through alone
+# The rule as a JSON Schema pattern: NUL only, as the engines that read the document
+# (Rust's regex, ECMAScript's) cannot even name a lone surrogate.
+STORABLE = r"^[^\x00]*$"
 
 
 class Schema(ma.Schema):
@@ -15,7 +19,33 @@ class Schema(ma.Schema):
         unknown = ma.RAISE
 
 
-class ObjectIdField(fields.String):
+class Text(fields.String):
+    """The string field of every input schema: JSON can carry a lone surrogate
+    ("\\udc00") that no UTF-8 encoder (BSON, a socket frame) accepts, and NUL ends
+    strings in C code and in logs. Both are refused here, where the error names the field.
+    """
+
+    default_error_messages = {"unstorable": "Text cannot contain NUL or unpaired surrogates."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        if not any(isinstance(getattr(v, "regex", None), re.Pattern) for v in self.validators):
+            # the document states the rule (a field's own pattern must exclude NUL too)
+            error = self.error_messages["unstorable"]
+            self.validators.append(validate.Regexp(STORABLE, error=error))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if UNSTORABLE.search(text):
+            raise self.make_error("unstorable")
+        return text
+
+
+class Email(fields.Email, Text):
+    """An email address, with Text's rules."""
+
+
+class ObjectIdField(Text):
     """A 24-hex-digit id string; anything else is a validation error."""
 
     def __init__(self, **kwargs):

@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from chat.models.message import MESSAGE_TYPES
-from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema
+from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, Text
 
 # The configured MESSAGE_MAX_LENGTH is enforced by the service; this is a hard ceiling.
 CONTENT = validate.Length(max=100_000)
@@ -13,17 +13,15 @@ CLIENT_ID = validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="1 to 64 printable ASC
 
 class MessageIn(Schema):
     room_id = ObjectIdField(data_key="roomId", required=True)
-    content = fields.String(required=True, validate=CONTENT)
-    message_type = fields.String(
+    content = Text(required=True, validate=CONTENT)
+    message_type = Text(
         data_key="messageType", load_default="text", validate=validate.OneOf(MESSAGE_TYPES)
     )
-    client_id = fields.String(
-        data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID
-    )
+    client_id = Text(data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID)
 
 
 class MessageEditIn(Schema):
-    content = fields.String(required=True, validate=CONTENT)
+    content = Text(required=True, validate=CONTENT)
 
 
 class HistoryQuery(Schema):
@@ -69,14 +67,12 @@ class SendMessageEvent(EventSchema):
     """socket send_message: {roomId, message | content, messageType?, clientId?}."""
 
     room_id = ObjectIdField(data_key="roomId", required=True)
-    message = fields.String(validate=CONTENT)
-    content = fields.String(validate=CONTENT)
-    message_type = fields.String(
+    message = Text(validate=CONTENT)
+    content = Text(validate=CONTENT)
+    message_type = Text(
         data_key="messageType", load_default="text", validate=validate.OneOf(MESSAGE_TYPES)
     )
-    client_id = fields.String(
-        data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID
-    )
+    client_id = Text(data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID)
     timestamp = fields.Raw(load_only=True, metadata={"description": "Ignored: the server sets it."})
 
     @ma.post_load
@@ -98,7 +94,7 @@ class SyncEvent(EventSchema):
 
 class EditMessageEvent(EventSchema):
     message_id = ObjectIdField(data_key="messageId", required=True)
-    content = fields.String(required=True, validate=CONTENT)
+    content = Text(required=True, validate=CONTENT)
 
 
 class MessageRefEvent(EventSchema):

@@ -3,15 +3,23 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean
+from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 
+# Characters a name may not hold (Text refuses lone surrogates): controls, and the
+# invisible ones that make two names look alike or reorder what follows them (soft
+# hyphen, zero-width spaces and joiners, bidi marks, overrides and isolates, BOM). The
+# pattern stays in the BMP, so every regex engine that reads the document accepts it.
+INVISIBLE = (
+    "\\x00-\\x1f\\x7f-\\x9f\\xad\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e"
+    "\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb"
+)
 NAME = [
     validate.Length(min=1, max=100),
-    # no control characters; something visible after any leading spaces (the same
+    # something visible after any leading spaces, and nothing invisible (the same
     # meaning in Python and in the JSON Schema pattern clients and fuzzers read)
     validate.Regexp(
-        r"^ *[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$",
-        error="Name cannot be blank or contain control characters.",
+        f"^ *[^ {INVISIBLE}][^{INVISIBLE}]*$",
+        error="Name cannot be blank or contain control or invisible characters.",
     ),
 ]
 DESCRIPTION = validate.Length(max=1000)
@@ -26,8 +34,8 @@ class RoomSettingsIn(Schema):
 
 
 class RoomUpdateIn(Schema):
-    name = fields.String(validate=NAME)
-    description = fields.String(validate=DESCRIPTION)
+    name = Text(validate=NAME)
+    description = Text(validate=DESCRIPTION)
     settings = fields.Nested(RoomSettingsIn)
 
     @ma.post_load
@@ -38,7 +46,7 @@ class RoomUpdateIn(Schema):
 
 
 class RoomCreateIn(RoomUpdateIn):
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
 
 
 class UserIdIn(Schema):

@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bson import ObjectId
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from itsdangerous import BadData, URLSafeTimedSerializer
 from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 
@@ -23,6 +24,8 @@ from chat.services.common import find_document
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = HASHER.hash("timing-equaliser-for-unknown-accounts")
 BAD_LOGIN = "Invalid login or password."
+MAX_DELAY = 900  # the longest any client waits between login attempts (no lockout)
+DEVICE_DAYS = 90
 security_log = logging.getLogger("chat.security")
 
 
@@ -41,8 +44,12 @@ def _verify(password_hash: str, password: str) -> bool:
 def register_user(username: str, email: str, password: str) -> User:
     """Create an account.
 
+    An email that belongs to another account is not revealed: the account is made all
+    the same and answers the same, but the address stays unclaimed (shown to the
+    account; never used to sign in, never sent anything).
+
     Raises:
-        Conflict: the username (case-insensitively) or the email is taken.
+        Conflict: the username (case-insensitively) is taken (usernames are public).
     """
     user = User(
         username=username,
@@ -53,24 +60,33 @@ def register_user(username: str, email: str, password: str) -> User:
     try:
         user.save(force_insert=True)
     except NotUniqueError as exc:
-        field = "email" if "email_unique" in str(exc) else "username"
-        raise Conflict(f"That {field} is taken.", fields={field: ["Already taken."]}) from exc
+        if "email_unique" not in str(exc):
+            raise _username_taken() from exc
+        security_log.info("registration with a known email", extra={"event": "email_reused"})
+        user.id, user.email, user.unclaimed_email = None, None, email
+        try:
+            user.save(force_insert=True)
+        except NotUniqueError as again:
+            raise _username_taken() from again
     return user
 
 
-def _throttle_key(username: str | None, email: str | None) -> str:
-    return f"email:{email}" if email else f"username:{username.lower()}"
+def _username_taken() -> Conflict:
+    return Conflict("That username is taken.", fields={"username": ["Taken."]})
 
 
-def _check_throttle(key: str) -> None:
-    state = LoginThrottle.objects(key=key).first()
-    if state and state.locked_until and state.locked_until > utcnow():
-        wait = (state.locked_until - utcnow()).total_seconds()
-        security_log.info("login throttled", extra={"event": "login_throttled", "login": key})
-        raise RateLimited("Too many failed logins; try again later.", retry_after=int(wait) + 1)
+def _lock_for(key: str) -> float:
+    """Seconds until `key` may try again (0: it may)."""
+    state = LoginThrottle._get_collection().find_one({"_id": key}, {"locked_until": 1})
+    until = state and state.get("locked_until")
+    if until is None:
+        return 0.0
+    return max(0.0, (until - utcnow()).total_seconds())  # the client is tz-aware
 
 
-def _record_failure(key: str) -> None:
+def _record_failure(key: str, allowed: int) -> None:
+    """Count a failure; past `allowed`, a delay that doubles from LOGIN_LOCK_SECONDS
+    up to 15 minutes (the record expires a day after the last failure)."""
     coll = LoginThrottle._get_collection()
     doc = coll.find_one_and_update(
         {"_id": key},
@@ -78,32 +94,86 @@ def _record_failure(key: str) -> None:
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
-    over = doc["failures"] - current_app.config["LOGIN_MAX_FAILURES"]
+    over = doc["failures"] - allowed
     if over >= 0:
-        seconds = min(current_app.config["LOGIN_LOCK_SECONDS"] * 2**over, 900)
+        seconds = min(current_app.config["LOGIN_LOCK_SECONDS"] * 2 ** min(over, 20), MAX_DELAY)
         coll.update_one(
             {"_id": key}, {"$set": {"locked_until": utcnow() + timedelta(seconds=seconds)}}
         )
 
 
-def authenticate(password: str, username: str | None = None, email: str | None = None) -> User:
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="login-device")
+
+
+def device_token(user: User) -> str:
+    """Proof that this client signed in as `user` before (OWASP's device cookie)."""
+    return _devices().dumps({"u": str(user.id), "d": uuid.uuid4().hex})
+
+
+def _device_of(token: str | None, user: User | None) -> str | None:
+    """The device id in a valid device token of `user`, else None."""
+    if not token or user is None:
+        return None
+    try:
+        data = _devices().loads(token, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("u") != str(user.id):
+        return None
+    return data.get("d") if isinstance(data.get("d"), str) else None
+
+
+def _throttle_keys(account: str, remote: str | None, device: str | None) -> list[tuple]:
+    """(key, failures allowed) that apply to this attempt.
+
+    A client is slowed on its own: per account and address, and per account for
+    clients that never signed in to it (any address). A device that signed in before
+    is keyed on itself instead, so a flood from elsewhere never locks its owner out.
+    """
+    config = current_app.config
+    keys = [(f"pair:{account}:{remote or '-'}", config["LOGIN_MAX_FAILURES"])]
+    if device:
+        keys.append((f"device:{device}", config["LOGIN_MAX_FAILURES"]))
+    else:
+        keys.append((f"account:{account}", config["LOGIN_ACCOUNT_MAX_FAILURES"]))
+    return keys
+
+
+def authenticate(
+    password: str,
+    username: str | None = None,
+    email: str | None = None,
+    remote: str | None = None,
+    device_token: str | None = None,
+) -> User:
     """Check a login; unknown accounts and wrong passwords fail identically.
 
+    Args:
+        remote: the client's address (after the trusted proxies).
+        device_token: from an earlier login of this account on this client.
     Raises:
-        RateLimited: too many recent failures for this login name.
+        RateLimited: too many recent failures for this account from this client.
         Unauthorized: unknown account or wrong password.
     """
-    key = _throttle_key(username, email)
-    _check_throttle(key)
-    query = {"email": email} if email else {"username_lower": username.lower()}
+    query = {"email": email} if email else {"username_lower": (username or "").lower()}
     user = User.objects(**query).first()
+    account = str(user.id) if user else f"unknown:{email or (username or '').lower()}"
+    keys = _throttle_keys(account, remote, _device_of(device_token, user))
+    wait = max(_lock_for(key) for key, _ in keys)
+    if wait:
+        security_log.info("login throttled", extra={"event": "login_throttled", "login": account})
+        raise RateLimited("Too many failed logins; try again later.", retry_after=int(wait) + 1)
     # Hash something even for unknown accounts so the timing does not tell.
     ok = asyncmode.run_blocking(_verify, user.password_hash if user else _DUMMY_HASH, password)
     if not (user and ok):
-        _record_failure(key)
-        security_log.info("login failed", extra={"event": "login_failed", "login": key})
+        for key, allowed in keys:
+            _record_failure(key, allowed)
+        security_log.info("login failed", extra={"event": "login_failed", "login": account})
         raise Unauthorized(BAD_LOGIN)
-    LoginThrottle.objects(key=key).delete()
+    LoginThrottle.objects(
+        key__in=[key for key, _ in keys if not key.startswith("account:")]
+    ).delete()
     return user
 
 

@@ -13,16 +13,18 @@ message nothing behind it is stored; the rest are numbered again and retried.
 
 from collections import Counter
 
+import bson
 import mongoengine
 from pymongo import DESCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from chat.errors import Conflict
+from chat.errors import Conflict, ValidationError
 from chat.extensions import WRITER
 from chat.models import Message, Room
 from chat.services.common import Combiner, Pending
 
 SEQ_ATTEMPTS = 50
+UNENCODABLE = (bson.errors.BSONError, UnicodeEncodeError, OverflowError)
 STORED_ROOMS = 10_000
 
 # room -> the newest seq this process stored there. A send's `known` (the room's
@@ -67,6 +69,9 @@ def _commit(batch: list[Pending]) -> None:
         except BulkWriteError as exc:
             error = exc.details["writeErrors"][0]
             at = error["index"]
+        except UNENCODABLE:  # nothing was sent: the documents that cannot be fail alone
+            todo = _without_unencodable(todo)
+            continue
         stored += todo[:at]
         for p in todo[:at]:
             newest[p.item[0]["room"]] = p.item[0]["seq"]
@@ -91,6 +96,23 @@ def _commit(batch: list[Pending]) -> None:
     error = _move_rooms(stored)
     for p in stored:
         p.finish(p.item[0], error)
+
+
+def _without_unencodable(todo: list[Pending]) -> list[Pending]:
+    """Finish (with a validation error) every document BSON cannot encode; the rest.
+
+    Schemas refuse such input first; this keeps one document that slipped through
+    (a plugin's field, say) from failing every send in its batch."""
+    keep = []
+    for p in todo:
+        try:
+            bson.encode(p.item[0])
+            keep.append(p)
+        except UNENCODABLE:
+            p.finish(error=ValidationError("This message cannot be stored."))
+    if len(keep) == len(todo):  # no single document is to blame: fail them all
+        raise RuntimeError("a batch failed to encode, yet every document encodes")
+    return keep
 
 
 def _remember(newest: dict, stored: list[Pending]) -> None:

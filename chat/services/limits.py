@@ -11,20 +11,29 @@ from flask import current_app
 
 log = logging.getLogger(__name__)
 
-# Tokens refill at `rate` per second up to `burst`; one token per event.
+# Tokens refill at `rate` per second up to `burst`; an event takes one token from each
+# of its buckets, or from none when any is empty (then the wait is the longest).
 # Redis's own clock is used, so every process agrees on time.
 TAKE = """
 local now = redis.call('TIME')
 now = tonumber(now[1]) + tonumber(now[2]) / 1000000
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
-local tokens = tonumber(state[1]) or burst
-local stamp = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - stamp) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+local tokens, wait = {}, 0
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local state = redis.call('HMGET', key, 'tokens', 'stamp')
+  local have = tonumber(state[1]) or burst
+  local stamp = tonumber(state[2]) or now
+  have = math.min(burst, have + math.max(0, now - stamp) * rate)
+  if have < 1 then wait = math.max(wait, (1 - have) / rate) end
+  tokens[i] = have
+end
+for i, key in ipairs(KEYS) do
+  local rate, burst = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+  local have = tokens[i]
+  if wait == 0 then have = have - 1 end
+  redis.call('HSET', key, 'tokens', tostring(have), 'stamp', tostring(now))
+  redis.call('EXPIRE', key, math.ceil(burst / rate) + 1)
+end
 return tostring(wait)
 """
 
@@ -36,15 +45,19 @@ class TokenBucket:
         self.rate, self.burst = rate, burst
         self.tokens, self.stamp = float(burst), time.monotonic()
 
-    def take(self) -> float:
-        """0 when allowed, else the seconds until a token is available."""
+    def wait(self) -> float:
+        """0 when a token is available, else the seconds until one is."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1:
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> float:
+        """0 when allowed (a token is taken), else the seconds until a token is available."""
+        wait = self.wait()
+        if not wait:
             self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
+        return wait
 
 
 class Buckets:
@@ -53,22 +66,36 @@ class Buckets:
         self.script = client.register_script(TAKE) if client is not None else None
         self.local: dict[str, TokenBucket] = {}
 
-    def take(self, key: str, rate: float, burst: int) -> float:
-        """Take a token for `key`; returns 0 when allowed, else the wait in seconds."""
+    def take(self, *limits: tuple[str, float, int]) -> float:
+        """Take a token from each (key, rate, burst) bucket, or from none.
+
+        Returns 0 when allowed, else the seconds until every bucket has a token.
+        """
         if self.script is not None:
+            keys = [f"{self.prefix}:bucket:{key}" for key, _, _ in limits]
+            args = [value for _, rate, burst in limits for value in (rate, burst)]
             try:
-                return float(self.script(keys=[f"{self.prefix}:bucket:{key}"], args=[rate, burst]))
+                return float(self.script(keys=keys, args=args))
             except Exception:  # Redis down or slow: count in this process instead
                 log.warning("rate-limit store unreachable; using per-process buckets")
+        buckets = [self._local(*limit) for limit in limits]
+        wait = max(bucket.wait() for bucket in buckets)
+        if not wait:
+            for bucket in buckets:
+                bucket.take()
+        return wait
+
+    def _local(self, key: str, rate: float, burst: int) -> TokenBucket:
         bucket = self.local.get(key)
         if bucket is None or (bucket.rate, bucket.burst) != (rate, burst):
             bucket = self.local[key] = TokenBucket(rate, burst)
-        return bucket.take()
+        return bucket
 
 
 def init_app(app) -> None:
     app.extensions["buckets"] = Buckets(app.extensions.get("redis"), app.config["REDIS_PREFIX"])
 
 
-def take(key: str, rate: float, burst: int) -> float:
-    return current_app.extensions["buckets"].take(key, rate, burst)
+def take(*limits: tuple[str, float, int]) -> float:
+    """Take one token from each (key, rate, burst) bucket (all processes), or none."""
+    return current_app.extensions["buckets"].take(*limits)

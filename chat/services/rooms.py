@@ -9,6 +9,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
+from chat.services import presence
 from chat.services.common import Combiner, Pending, atomic_update, to_oid
 
 
@@ -155,8 +156,13 @@ def _add_participant(room: Room, user_id: ObjectId) -> Room:
 
 
 def _joined(room: Room, user: User) -> Room:
+    user_id = str(user.id)
+    try:
+        online = bool(presence.online_ids([user_id]))
+    except Exception:  # presence store down: the event still goes out
+        online = False
     realtime.publish(
-        MemberJoined(room_id=str(room.id), user_id=str(user.id), username=user.username)
+        MemberJoined(room_id=str(room.id), user_id=user_id, username=user.username, online=online)
     )
     return room
 
@@ -259,7 +265,8 @@ def unban_member(actor: User, room_id: str, user_id: str) -> Room:
 def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) -> Room:
     """Owners promote/demote admins and grant/hand over ownership.
 
-    Owners are always admins. The last owner cannot step down or be demoted.
+    Owners are always admins. The last owner cannot step down or be demoted; the
+    creator's ownership is theirs to give up, not another owner's to take.
     """
     room = get_room(actor, room_id)
     require_owner(actor, room)
@@ -273,6 +280,9 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
         return atomic_update(Room, {"_id": room.id, "participants": target}, update)
     if role == "admin" and target in room.owners:
         raise Conflict("Owners are admins; remove ownership first.")
+    if role == "owner" and target == room.created_by and target != actor.id:
+        # A co-owner could otherwise demote the creator, then kick or ban them.
+        raise Forbidden("The room's creator stays owner unless they step down themselves.")
     fields = ["owners"] if role == "owner" else ["admins"]
     # The filter keeps at least one other owner when an owner is removed.
     query = {"_id": room.id}

@@ -9,7 +9,7 @@ def serialize_user(user: User, *, private: bool = False) -> dict:
     """The contract's `user`; `private=True` adds the email (the caller's own profile)."""
     data = {"id": str(user.id), "username": user.username, "createdAt": isoformat(user.created_at)}
     if private:
-        data["email"] = user.email
+        data["email"] = user.email or user.unclaimed_email
     return data
 
 

@@ -10,6 +10,7 @@ from flask.sessions import SessionInterface
 from chat import asyncmode
 from chat.extensions import socketio
 from chat.realtime import NAMESPACE
+from chat.sockets.guard import guard
 
 log = logging.getLogger(__name__)
 RESUBSCRIBE_MAX = 2.0  # seconds between attempts to resubscribe to the message queue
@@ -99,6 +100,15 @@ def _cheap_event_contexts(app: Flask) -> None:
     app.session_interface = _NoSessions()
 
 
+def _start_upkeep(app: Flask) -> None:
+    """The first connection starts the upkeep loop (it also times out the
+    connections that never authenticate, so it cannot wait for a login)."""
+    from chat.sockets import upkeep
+
+    with app.app_context():
+        upkeep.ensure_running(app)
+
+
 def init_app(app: Flask) -> None:
     socketio.init_app(
         app,
@@ -109,11 +119,13 @@ def init_app(app: Flask) -> None:
         ping_timeout=app.config["SOCKET_PING_TIMEOUT"],
         max_http_buffer_size=app.config["SOCKET_MAX_FRAME"],
         always_connect=False,
+        namespaces=[NAMESPACE],  # `/` and any other namespace: connect_error
         manage_session=False,
         http_compression=False,
         logger=False,
         engineio_logger=False,
     )
+    guard(socketio.server, app.config["SOCKET_AUTH_TIMEOUT"], lambda: _start_upkeep(app))
     app.wsgi_app = _without_deflate(app.wsgi_app)
     _cheap_event_contexts(app)
     app.extensions["sockets"] = {}

@@ -23,6 +23,7 @@ from chat.extensions import socketio
 from chat.metrics import metrics
 from chat.models import User
 from chat.realtime import NAMESPACE
+from chat.services import limits
 from chat.services.limits import TokenBucket
 
 log = logging.getLogger("chat.security")
@@ -47,7 +48,10 @@ def states() -> dict[str, SocketState]:
 def current_state() -> SocketState:
     """This socket's state; an expired token ends the socket after the ack."""
     state = states().get(request.sid)
-    if state is None:
+    if state is None:  # never left connected without state (and so without limits)
+        socketio.start_background_task(
+            _disconnect_later, current_app._get_current_object(), request.sid
+        )
         raise Unauthorized("Not connected.")
     if time.time() >= state.expires:
         socketio.start_background_task(
@@ -79,9 +83,13 @@ def load(schema: type[ma.Schema], payload) -> dict:
         raise ValidationError(fields=fields) from None
 
 
-def event(name: str, schema: type[ma.Schema]):
-    """Register a /chat handler: state check, schema load, ack {ok: true, ...}, metrics.
+def event(name: str, schema: type[ma.Schema], bucket: str | None = None):
+    """Register a /chat handler: state check, the user's event budget, schema load,
+    ack {ok: true, ...}, metrics.
 
+    Every event of a user, of any kind, on any process, takes a token from one budget
+    (SOCKET_EVENT_RATE / SOCKET_EVENT_BURST); `bucket` names a stricter one the event
+    also takes from (`send`: SOCKET_SEND_RATE / SOCKET_SEND_BURST), in the same call.
     The handler is called as fn(state, data) and returns the ack's extra fields.
     """
 
@@ -91,6 +99,7 @@ def event(name: str, schema: type[ma.Schema]):
         def wrapper(payload=None, *_ignored):
             with metrics().handling(name):
                 state = current_state()
+                rate_limit(state, limits.take(*_budgets(str(state.user.id), bucket)))
                 return {"ok": True, **(fn(state, load(schema, payload)) or {})}
 
         return wrapper
@@ -98,10 +107,20 @@ def event(name: str, schema: type[ma.Schema]):
     return decorate
 
 
+def _budgets(user_id: str, bucket: str | None) -> list[tuple[str, float, int]]:
+    config = current_app.config
+    budgets = [(f"events:{user_id}", config["SOCKET_EVENT_RATE"], config["SOCKET_EVENT_BURST"])]
+    if bucket == "send":
+        budgets.append((f"send:{user_id}", config["SOCKET_SEND_RATE"], config["SOCKET_SEND_BURST"]))
+    return budgets
+
+
 def rate_limit(state: SocketState, wait: float) -> None:
-    """Refuse with rate_limited when `wait` > 0; sustained abuse ends the socket."""
+    """Refuse with rate_limited when `wait` > 0. Each accepted event makes up for one
+    refusal; SOCKET_ABUSE_LIMIT refusals not made up for end the socket (a client that
+    sends ten times its budget is cut off within a second, one that backs off is not)."""
     if not wait:
-        state.refusals = 0
+        state.refusals = max(0, state.refusals - 1)
         return
     state.refusals += 1
     log.info("socket rate limited", extra={"event": "rate_limited", "user": str(state.user.id)})

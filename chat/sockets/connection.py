@@ -42,17 +42,22 @@ def connect(auth_payload=None):
         )
         raise ConnectionRefusedError("unauthorized") from None
     _check_capacity(str(user.id))
-    upkeep.ensure_running(current_app._get_current_object())
     sid, user_id = request.sid, str(user.id)
+    try:
+        room_ids = presence.user_room_ids(user_id)
+    except Exception:  # the database is down: refuse now, the client retries
+        log.warning("socket refused: rooms unreadable", extra={"event": "refused"})
+        raise ConnectionRefusedError("unavailable") from None
     states()[sid] = SocketState(user=user, session=claims["sid"], expires=claims["exp"])
     join_room(user_channel(user_id))
-    room_ids = presence.user_room_ids(user_id)
     for room_id in room_ids:
         join_room(room_channel(room_id))
     metrics().connected.inc()
     if _registered(sid, user_id, claims["sid"]) == 1:
         rooms = tuple(room_ids)
-        event = PresenceChanged("", user_id=user_id, online=True, room_ids=rooms, skip_sid=sid)
+        event = PresenceChanged(
+            "", user_id=user_id, online=True, room_ids=rooms, skip_sid=sid, username=user.username
+        )
         realtime.publish(event)
 
 

@@ -1,21 +1,16 @@
 """Message events on /chat: send_message, edit_message, delete_message, sync."""
 
-from flask import current_app, request
+from flask import request
 
 from chat.schemas.messages import EditMessageEvent, MessageRefEvent, SendMessageEvent, SyncEvent
-from chat.services import limits, messages
+from chat.services import messages
 from chat.services.messages import serialize_message
-from chat.sockets.common import event, rate_limit
+from chat.sockets.common import event
 
 
-@event("send_message", SendMessageEvent)
+@event("send_message", SendMessageEvent, bucket="send")
 def send_message(state, data):
     """Store, then ack {message}; the room (minus this socket) gets message_received."""
-    config = current_app.config
-    wait = limits.take(
-        f"send:{state.user.id}", config["SOCKET_SEND_RATE"], config["SOCKET_SEND_BURST"]
-    )
-    rate_limit(state, wait)
     message, _created = messages.post_message(state.user, **data, skip_sid=request.sid)
     return {"message": serialize_message(message)}
 

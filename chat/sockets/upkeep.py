@@ -40,6 +40,7 @@ def _loop(app: Flask) -> None:
         with app.app_context():
             try:
                 expire_sockets(time.time())
+                socketio.server.close_unauthenticated(NAMESPACE)
                 cut_slow_consumers(app.config["SOCKET_MAX_QUEUE"])
                 if tick % HEARTBEAT_EVERY == 0:
                     _heartbeat()
@@ -101,4 +102,4 @@ def cut_slow_consumers(max_queue: int) -> None:
         queue = getattr(sock, "queue", None)
         if queue is not None and queue.qsize() > max_queue:
             log.warning("slow consumer cut off", extra={"event": "slow_consumer"})
-            socketio.server.eio.disconnect(eio_sid)
+            socketio.server.close_now(eio_sid, abort=True)

@@ -1,5 +1,6 @@
 """Notifications: who gets one for a new message, listing, read state, preferences."""
 
+import logging
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -15,6 +16,8 @@ from chat.services import presence
 from chat.services.rooms import get_member_room
 from plugins.notifications import delivery
 from plugins.notifications.models import Notification, NotificationPrefs
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,16 +116,18 @@ def _deliver(note: Notification, message: dict, room: Room) -> None:
     if conf.get("smtp_host") and not presence.online_ids([user_id]):
         prefs = NotificationPrefs.objects(user=note.user).first()
         user = User.objects(id=note.user).only("email").first()
-        if user and (prefs is None or prefs.email):
+        # no email: the address given at sign-up was another account's (never mailed)
+        if user and user.email and (prefs is None or prefs.email):
             subject, text = _email_text(note, message, room)
             socketio.start_background_task(_send_email, conf, user.email, subject, text)
 
 
 def _send_email(conf: dict, to: str, subject: str, text: str) -> None:
+    """In the background, outside any app context: logs to its own logger."""
     try:
         delivery.send_email(conf, to, subject, text)
-    except OSError:
-        current_app.logger.warning("notification email to a user failed", exc_info=True)
+    except OSError:  # smtplib's errors included
+        log.warning("notification email to a user failed", exc_info=True)
 
 
 def _email_text(note: Notification, message: dict, room: Room) -> tuple[str, str]:

@@ -1,9 +1,7 @@
 """Reactions over REST."""
 
-from marshmallow import fields
-
 from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.common import Schema
+from chat.schemas.common import Schema, Text
 from chat.schemas.messages import MessageOut
 from chat.services.messages import serialize_message
 from plugins.reactions import service
@@ -13,7 +11,7 @@ bp = Blueprint("reactions", __name__, url_prefix="/api/messages", description="R
 
 
 class ReactionIn(Schema):
-    emoji = fields.String(required=True, validate=EMOJI_FIELD)
+    emoji = Text(required=True, validate=EMOJI_FIELD)
 
 
 @bp.post("/<message_id>/reactions")

@@ -1,8 +1,6 @@
 """Reactions over Socket.IO: add_reaction / remove_reaction {messageId, emoji}."""
 
-from marshmallow import fields
-
-from chat.schemas.common import EventSchema, ObjectIdField
+from chat.schemas.common import EventSchema, ObjectIdField, Text
 from chat.services.messages import serialize_message
 from chat.sockets.common import event
 from plugins.reactions import service
@@ -11,7 +9,7 @@ from plugins.reactions.service import EMOJI_FIELD
 
 class ReactionEvent(EventSchema):
     message_id = ObjectIdField(data_key="messageId", required=True)
-    emoji = fields.String(required=True, validate=EMOJI_FIELD)
+    emoji = Text(required=True, validate=EMOJI_FIELD)
 
 
 def register() -> None:

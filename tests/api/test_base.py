@@ -1,5 +1,7 @@
 """REST base: OpenAPI document and docs UI, error envelope for routing, health probes."""
 
+import re
+
 from tests.conftest import assert_error
 
 
@@ -77,3 +79,17 @@ def test_vendored_socketio_client_is_the_npm_package():
     packaged = ROOT / "node_modules/socket.io-client/dist/socket.io.min.js"
     assert packaged.exists(), "run `npm ci` (make test does)"
     assert vendored.read_bytes() == packaged.read_bytes(), "run `make web-vendor`"
+
+
+def test_api_docs_load_nothing_from_other_origins(client):
+    """Swagger UI's files are served from here, pinned by npm (no floating CDN copy)."""
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(assets) == 3 and all(a.startswith("/static/vendor/swagger-ui/") for a in assets)
+    for asset in assets:
+        with client.get(asset) as response:  # (a file response: closed here)
+            assert response.status_code == 200
+    csp = page.headers["Content-Security-Policy"]
+    assert "http" not in csp  # no other origin may serve scripts, styles or images

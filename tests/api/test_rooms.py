@@ -125,6 +125,21 @@ def test_owner_hands_over_then_leaves(alice, bob):
     assert after["owners"] == after["admins"] == after["participants"] == [bob.id]
 
 
+def test_a_co_owner_cannot_depose_or_ban_the_creator(alice, bob):
+    room = alice.create_room("general")["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    alice.ok("put", f"/api/rooms/{room}/owners/{bob.id}")
+    assert_error(bob.call("delete", f"/api/rooms/{room}/owners/{alice.id}"), 403, "forbidden")
+    ban = bob.call("post", f"/api/rooms/{room}/bans", json={"userId": alice.id})
+    assert_error(ban, 403, "forbidden")
+    assert_error(bob.call("delete", f"/api/rooms/{room}/members/{alice.id}"), 403, "forbidden")
+    assert alice.id in bob.ok("get", f"/api/rooms/{room}")["owners"]
+    # the creator may step down (another owner remains), and the other way round works
+    alice.ok("delete", f"/api/rooms/{room}/owners/{bob.id}")
+    alice.ok("put", f"/api/rooms/{room}/owners/{bob.id}")
+    assert alice.ok("delete", f"/api/rooms/{room}/owners/{alice.id}")["owners"] == [bob.id]
+
+
 def test_the_last_owner_cannot_step_down(alice):
     room = alice.create_room("general")["id"]
     assert_error(alice.call("delete", f"/api/rooms/{room}/owners/{alice.id}"), 409, "conflict")

@@ -144,3 +144,36 @@ def test_two_people_chat_in_the_browser(browser, live, shots):
     assert alice.errors == [] and bob.errors == []
     alice.context.close()
     bob.context.close()
+
+
+def test_a_membership_flood_costs_other_clients_nothing(browser, live):
+    """RELIABILITY row 32: someone joins and leaves a room 100 times while bob's client
+    has it open; bob's page makes O(1) requests (the events carry what it needs) and
+    ends with the right member list."""
+    from tests.sockets.client import Person as ApiPerson
+
+    bob = Person(browser, live, "bobflood")
+    bob.register()
+    requests_made: list[str] = []
+    bob.page.on("request", lambda r: requests_made.append(r.url) if "/api/" in r.url else None)
+    flooder = ApiPerson(live, "flooder")
+    room = flooder.create_room("busy")
+    bob_id = bob.page.evaluate("() => window.chat.me.id")
+    flooder.ok("post", f"/api/rooms/{room}/members", json={"userId": bob_id})
+    bob.page.reload()
+    expect(bob.page.locator("#rooms li", has_text="busy")).to_have_count(1)
+    bob.page.locator("#rooms li", has_text="busy").click()
+    requests_made.clear()
+    outsider = ApiPerson(live, "comesgoes")
+    sock = outsider.socket()
+    for _ in range(50):
+        assert sock.call("join_room", {"roomId": room})["ok"]
+        assert sock.call("leave_room", {"roomId": room})["ok"]
+    assert sock.call("join_room", {"roomId": room})["ok"]
+    bob.page.wait_for_timeout(3000)
+    members = bob.page.evaluate(f"() => window.chat.rooms.get({room!r}).participants.length")
+    print(f"\nrow 32 (web client): {len(requests_made)} requests for 101 membership events")
+    assert len(requests_made) <= 3 and members == 3
+    assert bob.errors == []
+    outsider.close()
+    flooder.close()

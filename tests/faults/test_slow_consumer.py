@@ -9,11 +9,12 @@ import requests
 import websocket
 
 from devtools.servers import worker_rss_mb
-from tests.processes import server
+from tests.processes import RUN_SECRETS, server
 
 
 def _connected(base: str) -> float:
-    text = requests.get(f"{base}/metrics", timeout=5).text
+    headers = {"Authorization": f"Bearer {RUN_SECRETS['METRICS_TOKEN']}"}
+    text = requests.get(f"{base}/metrics", headers=headers, timeout=5).text
     line = next(row for row in text.splitlines() if row.startswith("chat_connected_clients "))
     return float(line.split()[1])
 

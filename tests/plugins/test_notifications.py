@@ -203,6 +203,22 @@ def test_offline_users_get_an_email_unless_they_opt_out(delivering_app, smtp):
     assert len(inbox.messages) == 1
 
 
+def test_an_unreachable_mail_server_is_logged_not_raised(
+    app, base_settings, plugin_settings, caplog
+):
+    """The failure path runs in the background, outside any app context (it used to call
+    `current_app` there and die with a RuntimeError instead of logging)."""
+    notifications = {"smtp_host": "127.0.0.1", "smtp_port": free_port(), "smtp_from": "c@x.org"}
+    config = {**plugin_settings, "notifications": notifications}
+    failing = create_app("testing", **{**base_settings, "CHAT_PLUGIN_CONFIG": config})
+    dora, evan = callers(failing, "dora", "evan")
+    room = dora.create_room("down")["id"]
+    evan.ok("post", f"/api/rooms/{room}/join")
+    with caplog.at_level("WARNING", logger="plugins.notifications.service"):
+        dora.send(room, "@evan are you there")
+        assert _wait(lambda: "notification email to a user failed" in caplog.text)
+
+
 def test_nothing_leaves_the_process_by_default(room, alice, bob, app):
     assert not app.extensions["notifications"].get("webhook_url")
     assert not app.extensions["notifications"].get("smtp_host")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from bson import ObjectId
 
+from chat.errors import ValidationError
 from chat.services import commit, rooms
 from chat.services.common import Combiner
 from tests.conftest import Caller
@@ -158,3 +159,41 @@ def test_callers_served_by_a_batch_leave_without_running_the_next_one():
     second_batch_ends = len(log) - 1 - log[::-1].index("batch ends")
     first_returns = [log.index(f"caller {i} returns") for i in range(5)]
     assert max(first_returns) < second_batch_ends  # nobody served waits for the next batch
+
+
+def test_a_document_that_cannot_be_stored_fails_alone(app, db, alice):
+    """RELIABILITY row 31 below the schemas: a lone surrogate or a number BSON cannot hold
+    (from a plugin's data, say) used to fail every send of its batch."""
+    room = ObjectId(alice.create_room("poison")["id"])
+
+    def doc(content: str, **extra) -> dict:
+        now = datetime.now(UTC)
+        base = {"room": room, "sender": ObjectId(alice.id), "content": content, "timestamp": now}
+        return {**base, **extra}
+
+    docs = [doc(f"ok {i}") for i in range(6)]
+    docs.insert(2, doc("bad \udc00"))
+    docs.insert(5, doc("big", data={"n": 10**30}))
+    results: list = [None] * len(docs)
+
+    def store(i: int) -> None:
+        try:
+            results[i] = commit.store(docs[i], 0)
+        except Exception as exc:  # the refusal is the result here
+            results[i] = exc
+
+    threads = [threading.Thread(target=store, args=(i,)) for i in range(len(docs))]
+    with commit._committer._run_lock:  # all queue up, then one batch serves them
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 20
+        while commit._committer.queued() < len(threads) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    for t in threads:
+        t.join(20)
+    refused = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert refused == [2, 5]
+    assert all(isinstance(results[i], ValidationError) for i in refused)
+    stored = sorted((m["seq"], m["content"]) for m in db.messages.find({"room": room}))
+    assert [seq for seq, _ in stored] == [1, 2, 3, 4, 5, 6]
+    assert sorted(content for _, content in stored) == [f"ok {i}" for i in range(6)]

@@ -3,9 +3,12 @@
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.processes import RUN_SECRETS
+
 
 def _scrape(base: str) -> dict[tuple, float]:
-    text = requests.get(f"{base}/metrics", timeout=5).text
+    headers = {"Authorization": f"Bearer {RUN_SECRETS['METRICS_TOKEN']}"}
+    text = requests.get(f"{base}/metrics", headers=headers, timeout=5).text
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
@@ -36,3 +39,11 @@ def test_metrics_follow_the_traffic(people, live):
     assert delta("chat_socket_events_total", event="send_message", outcome="error") == 1
     assert delta("chat_handler_latency_seconds_count", event="send_message") == 6
     assert delta("chat_delivery_latency_seconds_count") == 5
+
+
+def test_metrics_need_the_token(live):
+    """Who is online is not public: no token or a wrong one gets 401, never the text."""
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = requests.get(f"{live}/metrics", headers=headers, timeout=5)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"

@@ -14,6 +14,7 @@ def test_presence_is_counted_over_all_of_a_users_sockets(people):
     assert watcher.wait_for("presence", lambda d: d["userId"] == bob.id) == {
         "userId": bob.id,
         "online": True,
+        "username": "bob",  # a client adds bob without asking who he is
     }
     second = bob.socket()
     first.close()

@@ -9,7 +9,8 @@ def test_join_room_joins_and_subscribes(people):
     a, b = alice.socket(), bob.socket()
     ack = b.call("join_room", {"roomId": room, "userId": alice.id})
     assert ack["ok"] is True and ack["room"]["participants"] == [alice.id, bob.id]
-    assert a.wait_for("user_joined") == {"roomId": room, "userId": bob.id, "username": "bob"}
+    joined = a.wait_for("user_joined")
+    assert joined == {"roomId": room, "userId": bob.id, "username": "bob", "online": True}
     a.call("send_message", {"roomId": room, "content": "hi bob"})
     assert b.wait_for("message_received")["message"]["content"] == "hi bob"
     # joining again is fine and announces nothing

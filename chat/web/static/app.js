@@ -150,9 +150,9 @@ function connect() {
   socket.on("message_deleted", ({ messageId, roomId }) => markDeleted(roomId, messageId));
   socket.on("reaction_updated", onReactions);
   socket.on("typing_indicator", onTyping);
-  socket.on("presence", ({ userId, online }) => onPresence(userId, online));
-  socket.on("user_joined", onMembership);
-  socket.on("user_left", onMembership);
+  socket.on("presence", onPresence);
+  socket.on("user_joined", onJoined);
+  socket.on("user_left", onLeft);
   socket.on("room_updated", ({ room }) => { mergeRoom(room); renderRooms(); renderHeader(); });
   socket.on("notification", (note) => { state.notifications.unshift(note); renderBell(); });
 }
@@ -174,6 +174,10 @@ async function syncRoom(roomId) {
   let after = state.lastSeen.get(roomId);
   for (let round = 0; round < 50; round++) {
     const ack = await state.socket.timeout(10000).emitWithAck("sync", after ? { roomId, after } : { roomId });
+    if (!ack.ok && ack.error.code === "rate_limited") { // many rooms: the event budget says wait
+      await new Promise((resolve) => setTimeout(resolve, ack.error.retryAfter * 1000));
+      continue;
+    }
     if (!ack.ok) return;
     ack.messages.forEach((m) => receive(m, true));
     if (!ack.hasMore || !ack.messages.length) break;
@@ -277,11 +281,35 @@ async function invite(event) {
   }
 }
 
-function onMembership({ roomId }) {
-  api("GET", `/api/rooms/${roomId}`).then((room) => { mergeRoom(room); renderRooms(); renderHeader(); })
-    .catch(() => loadRooms());
-  loadOnline(); // a new member may already be online elsewhere
+// Membership and presence events carry what we need: no request per event, so a
+// user who joins and leaves 200 times a second costs the others nothing.
+function onJoined({ roomId, userId, username, online }) {
+  const room = state.rooms.get(roomId);
+  if (room && !room.participants.includes(userId)) room.participants.push(userId);
+  if (online && !state.online.has(userId)) state.online.set(userId, username);
+  if (!room && userId === state.me.id) scheduleRooms(); // added to a room we do not know
+  renderRooms(); renderHeader(); renderOnline();
 }
+
+function onLeft({ roomId, userId }) {
+  const room = state.rooms.get(roomId);
+  if (room) {
+    for (const role of ["participants", "admins", "owners"]) {
+      room[role] = (room[role] || []).filter((id) => id !== userId);
+    }
+    if (userId === state.me.id && room.type !== "public") state.rooms.delete(roomId);
+  }
+  renderRooms(); renderHeader();
+}
+
+// Coalesce refetches: one request however many events asked for it.
+const later = new Map();
+function coalesce(name, fn, ms = 2000) {
+  if (later.has(name)) return;
+  later.set(name, setTimeout(() => { later.delete(name); fn(); }, ms));
+}
+const scheduleRooms = () => coalesce("rooms", loadRooms);
+const scheduleOnline = () => coalesce("online", loadOnline);
 
 async function markRead() {
   const roomId = state.current;
@@ -541,10 +569,10 @@ async function loadOnline() {
   renderOnline();
 }
 
-function onPresence(userId, online) {
+function onPresence({ userId, online, username }) {
   if (online && !state.online.has(userId)) {
-    loadOnline();
-    return;
+    if (!username) return scheduleOnline();
+    state.online.set(userId, username);
   }
   if (!online) state.online.delete(userId);
   renderOnline();

@@ -1,0 +1,92 @@
+"""Doors below the /chat handlers: reserved event names, and Engine.IO connections that
+never authenticate.
+
+python-socketio dispatches an event by name, so a client that emits `disconnect`
+(`42/chat,["disconnect"]`) ran the disconnect handler while its socket stayed
+connected and subscribed to its rooms: state and presence gone, channels kept, caps
+escaped. And an Engine.IO connection that never joins /chat (or joins `/`) was
+kept alive by pings forever, counted by no cap.
+"""
+
+import logging
+import time
+
+import socketio as socketio_pkg
+
+log = logging.getLogger("chat.security")
+# Socket.IO's own names (the Node server reserves the same): never a client's event.
+RESERVED = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+
+class GuardedServer(socketio_pkg.Server):
+    """python-socketio's server, refusing reserved event names and timing out
+    connections that have not joined a namespace. Installed by `guard()`."""
+
+    auth_timeout: float
+    pending: dict  # eio sid -> monotonic deadline to have joined a namespace
+    on_first_connection = None  # called once, for the first Engine.IO connection
+
+    def _handle_eio_connect(self, eio_sid, environ):
+        super()._handle_eio_connect(eio_sid, environ)
+        self.pending[eio_sid] = time.monotonic() + self.auth_timeout
+        if self.on_first_connection is not None:
+            starter, self.on_first_connection = self.on_first_connection, None
+            starter()
+
+    def _handle_eio_disconnect(self, eio_sid, reason):
+        self.pending.pop(eio_sid, None)
+        super()._handle_eio_disconnect(eio_sid, reason)
+
+    def _handle_event(self, eio_sid, namespace, id, data):
+        name = data[0] if isinstance(data, list) and data else None
+        if not isinstance(name, str) or name in RESERVED:
+            log.warning(
+                "socket closed: reserved or invalid event name",
+                extra={"event": "reserved_event", "remote": self._remote(eio_sid)},
+            )
+            self.close_now(eio_sid)
+            return
+        super()._handle_event(eio_sid, namespace, id, data)
+
+    def close_now(self, eio_sid: str, abort: bool = False) -> None:
+        """Close an Engine.IO connection without waiting for its queue to drain.
+
+        `eio.disconnect()` waits until the client has read everything queued: forever
+        for a client that stopped reading or a long-polling client that never polls
+        again, which stalled the upkeep loop that called it. `abort` drops what is
+        queued (a slow consumer) instead of sending it first.
+        """
+        sock = self.eio.sockets.pop(eio_sid, None)
+        if sock is not None:
+            sock.close(wait=False, abort=abort, reason=self.eio.reason.SERVER_DISCONNECT)
+
+    def _remote(self, eio_sid) -> str | None:
+        return (self.environ.get(eio_sid) or {}).get("REMOTE_ADDR")
+
+    def close_unauthenticated(self, namespace: str, now: float | None = None) -> int:
+        """Close connections past their deadline that have not joined `namespace`."""
+        now = time.monotonic() if now is None else now
+        closed = 0
+        for eio_sid, deadline in list(self.pending.items()):
+            if deadline > now:
+                continue
+            self.pending.pop(eio_sid, None)
+            if self.manager.sid_from_eio_sid(eio_sid, namespace) is None:
+                self.close_now(eio_sid)
+                closed += 1
+        if closed:
+            log.info("closed %d unauthenticated sockets", closed, extra={"event": "anon_closed"})
+        return closed
+
+
+def guard(server: socketio_pkg.Server, auth_timeout: float, on_first_connection) -> None:
+    """Turn the Flask-SocketIO-made server into a GuardedServer (same state, more checks)."""
+    server.__class__ = GuardedServer
+    server.auth_timeout = auth_timeout
+    server.pending = {}
+    server.on_first_connection = on_first_connection
+    # Engine.IO holds the handlers bound when the server was built: bind them again.
+    server.eio.on("connect", server._handle_eio_connect)
+    server.eio.on("disconnect", server._handle_eio_disconnect)

@@ -1,0 +1,44 @@
+"""gunicorn settings: the one server configuration of the Procfile, `make run`, the
+tests, the soak and the benchmark (`gunicorn -c gunicorn.conf.py wsgi:app`).
+
+Sized from the app's own settings, so raising SOCKET_MAX_CONNECTIONS is all an
+operator does: gunicorn's gevent worker otherwise stops accepting at 1,000
+connections (its `worker_connections` default), and the 1,001st socket, REST call
+or health check hangs instead of being refused.
+"""
+
+import os
+import resource
+
+from config import Config
+
+# One worker per process: Socket.IO keeps per-connection state in memory. Scale out
+# with more processes behind a sticky load balancer and REDIS_URL (see the README).
+workers = 1
+_mode = (os.environ.get("CHAT_ASYNC_MODE") or Config.CHAT_ASYNC_MODE).lower()
+worker_class = {"threading": "gthread"}.get(_mode, _mode)  # gevent, eventlet: same name
+threads = 100 if worker_class == "gthread" else 1
+
+bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{os.environ.get('PORT') or Config.PORT}"
+_sockets = int(os.environ.get("SOCKET_MAX_CONNECTIONS") or Config.SOCKET_MAX_CONNECTIONS)
+# Past the socket cap the app refuses sockets itself (`server_busy`); the headroom keeps
+# REST calls and /healthz answered while the sockets are all taken.
+worker_connections = _sockets + 1000
+backlog = 4096  # a reconnect storm of thousands arrives within a second
+graceful_timeout = 5  # SIGTERM: sockets are closed and clients reconnect elsewhere
+timeout = 30
+accesslog = None
+# gunicorn's control socket has one path per user: several servers on a host would
+# fight over it, and nothing here uses it.
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Allow the file descriptors the connections need (up to the hard limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = worker_connections + 100
+    if soft < want:
+        limit = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        if limit < want:
+            server.log.warning("open files limited to %d: fewer sockets than configured", limit)
