@@ -154,6 +154,9 @@ def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
         return Peer(name, [node, "bench/peers/node/server.mjs"], env, port)
     if name == "ceiling":
         return Peer(name, [node, "bench/peers/ceiling/server.mjs"], env_with(PORT=port), port)
+    if name == "floor":  # the framework alone, under the product's gunicorn configuration
+        env = env_with(HOST="127.0.0.1", PORT=port, SOCKET_MAX_CONNECTIONS=CONNECTIONS + 1000)
+        return Peer(name, [*procfile_cmd("web")[:-1], "bench.peers.floor.server:app"], env, port)
     env = env_with(
         CHAT_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(48),
@@ -165,6 +168,8 @@ def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
         SOCKET_MAX_PER_USER=100,
         SOCKET_SEND_RATE=100000,
         SOCKET_SEND_BURST=100000,
+        SOCKET_EVENT_RATE=100000,
+        SOCKET_EVENT_BURST=100000,
         SOCKET_CORS_ORIGIN="http://127.0.0.1",
     )
     env.update(HOST="127.0.0.1", PORT=str(port))

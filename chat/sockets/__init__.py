@@ -1,9 +1,5 @@
 """The /chat Socket.IO namespace: connection auth, event handlers, background upkeep."""
 
-import logging
-import time
-
-import socketio as socketio_pkg
 from flask import Flask, abort
 from flask.sessions import SessionInterface
 
@@ -11,36 +7,15 @@ from chat import asyncmode
 from chat.extensions import socketio
 from chat.realtime import NAMESPACE
 from chat.sockets.guard import guard
-
-log = logging.getLogger(__name__)
-RESUBSCRIBE_MAX = 2.0  # seconds between attempts to resubscribe to the message queue
-
-
-class _RedisManager(socketio_pkg.RedisManager):
-    """python-socketio's Redis queue, resubscribing at most RESUBSCRIBE_MAX seconds
-    after Redis is back: upstream doubles its wait up to 60 s, so a 5 s outage could
-    leave live delivery between processes off for 8-16 s more."""
-
-    def _redis_listen_with_retries(self):
-        wait = 0.25
-        while True:
-            try:
-                self._redis_connect()
-                self.pubsub.subscribe(self.channel)
-                wait = 0.25
-                yield from self.pubsub.listen()
-            except Exception as exc:
-                log.warning("message queue unreachable, retrying in %.2f s: %s", wait, exc)
-                time.sleep(wait)
-                wait = min(wait * 2, RESUBSCRIBE_MAX)
+from chat.sockets.manager import Manager, RedisManager
 
 
 def _manager(app: Flask):
-    """The Redis message queue that links processes, when configured."""
+    """The Redis message queue that links processes, when configured; else in memory."""
     url = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if not url:
-        return None
-    return _RedisManager(
+        return Manager()
+    return RedisManager(
         url,
         channel=app.config["SOCKETIO_CHANNEL"],
         redis_options={"socket_connect_timeout": 2, "socket_keepalive": True},

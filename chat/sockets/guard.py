@@ -8,12 +8,15 @@ escaped. And an Engine.IO connection that never joins /chat (or joins `/`) was
 kept alive by pings forever, counted by no cap.
 """
 
+import contextlib
 import logging
+import socket
 import time
 
 import socketio as socketio_pkg
 
 log = logging.getLogger("chat.security")
+HANG_UP_AFTER = 2.0  # seconds a client gets to answer our close frame
 # Socket.IO's own names (the Node server reserves the same): never a client's event.
 RESERVED = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
@@ -58,9 +61,13 @@ class GuardedServer(socketio_pkg.Server):
         again, which stalled the upkeep loop that called it. `abort` drops what is
         queued (a slow consumer) instead of sending it first.
         """
+        environ = self.environ.get(eio_sid)
         sock = self.eio.sockets.pop(eio_sid, None)
-        if sock is not None:
-            sock.close(wait=False, abort=abort, reason=self.eio.reason.SERVER_DISCONNECT)
+        if sock is None:
+            return
+        sock.close(wait=False, abort=abort, reason=self.eio.reason.SERVER_DISCONNECT)
+        if sock.upgraded and environ is not None:
+            self.start_background_task(_hang_up, environ)
 
     def _remote(self, eio_sid) -> str | None:
         return (self.environ.get(eio_sid) or {}).get("REMOTE_ADDR")
@@ -79,6 +86,28 @@ class GuardedServer(socketio_pkg.Server):
         if closed:
             log.info("closed %d unauthenticated sockets", closed, extra={"event": "anon_closed"})
         return closed
+
+
+def _hang_up(environ: dict, grace: float = HANG_UP_AFTER) -> None:
+    """End the TCP connection of a websocket the server closed. The close frame asks
+    the client to close; one that ignores it would keep the server's reader waiting,
+    and its slot of gunicorn's worker_connections taken, for as long as it likes."""
+    time.sleep(grace)  # green under gevent: the client's own close comes first
+    raw = _raw_socket(environ)
+    if raw is not None:
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_RDWR)
+
+
+def _raw_socket(environ: dict):
+    """The client socket in a WSGI environ (where simple-websocket finds it)."""
+    for key in ("werkzeug.socket", "gunicorn.socket"):
+        if key in environ:
+            return environ[key]
+    if "eventlet.input" in environ:
+        return environ["eventlet.input"].get_socket()
+    raw = getattr(environ.get("wsgi.input"), "raw", None)
+    return getattr(raw, "_sock", None)
 
 
 def guard(server: socketio_pkg.Server, auth_timeout: float, on_first_connection) -> None:

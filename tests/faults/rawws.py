@@ -78,5 +78,20 @@ class RawSocket:
                 return False
         return False
 
+    async def hung_up_within(self, timeout: float) -> bool:
+        """True when the server ends the TCP connection itself within `timeout` seconds
+        (everything it sends meanwhile, its close frame included, is left unanswered)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while (left := deadline - loop.time()) > 0:
+                if not await asyncio.wait_for(self.reader.read(65536), left):
+                    return True
+        except TimeoutError:
+            return False
+        except ConnectionError:
+            return True
+        return False
+
     def close(self) -> None:
         self.writer.close()

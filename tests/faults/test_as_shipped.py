@@ -197,6 +197,25 @@ def test_row29_anonymous_connections_are_closed(shipped):
     assert all(acks) and max(health) < 2
 
 
+def test_row29_a_client_that_ignores_the_close_is_hung_up_on(shipped):
+    """Closing is not left to the client: one that never answers the close frame (nor
+    reads at all) loses its TCP connection, and so its gunicorn worker slot, too."""
+    parts = urlsplit(shipped)
+
+    async def run() -> tuple[bool, bool]:
+        anonymous = await RawSocket.open(parts.hostname, parts.port)
+        reserved = await RawSocket.open(parts.hostname, parts.port)
+        reserved.send('42/chat,["disconnect"]')  # not even signed in: closed either way
+        results = await asyncio.gather(
+            anonymous.hung_up_within(5 + 1 + 2 + 3), reserved.hung_up_within(5 + 1 + 2 + 3)
+        )
+        anonymous.close()
+        reserved.close()
+        return results
+
+    assert asyncio.run(run()) == [True, True]
+
+
 SECRET_FROM_THE_REPO = "dev-jwt-secret-key-not-for-production-use"  # committed until Dec 2026
 
 
