@@ -227,6 +227,26 @@ def write(results: Path) -> None:
             "|---|---|---|---|",
         ]
         lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in scaleout_rows(data)]
+    if "cost" in data:
+        peers = data["cost"]["peers"]
+        ours = peers["ours"]["cpuMsPer1000Deliveries"]
+        lines += [
+            "",
+            "## Cost: server CPU per 1,000 deliveries",
+            "",
+            "The same 200 rooms of 10 at fixed rates for each peer. Ours and Node store every",
+            "message before acking; the python floor (bench/peers/floor: bare python-socketio",
+            "on gevent under the product's gunicorn configuration, no storage, auth or",
+            f"plugins) is what the framework itself costs. Run: {data['cost']['date']}.",
+            "",
+            "| peer | CPU ms per 1,000 deliveries | ours / peer |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {fmt(f['cpuMsPer1000Deliveries'])} | "
+            f"{ratio(ours, f['cpuMsPer1000Deliveries'])} |"
+            for name, f in peers.items()
+        ]
     generator = [
         f"{scenario}/{peer}: {max([s.get('generatorCpu', 0) for s in f.get('steps', [f])]):.0%}"
         for scenario, d in data.items()

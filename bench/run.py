@@ -8,7 +8,8 @@ Results go to bench/results/<date>-<scenario>.json; docs/benchmarks.md gets the 
 Scenarios (BENCHMARKS.md): connections, rooms, bigroom (also against the ceiling peer,
 a raw `ws` broadcast), persistence (the Node peer without its database, and the
 database alone doing a send's operations), scaleout (ours on 2 processes + Redis
-against 1 process).
+against 1 process), cost (server CPU per 1,000 deliveries at fixed rates: ours, the
+python floor - bare python-socketio on gevent, bench/peers/floor - and Node).
 
 Environment: SCENARIO (some of those, comma-separated; default all), CONNECTIONS (10000),
 HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node: a dev run, writes nothing),
@@ -58,7 +59,8 @@ ROOM_RATES = [100, 150, 225, 338, 506, 759, 1139]
 BIG_RATES = [1, 10, 50]
 SCALE_RATES = [100, 200]
 SCALE_ROOMS = 200
-SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout"]
+SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout", "cost"]
+COST_PEERS = {"ours": True, "python floor": False, "node": True}  # peer -> stores messages
 # Users 0..CONNECTIONS-1 form rooms of 10; the next 1,000 share the big room.
 ROOM_MEMBERS = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
 BIG_MEMBERS = [list(range(CONNECTIONS, CONNECTIONS + 1000))]
@@ -307,6 +309,25 @@ def scaleout(uri: str, toks: list[str], room_ids: list[str], members: list[list[
     return out
 
 
+def cost(uri: str, toks: list[str], room_ids: list[str], members: list[list[int]]) -> dict:
+    """Server CPU per 1,000 deliveries at fixed rates, the same rooms for every peer: ours
+    and Node store each message, the python floor (the framework alone) does not."""
+    out = {}
+    for label, stores in COST_PEERS.items():
+        peer = start_peer("floor" if label == "python floor" else label, uri if stores else None)
+        try:
+            before = cpu_seconds([peer])
+            plan = rooms_plan([peer.base], toks, room_ids, members, SCALE_RATES, 1)
+            figures = stepped({**plan, "stopAfterFailure": False})
+            used = cpu_seconds([peer]) - before
+        finally:
+            peer.close()
+        deliveries = sum(s["deliveries"] for s in figures["steps"])
+        figures["cpuMsPer1000Deliveries"] = round(1e6 * used / max(deliveries, 1), 1)
+        out[label] = figures
+    return out
+
+
 def database_alone(uri: str, room_ids: list[str], seconds: int = 10) -> dict:
     """The database doing a send's operations one send at a time (read the room,
     insert with the next seq and a clientId, move the room's activity), with no
@@ -390,6 +411,8 @@ def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) 
         }
     if scenario == "scaleout":
         return scaleout(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
+    if scenario == "cost":
+        return cost(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
     raise ValueError(f"SCENARIO must be one of {SCENARIOS}")
 
 
@@ -434,7 +457,9 @@ def run(scenarios: list[str]) -> dict:
                 figures = run_scenario(scenario, uri, toks, room_ids)
                 report["scenarios"][scenario] = figures
                 took = time.monotonic() - started
-                print(f"{scenario} ({took:.0f} s): {json.dumps(figures)[:400]}", flush=True)
+                costs = {k: v.get("cpuMsPer1000Deliveries") for k, v in figures.items()}
+                shown = costs if scenario == "cost" else json.dumps(figures)[:400]
+                print(f"{scenario} ({took:.0f} s): {shown}", flush=True)
         finally:
             stop(db_proc)
     return report
