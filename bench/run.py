@@ -1,7 +1,9 @@
 """`make bench`: the scenarios of BENCHMARKS.md, ours against the Node Socket.IO peer.
 
-Both peers run on this machine in the same run, against the same SecantusDB, driven
-by the same Node load generator (bench/load/generator.mjs, official socket.io-client).
+Both peers run on this machine in the same run, against the same database server
+(SecantusDB's Rust server `secantusd-rs` when `make bench` could build it, else its
+Python server), driven by the same Node load generator (bench/load/generator.mjs,
+official socket.io-client).
 Results go to bench/results/<date>-<scenario>.json; docs/benchmarks.md gets the table
 (ours / Node) and a latency-versus-load plot per scenario.
 
@@ -37,6 +39,7 @@ from pymongo import MongoClient
 from chat.migrate import apply_migrations
 from devtools.servers import (
     ROOT,
+    SECANTUS_RS,
     env_with,
     free_port,
     procfile_cmd,
@@ -59,6 +62,7 @@ ROOM_RATES = [100, 150, 225, 338, 506, 759, 1139]
 BIG_RATES = [1, 10, 50]
 SCALE_RATES = [100, 200]
 SCALE_ROOMS = 200
+RUST = SECANTUS_RS.exists()  # `make bench` builds it; else the Python server, said so
 SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout", "cost"]
 COST_PEERS = {"ours": True, "python floor": False, "node": True}  # peer -> stores messages
 # Users 0..CONNECTIONS-1 form rooms of 10; the next 1,000 share the big room.
@@ -328,6 +332,22 @@ def cost(uri: str, toks: list[str], room_ids: list[str], members: list[list[int]
     return out
 
 
+def database_alone_python(uri: str, room_ids: list[str]) -> dict:
+    """The same figure on SecantusDB's pip-installed Python server (`make run`'s and the
+    tests' database), holding the same rooms: what the choice of server costs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = start_secantus(str(Path(tmp) / "db"))
+        try:
+            alone = base.replace("/?", "/alone?")
+            with MongoClient(uri) as source, MongoClient(alone) as target:
+                ids = [ObjectId(r) for r in room_ids]
+                rooms = source.get_default_database().rooms.find({"_id": {"$in": ids}})
+                target.get_default_database().rooms.insert_many(list(rooms))
+            return database_alone(alone, room_ids)
+        finally:
+            stop(proc)
+
+
 def database_alone(uri: str, room_ids: list[str], seconds: int = 10) -> dict:
     """The database doing a send's operations one send at a time (read the room,
     insert with the next seq and a clientId, move the room's activity), with no
@@ -405,10 +425,13 @@ def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) 
         out["ceiling"] = with_peer("ceiling", None, lambda p: generate({**plan, "base": p.base}))
         return out
     if scenario == "persistence":
-        return {
+        out = {
             "node without database": with_peer("node", None, rooms_run),
             "database alone": database_alone(uri, room_ids[:-1]),
         }
+        if RUST and not os.environ.get("MONGODB_URI"):
+            out["database alone, Python server"] = database_alone_python(uri, room_ids[:-1])
+        return out
     if scenario == "scaleout":
         return scaleout(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
     if scenario == "cost":
@@ -437,13 +460,13 @@ def run(scenarios: list[str]) -> dict:
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "database": "MongoDB (MONGODB_URI)" if os.environ.get("MONGODB_URI") else "SecantusDB",
+        "database": database_name(),
         "scenarios": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
         db_proc, uri = None, os.environ.get("MONGODB_URI")
         if not uri:
-            db_proc, base_uri = start_secantus(str(Path(tmp) / "db"))
+            db_proc, base_uri = start_secantus(str(Path(tmp) / "db"), rust=RUST)
             uri = base_uri.replace("/?", "/bench?")
         try:
             with MongoClient(uri) as client:
@@ -463,6 +486,12 @@ def run(scenarios: list[str]) -> dict:
         finally:
             stop(db_proc)
     return report
+
+
+def database_name() -> str:
+    if os.environ.get("MONGODB_URI"):
+        return "MongoDB (MONGODB_URI)"
+    return "SecantusDB, Rust server (secantusd-rs)" if RUST else "SecantusDB, Python server"
 
 
 def machine() -> dict:

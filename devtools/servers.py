@@ -33,10 +33,17 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-def start_secantus(storage: str, port: int | None = None, log=None) -> tuple[subprocess.Popen, str]:
-    """Start SecantusDB on 127.0.0.1; return the process and its MongoDB URI."""
+# SecantusDB's Rust server (`make bench` builds it with cargo into cargo's bin).
+SECANTUS_RS = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo")) / "bin" / "secantusd-rs"
+
+
+def start_secantus(
+    storage: str, port: int | None = None, log=None, rust: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """Start SecantusDB on 127.0.0.1 (its pip-installed Python server, or with `rust` its
+    Rust server); return the process and its MongoDB URI."""
     port = port or free_port()
-    exe = Path(sys.executable).with_name("secantusd-py")
+    exe = SECANTUS_RS if rust else Path(sys.executable).with_name("secantusd-py")
     cmd = [str(exe), "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage]
     cmd += ["--log-level", "WARNING"]
     proc = subprocess.Popen(cmd, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)

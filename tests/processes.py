@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import requests
+
 from devtools.servers import ROOT, env_with, free_port, procfile_cmd, stop, wait_for_port
 
 BIN = Path(sys.executable).parent
@@ -66,3 +68,17 @@ def release(settings: dict, bin_dir: Path = BIN) -> None:
     """Run the Procfile's `release:` line (migrations) with production settings."""
     env = env_with(**{"CHAT_ENV": "production", **RUN_SECRETS, **settings})
     subprocess.run(procfile_cmd("release", bin_dir), cwd=ROOT, env=env, check=True, timeout=120)
+
+
+def metrics_text(base: str) -> str:
+    """A server's /metrics, with the run's METRICS_TOKEN."""
+    headers = {"Authorization": f"Bearer {RUN_SECRETS['METRICS_TOKEN']}"}
+    return requests.get(f"{base}/metrics", headers=headers, timeout=5).text
+
+
+def connected_clients(base: str) -> float:
+    """The server's chat_connected_clients gauge: the sockets its caps count."""
+    line = next(
+        r for r in metrics_text(base).splitlines() if r.startswith("chat_connected_clients ")
+    )
+    return float(line.split()[1])

@@ -19,7 +19,7 @@ import websocket
 from devtools.servers import ROOT, env_with, free_port, procfile_cmd
 from tests.conftest import PASSWORD
 from tests.faults.rawws import RawSocket
-from tests.processes import RUN_SECRETS, release, server
+from tests.processes import connected_clients, release, server
 from tests.sockets.client import Person
 
 
@@ -46,13 +46,6 @@ def shipped(app, shipped_settings):
 def _people(base: str, *names: str) -> list[Person]:
     run = uuid.uuid4().hex[:6]
     return [Person(base, f"{name}{run}") for name in names]
-
-
-def _connected_clients(base: str) -> float:
-    headers = {"Authorization": f"Bearer {RUN_SECRETS['METRICS_TOKEN']}"}
-    text = requests.get(f"{base}/metrics", headers=headers, timeout=5).text
-    line = next(r for r in text.splitlines() if r.startswith("chat_connected_clients "))
-    return float(line.split()[1])
 
 
 def _raw_chat_socket(base: str, token: str) -> websocket.WebSocket:
@@ -89,16 +82,16 @@ def test_row28_a_reserved_event_closes_the_socket(shipped, reserved):
     alice, bob = _people(shipped, "alice", "bob")
     room = alice.create_room("private", isPrivate=True)
     alice.ok("post", f"/api/rooms/{room}/members", json={"userId": bob.id})
-    before = _connected_clients(shipped)
+    before = connected_clients(shipped)
     ws = _raw_chat_socket(shipped, bob.token)
-    assert _connected_clients(shipped) == before + 1
+    assert connected_clients(shipped) == before + 1
     ws.send(f'42/chat,["{reserved}"]')
     events, closed = _events_until_closed(ws, 3)
     alice.ok("delete", f"/api/rooms/{room}/members/{bob.id}")
     alice.ok("post", "/api/messages", 201, json={"roomId": room, "content": "after the kick"})
     print(f"\nrow 28 ({reserved}): closed {closed}, room events after it {len(events)}")
     assert closed and events == []
-    assert _connected_clients(shipped) == before  # the cap counts live sockets only
+    assert connected_clients(shipped) == before  # the cap counts live sockets only
 
 
 def test_row28_events_before_auth_do_nothing(shipped):

@@ -5,18 +5,10 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-import requests
 import websocket
 
 from devtools.servers import worker_rss_mb
-from tests.processes import RUN_SECRETS, server
-
-
-def _connected(base: str) -> float:
-    headers = {"Authorization": f"Bearer {RUN_SECRETS['METRICS_TOKEN']}"}
-    text = requests.get(f"{base}/metrics", headers=headers, timeout=5).text
-    line = next(row for row in text.splitlines() if row.startswith("chat_connected_clients "))
-    return float(line.split()[1])
+from tests.processes import connected_clients, server
 
 
 def _stalled_client(base: str, token: str) -> websocket.WebSocket:
@@ -51,9 +43,9 @@ def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
             assert sender.call("send_message", {"roomId": room, "content": f"{i} {padding}"})["ok"]
         growth = worker_rss_mb(proc.pid) - before
         deadline = time.monotonic() + 5
-        while _connected(base) > 2 and time.monotonic() < deadline:
+        while connected_clients(base) > 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _connected(base) == 2, "the stalled client is still connected"
+        assert connected_clients(base) == 2, "the stalled client is still connected"
         print(f"\nrow 7: server RSS growth {growth:.1f} MB with a stalled client")
         assert growth < 50, f"server memory grew {growth:.1f} MB"
         deadline = time.monotonic() + 10

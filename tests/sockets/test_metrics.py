@@ -3,12 +3,11 @@
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.processes import RUN_SECRETS
+from tests.processes import metrics_text
 
 
 def _scrape(base: str) -> dict[tuple, float]:
-    headers = {"Authorization": f"Bearer {RUN_SECRETS['METRICS_TOKEN']}"}
-    text = requests.get(f"{base}/metrics", headers=headers, timeout=5).text
+    text = metrics_text(base)
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
