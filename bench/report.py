@@ -195,7 +195,7 @@ def write(results: Path) -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `make bench` (bench/run.py, about 15 minutes); raw figures in",
+        "Produced by `make bench` (bench/run.py, about 15-20 minutes); raw figures in",
         "`bench/results/`. Every peer ran in the same run on the same machine, against the",
         "same database server, driven by one Node load generator using the official",
         "socket.io-client (bench/load/generator.mjs). **Ours** is the product as shipped",
