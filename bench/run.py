@@ -54,6 +54,7 @@ from devtools.servers import (
 
 RESULTS = ROOT / "bench" / "results"
 SECRET = secrets.token_urlsafe(48)  # made per run: the peers verify the same tokens
+METRICS_TOKEN = secrets.token_urlsafe(24)  # ours serves /metrics (gc pauses) to the bench
 CONNECTIONS = int(os.environ.get("CONNECTIONS", 10000))
 HOLD = int(os.environ.get("HOLD_SECONDS", 60))
 STEP = int(os.environ.get("STEP_SECONDS", 10))
@@ -177,6 +178,7 @@ def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
         SOCKET_EVENT_RATE=100000,
         SOCKET_EVENT_BURST=100000,
         SOCKET_CORS_ORIGIN="http://127.0.0.1",
+        METRICS_TOKEN=METRICS_TOKEN,
     )
     env.update(HOST="127.0.0.1", PORT=str(port))
     return Peer(name, procfile_cmd("web"), env, port)

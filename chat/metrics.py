@@ -1,5 +1,6 @@
 """Prometheus metrics, one registry per app, served as text at /metrics."""
 
+import gc
 import hmac
 import time
 from collections import deque
@@ -81,6 +82,14 @@ class Metrics:
             registry=r,
         )
 
+        self.gc_pauses = Histogram(
+            "chat_gc_pause_seconds",
+            "Garbage collection pauses (the whole process waits), by generation",
+            ["generation"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
     def message_stored(self) -> None:
         self.messages.inc()
         self.message_rate.mark()
@@ -122,3 +131,18 @@ def scrape():
 def init_app(app: Flask) -> None:
     app.extensions["metrics"] = Metrics()
     app.register_blueprint(bp)
+    _gc_timing[0] = app.extensions["metrics"]
+    if _time_gc not in gc.callbacks:
+        gc.callbacks.append(_time_gc)
+
+
+_gc_timing: list = [None, 0.0]  # the app's Metrics (one app per process), a start time
+
+
+def _time_gc(phase: str, info: dict) -> None:
+    """Time each collection: a full one over many sockets is a pause every user sees."""
+    if phase == "start":
+        _gc_timing[1] = time.perf_counter()
+    elif _gc_timing[0] is not None:
+        pause = time.perf_counter() - _gc_timing[1]
+        _gc_timing[0].gc_pauses.labels(str(info["generation"])).observe(pause)

@@ -16,8 +16,8 @@ bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Me
 @bp.alt_response(200, schema=MessageOut, description="A retry: the stored message.")
 def post_message(data, actor):
     """Send a message (idempotent by clientId); broadcast as `message_received`."""
-    message, created = messages.post_message(actor, **data)
-    return serialize_message(message), 201 if created else 200
+    posted = messages.post_message(actor, **data)
+    return posted.wire, 201 if posted.created else 200
 
 
 @bp.get("/<room_id>")

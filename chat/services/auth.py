@@ -18,7 +18,7 @@ from chat.errors import Conflict, RateLimited, Unauthorized
 from chat.events import SessionRevoked
 from chat.models import LoginThrottle, RevokedSession, User
 from chat.models.base import utcnow
-from chat.services.common import find_document
+from chat.services.common import KeyedReads
 
 # argon2id, 19 MiB, 2 passes: OWASP's minimum recommendation.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -208,7 +208,7 @@ def is_revoked(claims: dict) -> bool:
     sid = claims.get("sid")
     if not isinstance(sid, str):
         return True
-    return RevokedSession._get_collection().find_one({"_id": sid}, {"_id": 1}) is not None
+    return _revoked_reads.get(sid) is not None
 
 
 def verify_access_token(token: str) -> tuple[User, dict]:
@@ -235,4 +235,11 @@ def load_user(claims: dict) -> User | None:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not ObjectId.is_valid(sub):
         return None
-    return find_document(User, {"_id": ObjectId(sub)})
+    doc = _user_reads.get(ObjectId(sub))
+    return User._from_son(doc) if doc else None
+
+
+# Every REST call and socket connect reads its session and its user: concurrent ones
+# share a query (a reconnect storm is thousands at once).
+_revoked_reads = KeyedReads(lambda: RevokedSession._get_collection(), {"_id": 1})
+_user_reads = KeyedReads(lambda: User._get_collection())

@@ -90,3 +90,28 @@ class Combiner:
     def queued(self) -> int:
         with self._queue_lock:
             return len(self._queue)
+
+
+class KeyedReads:
+    """Concurrent reads of one document each by `field` share one `$in` query.
+
+    Every send reads its room and every socket connect its user and session: under
+    load (a reconnect storm, a busy process) hundreds of such reads become a few
+    queries instead of hundreds, each paying the driver's per-operation cost.
+    """
+
+    def __init__(self, collection: Callable[[], Any], projection: dict | None = None):
+        self.collection, self.projection = collection, projection
+        self.combiner = Combiner(self._read, max_batch=200)
+
+    def get(self, key: Any) -> dict | None:
+        """The document whose `_id` is `key`, or None."""
+        return self.combiner.submit(key)
+
+    def _read(self, batch: list[Pending]) -> None:
+        keys = list({p.item for p in batch})
+        query = {"_id": keys[0]} if len(keys) == 1 else {"_id": {"$in": keys}}
+        found = self.collection().find(query, self.projection, batch_size=len(keys))
+        docs = {doc["_id"]: doc for doc in found}
+        for p in batch:
+            p.finish(docs.get(p.item))

@@ -1,6 +1,7 @@
 """Messages: post with a per-room seq and idempotent clientId, history, edit, delete."""
 
 import re
+from typing import NamedTuple
 
 from bson import ObjectId
 from flask import current_app
@@ -50,6 +51,16 @@ def parse_mentions(content: str, room: Room) -> list[ObjectId]:
     return [by_name[n] for n in names if n in by_name]
 
 
+class Posted(NamedTuple):
+    """A send's outcome: the stored message, whether this call stored it (False for a
+    retry with a known clientId), and its wire form (the broadcast, the ack and the
+    REST body all carry this one dict: built once, extend_message called once)."""
+
+    message: Message
+    created: bool
+    wire: dict
+
+
 def post_message(
     actor: User,
     room_id: str,
@@ -58,15 +69,15 @@ def post_message(
     client_id: str | None = None,
     skip_sid: str | None = None,
     data: dict | None = None,
-) -> tuple[Message, bool]:
+) -> Posted:
     """Store a message and broadcast it.
 
     Args:
         data: plugin-owned fields stored with the message (an attachment, ...).
 
     Returns:
-        (message, created). A retry with a clientId already used by this sender
-        in this room returns the stored message and created=False (no broadcast).
+        Posted. A retry with a clientId already used by this sender in this room
+        returns the stored message and created=False (no broadcast).
     Raises:
         NotFound / Forbidden: not a member; ValidationError: bad content.
     """
@@ -94,16 +105,15 @@ def post_message(
         doc = commit.store(doc, room.last_seq or 0)
     except DuplicateKeyError:  # a retry: this clientId is already stored
         query = {"room": room.id, "sender": actor.id, "client_id": client_id}
-        return find_document(Message, query), False
+        stored = find_document(Message, query)
+        return Posted(stored, False, serialize_message(stored))
     message = Message._from_son(doc)
+    wire = serialize_message(message)
     event = MessageCreated(
-        room_id=str(room.id),
-        message=serialize_message(message),
-        skip_sid=skip_sid,
-        room_type=room.type,
+        room_id=str(room.id), message=wire, skip_sid=skip_sid, room_type=room.type
     )
     realtime.publish(event)
-    return message, True
+    return Posted(message, True, wire)
 
 
 def _cursor_seq(room: Room, message_id: str, name: str) -> int:

@@ -15,6 +15,7 @@ from bson import ObjectId
 from flask import current_app
 
 from chat.models import Room, User
+from chat.services.common import Combiner, Pending
 
 
 class MemoryRegistry:
@@ -152,5 +153,24 @@ def online_users(actor: User, room: Room | None = None) -> list[User]:
 
 def user_room_ids(user_id: str) -> list[str]:
     """Ids of the rooms a user belongs to (the channels a new socket joins)."""
-    rooms = Room._get_collection().find({"participants": ObjectId(user_id)}, {"_id": 1})
-    return [str(r["_id"]) for r in rooms]
+    return _room_ids.submit(ObjectId(user_id))
+
+
+def _read_room_ids(batch: list[Pending]) -> None:
+    """Concurrent connects (a reconnect storm) share one query for their rooms."""
+    users = list({p.item for p in batch})
+    rooms = Room._get_collection()
+    if len(users) == 1:
+        found = {
+            users[0]: [str(r["_id"]) for r in rooms.find({"participants": users[0]}, {"_id": 1})]
+        }
+    else:
+        found = {user: [] for user in users}
+        for room in rooms.find({"participants": {"$in": users}}, {"participants": 1}):
+            for user in found.keys() & set(room["participants"]):
+                found[user].append(str(room["_id"]))
+    for p in batch:
+        p.finish(found[p.item])
+
+
+_room_ids = Combiner(_read_room_ids, max_batch=200)

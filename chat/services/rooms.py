@@ -10,7 +10,7 @@ from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
 from chat.services import presence
-from chat.services.common import Combiner, Pending, atomic_update, to_oid
+from chat.services.common import KeyedReads, atomic_update, to_oid
 
 
 def is_member(user: User, room: Room) -> bool:
@@ -25,16 +25,8 @@ def is_owner(user: User, room: Room) -> bool:
     return user.id in room.owners
 
 
-def _read_rooms(batch: list[Pending]) -> None:
-    ids = list({p.item for p in batch})
-    found = Room._get_collection().find({"_id": {"$in": ids}}, batch_size=len(ids))
-    docs = {doc["_id"]: doc for doc in found}
-    for p in batch:
-        p.finish(docs.get(p.item))
-
-
-# Concurrent room reads (every send reads its room) share one `$in` query.
-_room_reads = Combiner(_read_rooms, max_batch=200)
+# Concurrent room reads (every send reads its room) share one query.
+_room_reads = KeyedReads(lambda: Room._get_collection())
 
 
 def get_room(actor: User, room_id: str | ObjectId) -> Room:
@@ -43,7 +35,7 @@ def get_room(actor: User, room_id: str | ObjectId) -> Room:
     Raises:
         NotFound: no such room, or a private/direct room the actor is not in.
     """
-    doc = _room_reads.submit(to_oid(room_id, "Room"))
+    doc = _room_reads.get(to_oid(room_id, "Room"))
     room = Room._from_son(doc) if doc else None
     if room is None or (room.type != "public" and not is_member(actor, room)):
         raise NotFound("Room not found.")

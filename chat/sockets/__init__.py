@@ -103,6 +103,8 @@ def init_app(app: Flask) -> None:
     guard(socketio.server, app.config["SOCKET_AUTH_TIMEOUT"], lambda: _start_upkeep(app))
     app.wsgi_app = _without_deflate(app.wsgi_app)
     _cheap_event_contexts(app)
-    app.extensions["sockets"] = {}
-    app.extensions["metrics"].active_rooms.set_function(_active_rooms)
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)
+    from chat.sockets.common import Sockets
+
+    app.extensions["sockets"] = Sockets()
+    app.extensions["metrics"].active_rooms.set_function(_active_rooms)

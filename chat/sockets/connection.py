@@ -48,7 +48,7 @@ def connect(auth_payload=None):
     except Exception:  # the database is down: refuse now, the client retries
         log.warning("socket refused: rooms unreadable", extra={"event": "refused"})
         raise ConnectionRefusedError("unavailable") from None
-    states()[sid] = SocketState(user=user, session=claims["sid"], expires=claims["exp"])
+    states().add(SocketState(sid=sid, user=user, session=claims["sid"], expires=claims["exp"]))
     join_room(user_channel(user_id))
     for room_id in room_ids:
         join_room(room_channel(room_id))

@@ -1,7 +1,5 @@
 """Message events on /chat: send_message, edit_message, delete_message, sync."""
 
-from flask import request
-
 from chat.schemas.messages import EditMessageEvent, MessageRefEvent, SendMessageEvent, SyncEvent
 from chat.services import messages
 from chat.services.messages import serialize_message
@@ -11,8 +9,8 @@ from chat.sockets.common import event
 @event("send_message", SendMessageEvent, bucket="send")
 def send_message(state, data):
     """Store, then ack {message}; the room (minus this socket) gets message_received."""
-    message, _created = messages.post_message(state.user, **data, skip_sid=request.sid)
-    return {"message": serialize_message(message)}
+    posted = messages.post_message(state.user, **data, skip_sid=state.sid)
+    return {"message": posted.wire}
 
 
 @event("edit_message", EditMessageEvent)

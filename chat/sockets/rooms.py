@@ -2,23 +2,23 @@
 
 import time
 
-from flask import current_app, request
-from flask_socketio import join_room as subscribe
+from flask import current_app
 
 from chat import realtime
 from chat.events import TypingChanged
-from chat.realtime import room_channel
+from chat.extensions import socketio
+from chat.realtime import NAMESPACE, room_channel
 from chat.schemas.common import RoomEvent
 from chat.services import rooms
 from chat.services.rooms import serialize_room
-from chat.sockets.common import event, rate_limit, stop_typing
+from chat.sockets.common import event, rate_limit, states, stop_typing
 
 
 @event("join_room", RoomEvent)
 def join_room(state, data):
     """Join a public room (or re-subscribe to one of yours); ack {room}."""
     room = rooms.join_room(state.user, data["room_id"])
-    subscribe(room_channel(str(room.id)))
+    socketio.server.enter_room(state.sid, room_channel(str(room.id)), namespace=NAMESPACE)
     return {"room": serialize_room(room)}
 
 
@@ -36,10 +36,11 @@ def typing_start(state, data):
     room_id = str(rooms.get_member_room(state.user, data["room_id"]).id)
     already = room_id in state.typing
     state.typing[room_id] = time.time() + current_app.config["TYPING_TIMEOUT"]
+    states().typing.add(state.sid)
     if not already:
         user = state.user
         realtime.publish(
-            TypingChanged(room_id, str(user.id), user.username, True, skip_sid=request.sid)
+            TypingChanged(room_id, str(user.id), user.username, True, skip_sid=state.sid)
         )
     return {}
 
@@ -47,5 +48,5 @@ def typing_start(state, data):
 @event("typing_stop", RoomEvent)
 def typing_stop(state, data):
     rate_limit(state, state.typing_bucket.take())
-    stop_typing(request.sid, state, [data["room_id"]])
+    stop_typing(state.sid, state, [data["room_id"]])
     return {}

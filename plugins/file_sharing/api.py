@@ -9,7 +9,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.errors import PayloadTooLarge, ValidationError
 from chat.schemas.messages import MessageOut
-from chat.services.messages import serialize_message
 from plugins.file_sharing import service
 from plugins.file_sharing.sniff import INLINE_SAFE
 
@@ -55,8 +54,7 @@ class Upload(MethodView):
             raise ValidationError(fields={"file": ["Send the file as multipart/form-data."]})
         if set(request.form) - {"content"} or set(request.files) != {"file"}:
             raise ValidationError(fields={"_form": ["Only 'file' and 'content' are accepted."]})
-        message = service.upload_file(actor, room, upload.stream, upload.filename, caption)
-        return serialize_message(message)
+        return service.upload_file(actor, room, upload.stream, upload.filename, caption).wire
 
 
 def _disposition(name: str, inline: bool) -> str:

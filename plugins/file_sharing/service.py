@@ -48,7 +48,7 @@ def _size(stream: BinaryIO) -> int:
 
 def upload_file(
     actor: User, room: Room, stream: BinaryIO, filename: str | None, caption: str = ""
-) -> Message:
+) -> messages.Posted:
     """Store the bytes under a random id, then post an image/file message about them.
 
     Raises:
@@ -82,13 +82,13 @@ def upload_file(
         }
     }
     try:
-        message, _ = messages.post_message(actor, str(room.id), caption, kind, data=data)
+        posted = messages.post_message(actor, str(room.id), caption, kind, data=data)
     except Exception:
         store.delete(key)
         raise
-    attachment.message = message.id
+    attachment.message = posted.message.id
     attachment.save(force_insert=True)
-    return message
+    return posted
 
 
 def open_file(actor: User, file_id: str) -> tuple[Attachment, BinaryIO]:

@@ -6,9 +6,10 @@ import time
 from datetime import UTC, datetime
 
 from bson import ObjectId
+from flask_jwt_extended import decode_token
 
 from chat.errors import ValidationError
-from chat.services import commit, rooms
+from chat.services import auth, commit, presence, rooms
 from chat.services.common import Combiner
 from tests.conftest import Caller
 
@@ -112,7 +113,7 @@ def test_room_reads_queued_before_a_kick_are_answered_after_it(app, db, alice, b
         db.rooms.update_one({"_id": ObjectId(room)}, {"$pull": {"participants": ObjectId(bob.id)}})
 
     sends = [(m, {"roomId": room, "content": f"from {m.username}"}) for m in (alice, bob, carol)]
-    responses = _send_all(app, sends, combiner=rooms._room_reads, meanwhile=kick_bob)
+    responses = _send_all(app, sends, combiner=rooms._room_reads.combiner, meanwhile=kick_bob)
 
     assert [status for status, _ in responses] == [201, 403, 201]
     assert sorted(m["content"] for m in alice.history(room)["messages"]) == [
@@ -197,3 +198,46 @@ def test_a_document_that_cannot_be_stored_fails_alone(app, db, alice):
     stored = sorted((m["seq"], m["content"]) for m in db.messages.find({"room": room}))
     assert [seq for seq, _ in stored] == [1, 2, 3, 4, 5, 6]
     assert sorted(content for _, content in stored) == [f"ok {i}" for i in range(6)]
+
+
+def test_session_checks_queued_before_a_logout_are_answered_after_it(app, db, alice, bob):
+    """Every request reads its session's revocation; concurrent ones share one read,
+    and a logout that lands while they wait is seen by that read."""
+    room = alice.create_room("sessions")["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    with app.app_context():
+        bob_session = decode_token(bob.session["accessToken"])["sid"]
+
+    def log_bob_out():  # another process revokes bob's session while the checks wait
+        db.revoked_sessions.insert_one({"_id": bob_session, "expires_at": datetime.now(UTC)})
+
+    sends = [(m, {"roomId": room, "content": f"from {m.username}"}) for m in (alice, bob, alice)]
+    responses = _send_all(app, sends, combiner=auth._revoked_reads.combiner, meanwhile=log_bob_out)
+
+    assert [status for status, _ in responses] == [201, 401, 201]
+    assert [m["content"] for m in alice.history(room)["messages"]] == ["from alice"] * 2
+
+
+def test_room_lists_read_together_go_each_to_their_own_user(app, alice, bob, make_user):
+    """A reconnect storm reads every connecting user's rooms in one query; each socket
+    still joins exactly its own user's rooms."""
+    carol = make_user("carol")
+    shared, own = alice.create_room("shared")["id"], alice.create_room("own")["id"]
+    bob.ok("post", f"/api/rooms/{shared}/join")
+    users = [alice, bob, carol, alice]
+    found: list = [None] * len(users)
+
+    def read(i: int) -> None:
+        with app.app_context():
+            found[i] = sorted(presence.user_room_ids(users[i].id))
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(users))]
+    with presence._room_ids._run_lock:
+        for t in threads:
+            t.start()
+        while presence._room_ids.queued() < len(threads):
+            time.sleep(0.01)
+    for t in threads:
+        t.join(20)
+
+    assert found == [sorted([shared, own]), [shared], [], sorted([shared, own])]

@@ -46,3 +46,18 @@ def test_metrics_need_the_token(live):
         response = requests.get(f"{live}/metrics", headers=headers, timeout=5)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_garbage_collection_pauses_are_reported(people, live):
+    """Young collections run all the time under traffic; the live server reports each."""
+    alice = people("alice")
+    room = alice.create_room()
+    before = _scrape(live)
+    sock = alice.socket()
+    for i in range(30):
+        sock.call("send_message", {"roomId": room, "content": str(i)})
+    after = _scrape(live)
+
+    young = ("chat_gc_pause_seconds_count", (("generation", "0"),))
+    assert after[young] > before.get(young, 0)
+    assert after[("chat_gc_pause_seconds_sum", (("generation", "0"),))] > 0
