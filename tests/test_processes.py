@@ -1,15 +1,19 @@
 """The service as deployed: gunicorn + gevent (the Procfile), eventlet mode, `make run`."""
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import uuid
 
 import requests
 
 from devtools.servers import ROOT, env_with, free_port, stop, wait_for_port
 from tests.conftest import PASSWORD
 from tests.processes import server
+from tests.sockets.client import ChatSocket
 
 EVENTLET_BIN = ROOT / ".venv-eventlet" / "bin"
 
@@ -52,8 +56,8 @@ def test_eventlet_compatibility_mode_boots(app, base_settings):
         assert _me(base, session["accessToken"]) == 200
 
 
-def _make_run(var_dir, port: int) -> subprocess.Popen:
-    env = env_with(PORT=port, CHAT_VAR_DIR=var_dir)
+def _make_run(var_dir, port: int, **settings) -> subprocess.Popen:
+    env = env_with(PORT=port, CHAT_VAR_DIR=var_dir, **settings)
     env.pop("MONGODB_URI", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "devtools.run"],
@@ -95,3 +99,58 @@ def test_make_run_keeps_data_between_runs_and_ctrl_c_stops_everything(tmp_path):
         _interrupt(proc)
     lingering = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
     assert lingering.stdout.strip() == "", "a server outlived Ctrl-C"
+
+
+def _two_free_ports() -> int:
+    for _ in range(50):
+        port = free_port()
+        with contextlib.suppress(OSError), socket.create_server(("127.0.0.1", port + 1)):
+            return port
+    raise RuntimeError("no two free ports in a row")
+
+
+def test_make_run_with_web_concurrency_starts_processes_that_share_everything(tmp_path):
+    """WEB_CONCURRENCY=2: two servers on PORT and PORT+1, one message queue, one pair
+    of secrets: a session from one is good on the other, and a message sent through
+    one reaches a socket on the other."""
+    port = _two_free_ports()
+    run = uuid.uuid4().hex[:8]
+    settings = {
+        "WEB_CONCURRENCY": 2,
+        "REDIS_PREFIX": f"run-{run}",
+        "SOCKETIO_CHANNEL": f"run-{run}",
+    }
+    proc = _make_run(tmp_path, port, **settings)
+    first, second = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
+    sock = None
+    try:
+        wait_for_port(port + 1, timeout=60, proc=proc)
+        alice, bob = _register(first, "alice"), _register(second, "bob")
+        assert _me(second, alice["accessToken"]) == 200
+        headers = {"Authorization": f"Bearer {alice['accessToken']}"}
+        room = requests.post(
+            f"{first}/api/rooms", json={"name": "two"}, headers=headers, timeout=10
+        ).json()
+        bob_headers = {"Authorization": f"Bearer {bob['accessToken']}"}
+        assert requests.post(
+            f"{second}/api/rooms/{room['id']}/join", headers=bob_headers, timeout=10
+        ).ok
+        sock = ChatSocket(second, bob["accessToken"]).connect()
+        body = {"roomId": room["id"], "content": "across"}
+        assert requests.post(f"{first}/api/messages", json=body, headers=headers, timeout=10).ok
+        assert sock.wait_for("message_received")["message"]["content"] == "across"
+    finally:
+        if sock:
+            sock.close()
+        _interrupt(proc)
+    lingering = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+    assert lingering.stdout.strip() == "", "a server outlived Ctrl-C"
+
+
+def test_make_run_refuses_a_web_concurrency_it_cannot_honour(tmp_path):
+    env = env_with(PORT=free_port(), CHAT_VAR_DIR=tmp_path, WEB_CONCURRENCY="lots")
+    run = subprocess.run(
+        [sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert run.returncode != 0
+    assert "WEB_CONCURRENCY must be a whole number" in run.stderr
