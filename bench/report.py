@@ -24,7 +24,8 @@ def fmt(value, digits=1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def rows(data: dict) -> list[tuple[str, str, str, str]]:
+def rows(data: dict) -> list[tuple]:
+    """(figure, ours, Node, ours / Node) rows, and the python floor's where measured."""
     out = []
     if "connections" in data:
         c = data["connections"]["peers"]
@@ -35,7 +36,15 @@ def rows(data: dict) -> list[tuple[str, str, str, str]]:
             ("dropped", "unexpected drops"),
         ):
             ours, node = c["ours"].get(key), c["node"].get(key)
-            out.append((label, fmt(ours), fmt(node), ratio(ours, node)))
+            floor = c.get("floor", {}).get(key)
+            out.append(
+                (label, fmt(ours), fmt(node), ratio(ours, node), fmt(floor), ratio(ours, floor))
+            )
+    if "cost" in data:
+        c = {k: v["cpuMsPer1000Deliveries"] for k, v in data["cost"]["peers"].items()}
+        ours, node, floor = c["ours"], c["node"], c.get("python floor")
+        label = "server CPU ms per 1,000 deliveries (cost, below)"
+        out.append((label, fmt(ours), fmt(node), ratio(ours, node), fmt(floor), ratio(ours, floor)))
     if "rooms" in data:
         r = data["rooms"]["peers"]
         ours, node = (
@@ -215,10 +224,14 @@ def write(results: Path) -> None:
         "`make run`'s, is 4-17x) when it builds, and says which one it used above; set",
         "`MONGODB_URI` to run everything against a real MongoDB.",
         "",
-        "| figure | ours | Node | ours / Node |",
-        "|---|---|---|---|",
+        "The python floor (bench/peers/floor) is bare python-socketio on gevent under the",
+        "same gunicorn configuration, with no storage, auth or plugins: the framework's",
+        "own cost, measured where it compares (it stores nothing).",
+        "",
+        "| figure | ours | Node | ours / Node | python floor | ours / floor |",
+        "|---|---|---|---|---|---|",
     ]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(data)]
+    lines += ["| " + " | ".join((*row, "n/a", "n/a")[:6]) + " |" for row in rows(data)]
     if "bigroom" in data and "ceiling" in data["bigroom"]["peers"]:
         steps = data["bigroom"]["peers"]["ceiling"]["steps"]
         lines += [
@@ -261,6 +274,27 @@ def write(results: Path) -> None:
             f"| {name} | {fmt(f['cpuMsPer1000Deliveries'])} | "
             f"{ratio(ours, f['cpuMsPer1000Deliveries'])} |"
             for name, f in peers.items()
+        ]
+    if "profile" in data:
+        ours = data["profile"]["peers"]["ours"]
+        total = ours["cpuMsPer1000Deliveries"]
+        lines += [
+            "",
+            "## Where our CPU goes",
+            "",
+            "The cost scenario's load on ours again, sampled by py-spy from outside the",
+            "process (bench/profile.py: each sample goes to the first category its stack",
+            f"shows). {total:.0f} ms CPU per 1,000 deliveries in this pass, "
+            f"{ours.get('samples', 0)} samples. Run: {data['profile']['date']}.",
+            "",
+            "| category | share of samples | ms per 1,000 deliveries |",
+            "|---|---|---|",
+        ]
+        if "error" in ours:
+            lines.append(f"| py-spy failed: {ours['error']} | | |")
+        lines += [
+            f"| {name} | {share:.1%} | {share * total:.0f} |"
+            for name, share in ours.get("shares", {}).items()
         ]
     generator = [
         f"{scenario}/{peer}: {max([s.get('generatorCpu', 0) for s in f.get('steps', [f])]):.0%}"

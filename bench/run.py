@@ -10,8 +10,9 @@ Results go to bench/results/<date>-<scenario>.json; docs/benchmarks.md gets the 
 Scenarios (BENCHMARKS.md): connections, rooms, bigroom (also against the ceiling peer,
 a raw `ws` broadcast), persistence (the Node peer without its database, and the
 database alone doing a send's operations), scaleout (ours on 2 processes + Redis
-against 1 process), cost (server CPU per 1,000 deliveries at fixed rates: ours, the
-python floor - bare python-socketio on gevent, bench/peers/floor - and Node).
+against 1 process, stepped), cost (server CPU per 1,000 deliveries at fixed rates: ours,
+the python floor - bare python-socketio on gevent, bench/peers/floor - and Node),
+profile (the cost load on ours under py-spy: CPU by category, bench/profile.py).
 
 Environment: SCENARIO (some of those, comma-separated; default all), CONNECTIONS (10000),
 HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node: a dev run, writes nothing),
@@ -64,7 +65,7 @@ BIG_RATES = [1, 10, 50]
 SCALE_RATES = [100, 200]
 SCALE_ROOMS = 200
 RUST = SECANTUS_RS.exists()  # `make bench` builds it; else the Python server, said so
-SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout", "cost"]
+SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout", "cost", "profile"]
 COST_PEERS = {"ours": True, "python floor": False, "node": True}  # peer -> stores messages
 # Users 0..CONNECTIONS-1 form rooms of 10; the next 1,000 share the big room.
 ROOM_MEMBERS = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
@@ -335,6 +336,28 @@ def cost(uri: str, toks: list[str], room_ids: list[str], members: list[list[int]
     return out
 
 
+def profile(uri: str, toks: list[str], room_ids: list[str], members: list[list[int]]) -> dict:
+    """The cost scenario's load on ours again, sampled by py-spy: where the CPU goes."""
+    from bench import profile as sampling
+
+    peer = start_peer("ours", uri)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "samples.txt"
+            spy = sampling.record(worker_pid(peer.proc.pid), out)
+            time.sleep(1)  # py-spy attaches
+            before = cpu_seconds([peer])
+            plan = rooms_plan([peer.base], toks, room_ids, members, SCALE_RATES, 1)
+            figures = stepped({**plan, "stopAfterFailure": False})
+            used = cpu_seconds([peer]) - before
+            figures.update(sampling.finish(spy, out))
+    finally:
+        peer.close()
+    deliveries = sum(s["deliveries"] for s in figures["steps"])
+    figures["cpuMsPer1000Deliveries"] = round(1e6 * used / max(deliveries, 1), 1)
+    return {"ours": figures}
+
+
 def database_alone_python(uri: str, room_ids: list[str]) -> dict:
     """The same figure on SecantusDB's pip-installed Python server (`make run`'s and the
     tests' database), holding the same rooms: what the choice of server costs."""
@@ -417,8 +440,9 @@ def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) 
         plan = rooms_plan([peer.base], toks, *big, BIG_RATES, 20)
         return stepped({**plan, "stopAfterFailure": False})
 
-    if scenario == "connections":
-        return {n: with_peer(n, uri, lambda p: connections(p, toks)) for n in PEERS}
+    if scenario == "connections":  # the floor too: what the framework alone holds
+        names = [*PEERS, "floor"] if set(PEERS) == {"ours", "node"} else PEERS
+        return {n: with_peer(n, uri, lambda p: connections(p, toks)) for n in names}
     if scenario == "rooms":
         return {n: with_peer(n, uri, rooms_run) for n in PEERS}
     if scenario == "bigroom":
@@ -439,6 +463,8 @@ def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) 
         return scaleout(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
     if scenario == "cost":
         return cost(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
+    if scenario == "profile":
+        return profile(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
     raise ValueError(f"SCENARIO must be one of {SCENARIOS}")
 
 
@@ -484,7 +510,7 @@ def run(scenarios: list[str]) -> dict:
                 report["scenarios"][scenario] = figures
                 took = time.monotonic() - started
                 costs = {k: v.get("cpuMsPer1000Deliveries") for k, v in figures.items()}
-                shown = costs if scenario == "cost" else json.dumps(figures)[:400]
+                shown = costs if scenario in ("cost", "profile") else json.dumps(figures)[:400]
                 print(f"{scenario} ({took:.0f} s): {shown}", flush=True)
         finally:
             stop(db_proc)

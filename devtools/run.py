@@ -7,7 +7,7 @@ WEB_CONCURRENCY=N (default 1) starts N server processes, one per core, on PORT,
 PORT+1, ... PORT+N-1, joined by the Redis message queue (REDIS_URL, default the
 local Redis) and sharing one pair of secrets: a client may use any of them, and
 everything reaches everyone. In production the same is N Procfile processes behind
-a sticky load balancer (docs/deployment.md).
+a sticky load balancer (README, "Several processes").
 """
 
 import contextlib
