@@ -52,6 +52,7 @@ class Config:
     SOCKET_PING_TIMEOUT = 20
     SOCKET_MAX_FRAME = 64 * 1024
     TYPING_TIMEOUT = 5
+    ROOM_CACHE_SECONDS = 10.0  # most a room lives in a process's memory (services.roomcache)
     PRESENCE_PROCESS_TTL = 15  # a process silent this long is presumed dead
     RATELIMIT_DEFAULT = "240 per minute"  # REST requests per user (or address), all routes
     RATELIMIT_AUTH = "30 per minute"  # register/login/refresh per address
@@ -119,6 +120,7 @@ class Config:
             "SOCKET_PING_TIMEOUT": _int("SOCKET_PING_TIMEOUT", cls.SOCKET_PING_TIMEOUT),
             "SOCKET_MAX_FRAME": _int("SOCKET_MAX_FRAME", cls.SOCKET_MAX_FRAME),
             "TYPING_TIMEOUT": _int("TYPING_TIMEOUT", cls.TYPING_TIMEOUT),
+            "ROOM_CACHE_SECONDS": _float("ROOM_CACHE_SECONDS", cls.ROOM_CACHE_SECONDS),
             "RATELIMIT_DEFAULT": _env("RATELIMIT_DEFAULT"),
             "RATELIMIT_AUTH": _env("RATELIMIT_AUTH"),
             "SOCKET_SEND_RATE": _float("SOCKET_SEND_RATE", cls.SOCKET_SEND_RATE),

@@ -11,7 +11,7 @@ from chat.extensions import api as smorest_api
 from chat.extensions import init_mongo, init_redis, jwt, socketio
 from chat.hookspecs import hookimpl
 from chat.realtime import NAMESPACE
-from chat.services import limits, presence
+from chat.services import limits, presence, roomcache
 from config import check_development, check_production, load_config
 
 
@@ -39,6 +39,7 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     init_redis(app)
     metrics.init_app(app)
     presence.init_app(app)
+    roomcache.init_app(app)
     limits.init_app(app)
     jwt.init_app(app)
     init_jwt_callbacks(jwt)

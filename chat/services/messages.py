@@ -81,7 +81,7 @@ def post_message(
     Raises:
         NotFound / Forbidden: not a member; ValidationError: bad content.
     """
-    room = get_member_room(actor, room_id)
+    room = get_member_room(actor, room_id, cached=True)
     if not permission(actor, "post_message", room, default=True):
         raise Forbidden("You cannot post in this room.")
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)

@@ -9,7 +9,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services import presence
+from chat.services import presence, roomcache
 from chat.services.common import KeyedReads, atomic_update, to_oid
 
 
@@ -29,13 +29,22 @@ def is_owner(user: User, room: Room) -> bool:
 _room_reads = KeyedReads(lambda: Room._get_collection())
 
 
-def get_room(actor: User, room_id: str | ObjectId) -> Room:
+def get_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room:
     """A room the actor may see: public rooms, and rooms they belong to.
 
+    Args:
+        cached: the hot path (sends, typing) may take a member's view from memory
+            (services.roomcache); anything else reads the database.
     Raises:
         NotFound: no such room, or a private/direct room the actor is not in.
     """
-    doc = _room_reads.get(to_oid(room_id, "Room"))
+    oid = to_oid(room_id, "Room")
+    doc = roomcache.cache().get(oid) if cached else None
+    if doc is None or actor.id not in doc["participants"]:
+        generation = roomcache.cache().generation
+        doc = _room_reads.get(oid)
+        if cached and doc is not None:
+            roomcache.cache().put(oid, doc, generation)
     room = Room._from_son(doc) if doc else None
     if room is None or (room.type != "public" and not is_member(actor, room)):
         raise NotFound("Room not found.")
@@ -60,9 +69,18 @@ def require_owner(actor: User, room: Room) -> None:
         raise Forbidden("Only room owners can do that.")
 
 
-def get_member_room(actor: User, room_id: str | ObjectId) -> Room:
+def _write(query: dict, update: dict) -> Room | None:
+    """An atomic update of one room (None when `query` matched nothing); every process
+    drops its cached copy."""
+    updated = atomic_update(Room, query, update)
+    if updated is not None:
+        roomcache.changed(updated.id)
+    return updated
+
+
+def get_member_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room:
     """The room, when the actor is a member (404 / 403 otherwise)."""
-    room = get_room(actor, room_id)
+    room = get_room(actor, room_id, cached)
     require_member(actor, room)
     return room
 
@@ -124,6 +142,7 @@ def update_room(actor: User, room_id: str, data: dict) -> Room:
         room.settings = _settings(data["settings"], room.settings)
         room.type = "private" if room.settings.is_private else "public"
     room.save()
+    roomcache.changed(room.id)
     realtime.publish(RoomUpdated(room_id=str(room.id), room=serialize_room(room)))
     return room
 
@@ -136,7 +155,7 @@ def _add_participant(room: Room, user_id: ObjectId) -> Room:
         "banned": {"$ne": user_id},
         f"participants.{limit - 1}": {"$exists": False},
     }
-    updated = atomic_update(Room, query, {"$addToSet": {"participants": user_id}})
+    updated = _write(query, {"$addToSet": {"participants": user_id}})
     if updated is None:
         fresh = Room.objects(id=room.id).first()
         if fresh is None:
@@ -199,7 +218,7 @@ def _no_direct(room: Room) -> None:
 def _drop(room: Room, user_id: ObjectId, reason: str, guard: dict | None = None, **extra) -> Room:
     """Atomically remove a user from every role; `guard` adds conditions to the filter."""
     pull = {"participants": user_id, "admins": user_id, "owners": user_id}
-    updated = atomic_update(Room, {"_id": room.id, **(guard or {})}, {"$pull": pull, **extra})
+    updated = _write({"_id": room.id, **(guard or {})}, {"$pull": pull, **extra})
     if updated is None:
         raise Conflict("You are the last owner: make someone else owner first.")
     realtime.publish(MemberLeft(room_id=str(room.id), user_id=str(user_id), reason=reason))
@@ -251,7 +270,7 @@ def unban_member(actor: User, room_id: str, user_id: str) -> Room:
     room = get_room(actor, room_id)
     require_admin(actor, room)
     target = to_oid(user_id, "User")
-    return atomic_update(Room, {"_id": room.id}, {"$pull": {"banned": target}})
+    return _write({"_id": room.id}, {"$pull": {"banned": target}})
 
 
 def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) -> Room:
@@ -269,7 +288,7 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
     if granted:
         fields = ["admins", "owners"] if role == "owner" else ["admins"]
         update = {"$addToSet": {f: target for f in fields}}
-        return atomic_update(Room, {"_id": room.id, "participants": target}, update)
+        return _write({"_id": room.id, "participants": target}, update)
     if role == "admin" and target in room.owners:
         raise Conflict("Owners are admins; remove ownership first.")
     if role == "owner" and target == room.created_by and target != actor.id:
@@ -280,7 +299,7 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
     query = {"_id": room.id}
     if role == "owner":
         query["owners"] = {"$elemMatch": {"$ne": target}}
-    updated = atomic_update(Room, query, {"$pull": {f: target for f in fields}})
+    updated = _write(query, {"$pull": {f: target for f in fields}})
     if updated is None:
         raise Conflict("A room needs at least one owner.")
     return updated

@@ -33,7 +33,7 @@ def leave_room(state, data):
 def typing_start(state, data):
     """Tell the room you are typing; it ends by itself after TYPING_TIMEOUT seconds."""
     rate_limit(state, state.typing_bucket.take())
-    room_id = str(rooms.get_member_room(state.user, data["room_id"]).id)
+    room_id = str(rooms.get_member_room(state.user, data["room_id"], cached=True).id)
     already = room_id in state.typing
     state.typing[room_id] = time.time() + current_app.config["TYPING_TIMEOUT"]
     states().typing.add(state.sid)

@@ -11,7 +11,7 @@ from chat import realtime
 from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.realtime import NAMESPACE
-from chat.services import presence
+from chat.services import presence, roomcache
 from chat.sockets.common import states, stop_typing
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ def ensure_running(app: Flask) -> None:
     gc.set_threshold(young, middle, NO_AUTOMATIC_FULL)
     _heartbeat()
     collect_garbage(0)
+    socketio.start_background_task(roomcache.follow, app)
     socketio.start_background_task(_loop, app)
 
 

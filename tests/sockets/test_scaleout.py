@@ -53,6 +53,31 @@ def test_kick_on_one_process_silences_a_socket_on_the_other(pair, people):
     assert victim.call("send_message", {"roomId": room, "content": "x"})["ok"] is False
 
 
+def test_a_room_cached_on_one_process_follows_writes_on_the_other(pair, people):
+    """B keeps the room in memory after bob's first send; a kick on A reaches it, and a
+    join on A is never refused on B for a stale copy."""
+    (a, _), (b, _) = pair
+    alice, bob, carol = people("alice", "bob", "carol", base=a)
+    room = alice.create_room("cached")
+    bob.ok("post", f"/api/rooms/{room}/join")
+    sender, victim = alice.socket(base=a), bob.socket(base=b)
+    for i in range(3):  # B reads the room once and serves the next sends from memory
+        assert victim.call("send_message", {"roomId": room, "content": f"bob {i}"})["ok"]
+    carol.ok("post", f"/api/rooms/{room}/join")  # on A; carol sends on B at once
+    newcomer = carol.socket(base=b)
+    assert newcomer.call("send_message", {"roomId": room, "content": "hi"})["ok"]
+
+    alice.ok("delete", f"/api/rooms/{room}/members/{bob.id}")  # REST on A
+    victim.wait_for("user_left", lambda d: d["userId"] == bob.id)
+    refused = victim.call("send_message", {"roomId": room, "content": "after the kick"})
+    assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+    assert victim.call("typing_start", {"roomId": room})["ok"] is False
+    sent = sender.call("send_message", {"roomId": room, "content": "still here"})
+    history = [m["content"] for m in alice.ok("get", f"/api/messages/{room}")["messages"]]
+    assert history == ["bob 0", "bob 1", "bob 2", "hi", "still here"]
+    assert sent["message"]["seq"] == 5
+
+
 def test_logout_on_one_process_closes_sockets_on_both(pair, people):
     (a, _), (b, _) = pair
     alice = people("alice", base=a)
