@@ -13,9 +13,10 @@ read once and served from memory until something changes it:
   the sender is read again before the send is refused (a join on another process is
   never refused for a stale copy);
 - a read that overlapped an invalidation is not kept (it may predate the write);
-- while the feed of invalidations is down (Redis unreachable), and until the upkeep
-  loop has subscribed to it, nothing is cached: every room is read from the database
-  as before. Without REDIS_URL the process is alone, and its own writes suffice.
+- while the feed of invalidations is down (Redis unreachable, or silent for
+  SILENT_AFTER seconds), and until the upkeep loop has subscribed to it, nothing is
+  cached: every room is read from the database as before. Without REDIS_URL the
+  process is alone, and its own writes suffice.
 """
 
 import logging
@@ -28,6 +29,8 @@ from flask import Flask, current_app
 log = logging.getLogger(__name__)
 MAX_ROOMS = 20_000
 RETRY_EVERY = 1.0  # seconds between attempts to resubscribe after a Redis failure
+PING_EVERY = 1.0  # the feed is pinged this often...
+SILENT_AFTER = 3.0  # ...and taken for lost (cache off) after this long without an answer
 
 
 class RoomCache:
@@ -119,9 +122,19 @@ def _listen(client, channel: str, room_cache: RoomCache) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError("no subscription confirmed")
         room_cache.set_live(True)  # subscribed: from here on no change is missed
+        pinged = answered = time.monotonic()
         while True:
+            now = time.monotonic()
+            if now - answered > SILENT_AFTER:  # a connection that died without a word
+                raise TimeoutError("the room change feed went silent")
+            if now - pinged >= PING_EVERY:
+                pubsub.ping()
+                pinged = now
             message = pubsub.get_message(timeout=0.5)
-            if message is not None and message["type"] == "message":
+            if message is None:
+                continue
+            answered = time.monotonic()
+            if message["type"] == "message":
                 raw = message["data"].decode()
                 room_cache.drop(ObjectId(raw) if ObjectId.is_valid(raw) else None)
     finally:

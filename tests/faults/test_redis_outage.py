@@ -76,3 +76,32 @@ def test_redis_cut_during_traffic(app, live_settings, people, proxy):
         final = bob.socket(base=b)  # and live delivery across processes is back
         sender.call("send_message", {"roomId": room, "content": "after"})
         assert final.wait_for("message_received")["message"]["content"] == "after"
+
+
+def test_a_kick_during_a_redis_cut_stops_sends_served_from_memory(
+    app, live_settings, people, proxy
+):
+    """B serves bob's sends from its room cache; Redis is cut, so A cannot tell B of
+    the kick: B has stopped trusting its cache (its feed is down) and refuses bob."""
+    cuttable, url = proxy
+    settings = {**live_settings, "REDIS_URL": url, "SOCKETIO_MESSAGE_QUEUE": url}
+    with server(settings) as (a, _), server(settings) as (b, _):
+        alice, bob = people("alice", "bob", base=a)
+        room = alice.create_room()
+        bob.ok("post", f"/api/rooms/{room}/join")
+        on_b = bob.socket(base=b)
+        for i in range(3):
+            assert on_b.call("send_message", {"roomId": room, "content": f"bob {i}"})["ok"]
+        cuttable.cut()
+        try:
+            time.sleep(1)
+            alice.ok("delete", f"/api/rooms/{room}/members/{bob.id}")  # on A, unannounced
+            refused = on_b.call("send_message", {"roomId": room, "content": "after the kick"})
+        finally:
+            cuttable.restore()
+        assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+        assert [m.content for m in Message.objects(room=room).order_by("seq")] == [
+            "bob 0",
+            "bob 1",
+            "bob 2",
+        ]
