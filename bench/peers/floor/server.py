@@ -6,8 +6,10 @@ costs. It runs under the product's own gunicorn configuration and transport
 to `ours` is our code.
 """
 
+import gevent
 from gevent import monkey
 
+gevent.config.track_greenlet_tree = False  # as the product sets it (chat/asyncmode.py)
 monkey.patch_all()
 
 import time  # noqa: E402
