@@ -2,6 +2,7 @@
 
 import threading
 
+from chat import hookimpl
 from chat.models import Message
 from tests.conftest import assert_error
 
@@ -198,3 +199,27 @@ def test_sending_updates_last_activity(alice):
     room = alice.create_room("general")
     message = alice.send(room["id"])
     assert alice.ok("get", f"/api/rooms/{room['id']}")["lastActivity"] == message["timestamp"]
+
+
+def test_a_send_builds_its_message_once(app, alice):
+    """The broadcast and the REST body are one payload: extend_message runs once per
+    send, and what it added is in the answer."""
+    calls = []
+
+    class Counting:
+        @hookimpl
+        def extend_message(self, message):
+            calls.append(message.content)
+            return {"counted": len(calls)}
+
+    plugins = app.extensions["plugins"]
+    plugins.register(Counting(), name="counting")
+    try:
+        room = alice.create_room()["id"]
+        sent = alice.send(room, "once")
+        retried = alice.send(room, "twice", clientId="c1")
+        again = alice.send(room, "twice", clientId="c1")  # a retry: the stored message
+    finally:
+        plugins.unregister(name="counting")
+    assert calls == ["once", "twice", "twice"]
+    assert (sent["counted"], retried["counted"], again["counted"]) == (1, 2, 3)
