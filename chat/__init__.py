@@ -6,12 +6,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from chat import api, metrics, plugin_manager, security, sockets
 from chat.api import errorhandlers
+from chat.api.common import api as smorest_api
 from chat.api.tokens import init_jwt_callbacks
-from chat.extensions import api as smorest_api
 from chat.extensions import init_mongo, init_redis, jwt, socketio
 from chat.hookspecs import hookimpl
+from chat.live import presence
 from chat.realtime import NAMESPACE
-from chat.services import limits, presence, roomcache
+from chat.services import limits, roomcache
 from config import check_development, check_production, load_config
 
 
@@ -46,7 +47,7 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     smorest_api.init_app(app)
     errorhandlers.register(app)
     api.register(app)
-    security.init_app(app)
+    security.init_app(app, strict=api.STRICT_BLUEPRINTS)
     sockets.init_app(app)
     _load_plugins(app)
     _trust_proxies(app)

@@ -6,20 +6,7 @@ import mongoengine
 import redis
 from flask import Flask, current_app
 from flask_jwt_extended import JWTManager
-from flask_smorest import Api
 from flask_socketio import SocketIO
-
-from chat.api.errorhandlers import http_error_response
-from chat.schemas.common import ErrorEnvelopeSchema
-
-
-class ChatApi(Api):
-    """flask-smorest Api that answers every HTTP error with the contract's envelope."""
-
-    ERROR_SCHEMA = ErrorEnvelopeSchema
-
-    def handle_http_exception(self, error):
-        return http_error_response(error)
 
 
 class ChatSocketIO(SocketIO):
@@ -45,7 +32,6 @@ class ChatSocketIO(SocketIO):
                 return on_error(exc)
 
 
-api = ChatApi()
 jwt = JWTManager()
 socketio = ChatSocketIO()
 

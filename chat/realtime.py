@@ -15,8 +15,8 @@ from flask import current_app
 from chat import events, plugin_manager
 from chat.events import Event, room_channel, user_channel
 from chat.extensions import socketio
+from chat.live import presence
 from chat.metrics import metrics
-from chat.services import presence
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/chat"

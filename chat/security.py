@@ -98,12 +98,11 @@ def _keep_retry_after(response):
     return response
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, strict: tuple = ()) -> None:
     """Headers on every response; per-user and per-address limits shared through Redis,
-    falling back to per-process counting when Redis is unreachable.
+    falling back to per-process counting when Redis is unreachable. The `strict`
+    blueprints (sign-in) are also held to RATELIMIT_AUTH per address.
     """
-    from chat.api import auth
-
     redis_url = app.config.get("REDIS_URL")
     limiter = Limiter(
         key_func=rate_limit_key,
@@ -116,7 +115,8 @@ def init_app(app: Flask) -> None:
         key_prefix=app.config["REDIS_PREFIX"],
     )
     limiter.request_filter(_exempt)
-    limiter.limit(app.config["RATELIMIT_AUTH"], key_func=get_remote_address)(auth.bp)
+    for bp in strict:
+        limiter.limit(app.config["RATELIMIT_AUTH"], key_func=get_remote_address)(bp)
     app.after_request(_keep_retry_after)  # runs after the limiter's own (reverse order)
     limiter.init_app(app)
     CORS(

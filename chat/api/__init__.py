@@ -4,10 +4,11 @@ from flask import Flask
 
 from chat import web
 from chat.api import auth, health, messages, rooms, users
-from chat.extensions import api
+from chat.api.common import api
 from chat.schemas.auth import LoginIn
 
 BLUEPRINTS = [auth.bp, users.bp, rooms.bp, messages.bp]
+STRICT_BLUEPRINTS = (auth.bp,)  # sign-in: RATELIMIT_AUTH per address (chat.security)
 
 
 def register(app: Flask) -> None:

@@ -7,7 +7,22 @@ import flask_smorest
 from flask_jwt_extended import current_user, jwt_required
 from webargs.flaskparser import FlaskParser
 
+from chat.api.errorhandlers import http_error_response
+from chat.schemas.common import ErrorEnvelopeSchema
+
 BEARER = [{"bearerAuth": []}]
+
+
+class ChatApi(flask_smorest.Api):
+    """flask-smorest Api that answers every HTTP error with the contract's envelope."""
+
+    ERROR_SCHEMA = ErrorEnvelopeSchema
+
+    def handle_http_exception(self, error):
+        return http_error_response(error)
+
+
+api = ChatApi()  # unbound; create_app attaches it
 
 
 class StrictParser(FlaskParser):

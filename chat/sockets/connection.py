@@ -9,6 +9,7 @@ from chat import realtime
 from chat.errors import Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
+from chat.live.presence import registry
 from chat.metrics import metrics
 from chat.realtime import NAMESPACE, room_channel, user_channel
 from chat.services import auth, presence
@@ -64,7 +65,7 @@ def connect(auth_payload=None):
 def _registered(sid: str, user_id: str, session: str) -> int:
     """Count the socket in presence; a Redis outage costs presence accuracy, not the chat."""
     try:
-        return presence.registry().add(sid, user_id, session)
+        return registry().add(sid, user_id, session)
     except Exception:
         log.warning("presence store unreachable on connect")
         return 0
@@ -77,7 +78,7 @@ def _check_capacity(user_id: str) -> None:
         log.warning("socket refused: server full", extra={"event": "refused", "user": user_id})
         raise ConnectionRefusedError("server_busy")
     try:
-        live = presence.registry().counts([user_id])[0]
+        live = registry().counts([user_id])[0]
     except Exception:  # without the shared count, the per-process cap still holds
         live = 0
     if live >= config["SOCKET_MAX_PER_USER"]:
@@ -93,7 +94,7 @@ def disconnect(*_reason):
     metrics().connected.dec()
     stop_typing(request.sid, state)
     try:
-        user_id, left = presence.registry().remove(request.sid)
+        user_id, left = registry().remove(request.sid)
     except Exception:  # Redis down: the heartbeat reaping repairs presence later
         log.warning("presence store unreachable on disconnect")
         return

@@ -10,6 +10,7 @@ from flask import Flask
 from chat import realtime
 from chat.events import PresenceChanged
 from chat.extensions import socketio
+from chat.live.presence import registry
 from chat.realtime import NAMESPACE
 from chat.services import presence, roomcache
 from chat.sockets.common import states, stop_typing
@@ -84,7 +85,7 @@ def collect_garbage(tick: int, sockets: int = 0) -> None:
 
 
 def _heartbeat() -> None:
-    for user_id in presence.registry().heartbeat():
+    for user_id in registry().heartbeat():
         went_offline(user_id)
 
 
