@@ -17,6 +17,7 @@ class Event:
     """Base event: `name` is the Socket.IO event name ("" for none), `room_id` its room."""
 
     name: ClassVar[str] = ""
+    skips_origin: ClassVar[bool] = False  # True: not sent to the socket that caused it
     room_id: str
 
     def payload(self) -> dict:
@@ -31,7 +32,7 @@ class Event:
 class MessageCreated(Event):
     name: ClassVar[str] = "message_received"
     message: dict = field(default_factory=dict)
-    skip_sid: str | None = None  # the sending socket does not get its own broadcast
+    skips_origin: ClassVar[bool] = True  # the sending socket gets the ack instead
     room_type: str = ""  # public / private / direct, so listeners need not load the room
 
     def payload(self) -> dict:
@@ -102,7 +103,7 @@ class TypingChanged(Event):
     user_id: str = ""
     username: str = ""
     is_typing: bool = False
-    skip_sid: str | None = None  # the typist's own socket
+    skips_origin: ClassVar[bool] = True  # not the typist's own socket
 
     def payload(self) -> dict:
         return {
@@ -121,7 +122,7 @@ class PresenceChanged(Event):
     user_id: str = ""
     online: bool = False
     room_ids: tuple[str, ...] = ()
-    skip_sid: str | None = None  # the socket that just connected (not connected yet)
+    skips_origin: ClassVar[bool] = True  # not the socket that just connected
     username: str | None = None  # when online: clients add the user without asking
 
     def payload(self) -> dict:

@@ -15,7 +15,7 @@ from flask import current_app
 from chat import events, plugin_manager
 from chat.events import Event, room_channel, user_channel
 from chat.extensions import socketio
-from chat.live import presence
+from chat.live import origin, presence
 from chat.metrics import metrics
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _emit(event: Event) -> None:
         event.payload(),
         to=channels[0] if len(channels) == 1 else channels,
         namespace=NAMESPACE,
-        skip_sid=getattr(event, "skip_sid", None),
+        skip_sid=origin.current() if event.skips_origin else None,
     )
 
 

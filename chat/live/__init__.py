@@ -1,2 +1,3 @@
-"""The live layer: what only connected sockets need, under the services (presence
-registry now; publishing, limits and upkeep to follow)."""
+"""The live layer: what only connected sockets need, under the services: the presence
+registry, and the socket a piece of work came from (publishing, limits and upkeep are
+to follow)."""

@@ -67,7 +67,6 @@ def post_message(
     content: str,
     message_type: str = "text",
     client_id: str | None = None,
-    skip_sid: str | None = None,
     data: dict | None = None,
 ) -> Posted:
     """Store a message and broadcast it.
@@ -109,9 +108,7 @@ def post_message(
         return Posted(stored, False, serialize_message(stored))
     message = Message._from_son(doc)
     wire = serialize_message(message)
-    event = MessageCreated(
-        room_id=str(room.id), message=wire, skip_sid=skip_sid, room_type=room.type
-    )
+    event = MessageCreated(room_id=str(room.id), message=wire, room_type=room.type)
     realtime.publish(event)
     return Posted(message, True, wire)
 

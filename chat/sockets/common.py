@@ -21,6 +21,7 @@ from chat.errors import (
 )
 from chat.events import TypingChanged
 from chat.extensions import socketio
+from chat.live import origin
 from chat.metrics import metrics
 from chat.models import User
 from chat.realtime import NAMESPACE
@@ -124,7 +125,7 @@ def event(name: str, schema: type[ma.Schema], bucket: str | None = None):
     def decorate(fn):
         @wraps(fn)
         def wrapper(sid, payload=None, *_ignored):
-            with metrics().handling(name):
+            with origin.socket(sid), metrics().handling(name):
                 state = current_state(sid)
                 rate_limit(state, limits.take(*_budgets(str(state.user.id), bucket)))
                 return {"ok": True, **(fn(state, load(schema, payload)) or {})}
@@ -172,12 +173,11 @@ def ack_error(error: Exception) -> dict:
 
 
 def stop_typing(sid: str, state: SocketState, rooms: list[str] | None = None) -> None:
-    """End the socket's typing in `rooms` (default: all), telling those rooms."""
+    """End the socket's typing in `rooms` (default: all), telling those rooms (not it)."""
     for room_id in list(state.typing if rooms is None else rooms):
         if state.typing.pop(room_id, None) is not None:
             user = state.user
-            realtime.publish(
-                TypingChanged(room_id, str(user.id), user.username, False, skip_sid=sid)
-            )
+            with origin.socket(sid):
+                realtime.publish(TypingChanged(room_id, str(user.id), user.username, False))
     if not state.typing:
         states().typing.discard(sid)

@@ -9,6 +9,7 @@ from chat import realtime
 from chat.errors import Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
+from chat.live import origin
 from chat.live.presence import registry
 from chat.metrics import metrics
 from chat.realtime import NAMESPACE, room_channel, user_channel
@@ -57,9 +58,10 @@ def connect(auth_payload=None):
     if _registered(sid, user_id, claims["sid"]) == 1:
         rooms = tuple(room_ids)
         event = PresenceChanged(
-            "", user_id=user_id, online=True, room_ids=rooms, skip_sid=sid, username=user.username
+            "", user_id=user_id, online=True, room_ids=rooms, username=user.username
         )
-        realtime.publish(event)
+        with origin.socket(sid):  # the others in its rooms learn; it knows
+            realtime.publish(event)
 
 
 def _registered(sid: str, user_id: str, session: str) -> int:

@@ -9,7 +9,7 @@ from chat.sockets.common import event
 @event("send_message", SendMessageEvent, bucket="send")
 def send_message(state, data):
     """Store, then ack {message}; the room (minus this socket) gets message_received."""
-    posted = messages.post_message(state.user, **data, skip_sid=state.sid)
+    posted = messages.post_message(state.user, **data)
     return {"message": posted.wire}
 
 

@@ -39,9 +39,7 @@ def typing_start(state, data):
     states().typing.add(state.sid)
     if not already:
         user = state.user
-        realtime.publish(
-            TypingChanged(room_id, str(user.id), user.username, True, skip_sid=state.sid)
-        )
+        realtime.publish(TypingChanged(room_id, str(user.id), user.username, True))
     return {}
 
 
