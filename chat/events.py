@@ -139,3 +139,45 @@ class SessionRevoked(Event):
 
     user_id: str = ""
     session: str = ""
+
+
+# State changes with no Socket.IO event of their own (name ""): `track_event` sees them.
+
+
+@dataclass(frozen=True)
+class RoomCreated(Event):
+    """A room was created: by `user_id`, or on first use for a direct room (`room` holds
+    its type and members)."""
+
+    user_id: str = ""
+    room: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RoleChanged(Event):
+    """`user_id` was granted (or lost) `role` ("admin" or "owner") by `by`."""
+
+    user_id: str = ""
+    role: str = ""
+    granted: bool = False
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class MemberUnbanned(Event):
+    user_id: str = ""
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class ReadMarked(Event):
+    """`user_id` has read their room up to `seq`."""
+
+    user_id: str = ""
+    seq: int = 0
+
+
+@dataclass(frozen=True)
+class UserRegistered(Event):
+    user_id: str = ""
+    username: str = ""

@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 
 from chat import asyncmode, realtime
 from chat.errors import Conflict, RateLimited, Unauthorized
-from chat.events import SessionRevoked
+from chat.events import SessionRevoked, UserRegistered
 from chat.models import LoginThrottle, RevokedSession, User
 from chat.models.base import utcnow
 from chat.services.common import KeyedReads
@@ -68,6 +68,7 @@ def register_user(username: str, email: str, password: str) -> User:
             user.save(force_insert=True)
         except NotUniqueError as again:
             raise _username_taken() from again
+    realtime.publish(UserRegistered("", user_id=str(user.id), username=user.username))
     return user
 
 

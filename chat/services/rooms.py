@@ -4,7 +4,15 @@ from bson import ObjectId
 
 from chat import realtime
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
-from chat.events import MemberJoined, MemberLeft, RoomUpdated
+from chat.events import (
+    MemberJoined,
+    MemberLeft,
+    MemberUnbanned,
+    ReadMarked,
+    RoleChanged,
+    RoomCreated,
+    RoomUpdated,
+)
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
@@ -125,6 +133,7 @@ def create_room(
         created_by=actor.id,
     )
     room.save(force_insert=True)
+    realtime.publish(RoomCreated(str(room.id), user_id=str(actor.id), room=serialize_room(room)))
     return room
 
 
@@ -270,7 +279,11 @@ def unban_member(actor: User, room_id: str, user_id: str) -> Room:
     room = get_room(actor, room_id)
     require_admin(actor, room)
     target = to_oid(user_id, "User")
-    return _write({"_id": room.id}, {"$pull": {"banned": target}})
+    updated = _write({"_id": room.id, "banned": target}, {"$pull": {"banned": target}})
+    if updated is None:
+        return get_room(actor, room.id)
+    realtime.publish(MemberUnbanned(str(room.id), user_id=user_id, by=str(actor.id)))
+    return updated
 
 
 def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) -> Room:
@@ -288,7 +301,8 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
     if granted:
         fields = ["admins", "owners"] if role == "owner" else ["admins"]
         update = {"$addToSet": {f: target for f in fields}}
-        return _write({"_id": room.id, "participants": target}, update)
+        updated = _write({"_id": room.id, "participants": target}, update)
+        return _role_changed(actor, room, updated, target, role, True)
     if role == "admin" and target in room.owners:
         raise Conflict("Owners are admins; remove ownership first.")
     if role == "owner" and target == room.created_by and target != actor.id:
@@ -302,7 +316,22 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
     updated = _write(query, {"$pull": {f: target for f in fields}})
     if updated is None:
         raise Conflict("A room needs at least one owner.")
-    return updated
+    return _role_changed(actor, room, updated, target, role, False)
+
+
+def _role_changed(
+    actor: User, before: Room, after: Room | None, target: ObjectId, role: str, granted: bool
+) -> Room:
+    """Announce a role that really changed (a repeated grant changes nothing)."""
+    if after is None:  # the target left while this was decided
+        raise NotFound("That user is not in this room.")
+    field = "owners" if role == "owner" else "admins"
+    if (target in getattr(before, field)) != (target in getattr(after, field)):
+        event = RoleChanged(
+            str(after.id), user_id=str(target), role=role, granted=granted, by=str(actor.id)
+        )
+        realtime.publish(event)
+    return after
 
 
 def open_direct_room(actor: User, user_id: str) -> Room:
@@ -314,7 +343,7 @@ def open_direct_room(actor: User, user_id: str) -> Room:
     key = f"{pair[0]}:{pair[1]}"
     names = sorted([actor.username, other.username], key=str.lower)
     now = utcnow()
-    Room._get_collection().update_one(
+    opened = Room._get_collection().update_one(
         {"direct_key": key},
         {
             "$setOnInsert": {
@@ -333,7 +362,11 @@ def open_direct_room(actor: User, user_id: str) -> Room:
         },
         upsert=True,
     )
-    return Room.objects.get(direct_key=key)
+    room = Room.objects.get(direct_key=key)
+    if opened.upserted_id is not None:
+        created = RoomCreated(str(room.id), user_id=str(actor.id), room=serialize_room(room))
+        realtime.publish(created)
+    return room
 
 
 def mark_read(actor: User, room_id: str, message_id: str) -> int:
@@ -351,6 +384,7 @@ def mark_read(actor: User, room_id: str, message_id: str) -> int:
         {"$max": {"seq": message.seq}, "$set": {"updated_at": utcnow()}},
         upsert=True,
     )
+    realtime.publish(ReadMarked(str(room.id), user_id=str(actor.id), seq=message.seq))
     return unread_counts(actor, [room])[room.id]
 
 
