@@ -6,9 +6,7 @@ Settings (CHAT_PLUGIN_CONFIG["file_sharing"]): max_bytes (10 MiB), storage
 
 from pathlib import Path
 
-from chat.events import MessageDeleted
-from chat.hookspecs import hookimpl
-from chat.plugin_manager import plugin_config
+from chat.plugin_api import MessageDeleted, hookimpl, plugin_config
 from plugins.file_sharing import api, service
 from plugins.file_sharing.storage import make_storage
 

@@ -6,9 +6,14 @@ from flask import Response, request, stream_with_context
 from flask.views import MethodView
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from chat.api.common import BEARER, Blueprint, login_required
-from chat.errors import PayloadTooLarge, ValidationError
-from chat.schemas.messages import MessageOut
+from chat.plugin_api import (
+    BEARER,
+    Blueprint,
+    MessageOut,
+    PayloadTooLarge,
+    ValidationError,
+    login_required,
+)
 from plugins.file_sharing import service
 from plugins.file_sharing.sniff import INLINE_SAFE
 

@@ -6,10 +6,20 @@ from typing import BinaryIO
 
 from flask import current_app
 
-from chat.errors import Forbidden, NotFound, PayloadTooLarge, ValidationError
-from chat.models import Message, Room, User
-from chat.services import messages
-from chat.services.rooms import get_member_room, get_room, require_member
+from chat.plugin_api import (
+    Forbidden,
+    Message,
+    NotFound,
+    PayloadTooLarge,
+    Posted,
+    Room,
+    User,
+    ValidationError,
+    get_member_room,
+    get_room,
+    post_message,
+    require_member,
+)
 from plugins.file_sharing.models import Attachment
 from plugins.file_sharing.sniff import INLINE_SAFE, sniff
 
@@ -48,7 +58,7 @@ def _size(stream: BinaryIO) -> int:
 
 def upload_file(
     actor: User, room: Room, stream: BinaryIO, filename: str | None, caption: str = ""
-) -> messages.Posted:
+) -> Posted:
     """Store the bytes under a random id, then post an image/file message about them.
 
     Raises:
@@ -82,7 +92,7 @@ def upload_file(
         }
     }
     try:
-        posted = messages.post_message(actor, str(room.id), caption, kind, data=data)
+        posted = post_message(actor, str(room.id), caption, kind, data=data)
     except Exception:
         store.delete(key)
         raise

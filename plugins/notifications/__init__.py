@@ -7,10 +7,7 @@ Settings (CHAT_PLUGIN_CONFIG["notifications"]), all off by default:
     smtp_host, smtp_port (25), smtp_from, smtp_user, smtp_password, smtp_starttls
 """
 
-from chat.events import MessageCreated
-from chat.hookspecs import hookimpl
-from chat.plugin_manager import plugin_config
-from config import ConfigError
+from chat.plugin_api import ConfigError, MessageCreated, hookimpl, plugin_config
 from plugins.notifications import api, service
 
 DEFAULTS = {"webhook_attempts": 5, "webhook_backoff": 1.0, "smtp_from": "chat@localhost"}

@@ -2,8 +2,15 @@
 
 from marshmallow import fields, validate
 
-from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean
+from chat.plugin_api import (
+    BEARER,
+    Blueprint,
+    ObjectIdField,
+    OutSchema,
+    Schema,
+    StrictBoolean,
+    login_required,
+)
 from plugins.notifications import service
 
 bp = Blueprint(

@@ -2,7 +2,7 @@
 
 from mongoengine import BooleanField, DateTimeField, Document, ListField, ObjectIdField, StringField
 
-from chat.models.base import NO_AUTO_INDEX, utcnow
+from chat.plugin_api import NO_AUTO_INDEX, utcnow
 
 TYPES = ("mention", "direct_message")
 

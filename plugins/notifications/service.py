@@ -7,13 +7,18 @@ from typing import ClassVar
 from bson import ObjectId
 from flask import current_app
 
-from chat import realtime
-from chat.events import Event, MessageCreated, user_channel
-from chat.extensions import socketio
-from chat.models import Room, User
-from chat.models.base import isoformat
-from chat.services import presence
-from chat.services.rooms import get_member_room
+from chat.plugin_api import (
+    Event,
+    MessageCreated,
+    Room,
+    User,
+    get_member_room,
+    isoformat,
+    online_ids,
+    publish,
+    spawn,
+    user_channel,
+)
 from plugins.notifications import delivery
 from plugins.notifications.models import Notification, NotificationPrefs
 
@@ -57,7 +62,7 @@ def _recipients(message: dict, room: Room) -> dict[str, str]:
     wanted = {uid: "mention" for uid in message.get("mentions", []) if uid != sender}
     if room.type == "direct":
         peers = [str(p) for p in room.participants if str(p) != sender]
-        offline = set(peers) - presence.online_ids(peers)
+        offline = set(peers) - online_ids(peers)
         for uid in offline:
             wanted.setdefault(uid, "direct_message")
     if not wanted:
@@ -87,9 +92,7 @@ def on_message_created(event: MessageCreated) -> list[Notification]:
         )
         note.save(force_insert=True)
         created.append(note)
-        realtime.publish(
-            NotificationCreated(str(room.id), user_id=user_id, notification=serialize(note))
-        )
+        publish(NotificationCreated(str(room.id), user_id=user_id, notification=serialize(note)))
         _deliver(note, message, room)
     return created
 
@@ -104,7 +107,7 @@ def _deliver(note: Notification, message: dict, room: Room) -> None:
         "room": {"id": str(room.id), "name": room.name},
     }
     if conf.get("webhook_url"):
-        socketio.start_background_task(
+        spawn(
             delivery.post_webhook,
             conf["webhook_url"],
             conf["webhook_secret"],
@@ -113,13 +116,13 @@ def _deliver(note: Notification, message: dict, room: Room) -> None:
             float(conf["webhook_backoff"]),
         )
     user_id = str(note.user)
-    if conf.get("smtp_host") and not presence.online_ids([user_id]):
+    if conf.get("smtp_host") and not online_ids([user_id]):
         prefs = NotificationPrefs.objects(user=note.user).first()
         user = User.objects(id=note.user).only("email").first()
         # no email: the address given at sign-up was another account's (never mailed)
         if user and user.email and (prefs is None or prefs.email):
             subject, text = _email_text(note, message, room)
-            socketio.start_background_task(_send_email, conf, user.email, subject, text)
+            spawn(_send_email, conf, user.email, subject, text)
 
 
 def _send_email(conf: dict, to: str, subject: str, text: str) -> None:

@@ -4,7 +4,7 @@ REST  POST /api/messages/:id/reactions {emoji}, DELETE /api/messages/:id/reactio
 Socket add_reaction / remove_reaction {messageId, emoji}; the room gets reaction_updated.
 """
 
-from chat.hookspecs import hookimpl
+from chat.plugin_api import hookimpl
 from plugins.reactions import api, service, sockets
 
 

@@ -1,9 +1,14 @@
 """Reactions over REST."""
 
-from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.common import Schema, Text
-from chat.schemas.messages import MessageOut
-from chat.services.messages import serialize_message
+from chat.plugin_api import (
+    BEARER,
+    Blueprint,
+    MessageOut,
+    Schema,
+    Text,
+    login_required,
+    serialize_message,
+)
 from plugins.reactions import service
 from plugins.reactions.service import EMOJI_FIELD
 

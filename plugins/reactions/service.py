@@ -8,12 +8,17 @@ import emoji as emoji_db
 import marshmallow as ma
 from marshmallow import validate
 
-from chat import realtime
-from chat.errors import Conflict, ValidationError
-from chat.events import Event
-from chat.models import Message, User
-from chat.models.base import isoformat, utcnow
-from chat.services.messages import get_message
+from chat.plugin_api import (
+    Conflict,
+    Event,
+    Message,
+    User,
+    ValidationError,
+    get_message,
+    isoformat,
+    publish,
+    utcnow,
+)
 
 MAX_PER_USER = 20  # distinct emoji one user may put on one message
 SHORTCODE = re.compile(r"^:[a-z0-9_+-]{1,32}:$")
@@ -66,7 +71,7 @@ def _changed(message: Message) -> Message:
     event = ReactionUpdated(
         room_id=str(message.room), message_id=str(message.id), reactions=_serialized(message)
     )
-    realtime.publish(event)
+    publish(event)
     return message
 
 

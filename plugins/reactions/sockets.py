@@ -1,8 +1,6 @@
 """Reactions over Socket.IO: add_reaction / remove_reaction {messageId, emoji}."""
 
-from chat.schemas.common import EventSchema, ObjectIdField, Text
-from chat.services.messages import serialize_message
-from chat.sockets.common import event
+from chat.plugin_api import EventSchema, ObjectIdField, Text, serialize_message, socket_event
 from plugins.reactions import service
 from plugins.reactions.service import EMOJI_FIELD
 
@@ -13,12 +11,12 @@ class ReactionEvent(EventSchema):
 
 
 def register() -> None:
-    @event("add_reaction", ReactionEvent)
+    @socket_event("add_reaction", ReactionEvent)
     def add_reaction(state, data):
         message = service.add_reaction(state.user, data["message_id"], data["emoji"])
         return {"message": serialize_message(message)}
 
-    @event("remove_reaction", ReactionEvent)
+    @socket_event("remove_reaction", ReactionEvent)
     def remove_reaction(state, data):
         message = service.remove_reaction(state.user, data["message_id"], data["emoji"])
         return {"message": serialize_message(message)}

@@ -2,7 +2,7 @@
 `chat.plugins` -> `wordcount`). It adds `wordCount` to every serialized message.
 """
 
-from chat import hookimpl
+from chat.plugin_api import hookimpl
 
 
 @hookimpl

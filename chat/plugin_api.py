@@ -1,0 +1,112 @@
+"""What plugins may use: the stable surface (docs/plugins.md). The built-in plugins
+import nothing else from the core (tests/test_plugin_surface.py); a name that leaves
+this module is a breaking change in the CHANGELOG.
+"""
+
+from chat.api.common import BEARER, Blueprint, login_required
+from chat.errors import (
+    ChatError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    ValidationError,
+)
+from chat.events import (
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MemberUnbanned,
+    MessageCreated,
+    MessageDeleted,
+    MessageUpdated,
+    PresenceChanged,
+    ReadMarked,
+    RoleChanged,
+    RoomCreated,
+    RoomUpdated,
+    SessionRevoked,
+    TypingChanged,
+    UserRegistered,
+    room_channel,
+    user_channel,
+)
+from chat.extensions import socketio
+from chat.hookspecs import hookimpl
+from chat.models import Message, Room, User
+from chat.models.base import NO_AUTO_INDEX, isoformat, utcnow
+from chat.plugin_manager import plugin_config
+from chat.realtime import publish
+from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
+from chat.schemas.messages import MessageOut
+from chat.services.messages import Posted, get_message, post_message, serialize_message
+from chat.services.presence import online_ids
+from chat.services.rooms import get_member_room, get_room, require_member
+from chat.sockets.common import event as socket_event
+from config import ConfigError
+
+
+def spawn(fn, *args, **kwargs):
+    """Run `fn` in the background (a green thread under gevent); nothing waits for it."""
+    return socketio.start_background_task(fn, *args, **kwargs)
+
+
+__all__ = [
+    "BEARER",
+    "NO_AUTO_INDEX",
+    "Blueprint",
+    "ChatError",
+    "ConfigError",
+    "Conflict",
+    "Event",
+    "EventSchema",
+    "Forbidden",
+    "MemberJoined",
+    "MemberLeft",
+    "MemberUnbanned",
+    "Message",
+    "MessageCreated",
+    "MessageDeleted",
+    "MessageOut",
+    "MessageUpdated",
+    "NotFound",
+    "ObjectIdField",
+    "OutSchema",
+    "PayloadTooLarge",
+    "Posted",
+    "PresenceChanged",
+    "RateLimited",
+    "ReadMarked",
+    "RoleChanged",
+    "Room",
+    "RoomCreated",
+    "RoomUpdated",
+    "Schema",
+    "SessionRevoked",
+    "StrictBoolean",
+    "Text",
+    "TypingChanged",
+    "Unauthorized",
+    "User",
+    "UserRegistered",
+    "ValidationError",
+    "get_member_room",
+    "get_message",
+    "get_room",
+    "hookimpl",
+    "isoformat",
+    "login_required",
+    "online_ids",
+    "plugin_config",
+    "post_message",
+    "publish",
+    "require_member",
+    "room_channel",
+    "serialize_message",
+    "socket_event",
+    "spawn",
+    "user_channel",
+    "utcnow",
+]
