@@ -72,8 +72,8 @@ def _load_plugins(app: Flask) -> None:
                 smorest_api.register_blueprint(bp)
             else:
                 app.register_blueprint(bp)
-    pm.hook.register_socket_events(socketio=socketio, namespace=NAMESPACE)
-    pm.hook.register_commands(cli=app.cli)
+    pm.hook.register_socket_events(app=app, socketio=socketio, namespace=NAMESPACE)
+    pm.hook.register_commands(app=app, cli=app.cli)
     pm.hook.startup(app=app)
 
 

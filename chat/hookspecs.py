@@ -21,7 +21,7 @@ hookimpl = pluggy.HookimplMarker("chat")
 
 @hookspec
 def register_blueprints(app: "Flask") -> list | None:
-    """Add REST endpoints. Runs once while the app is built.
+    """Add REST endpoints. Runs once while the app is built (set up in `startup`).
 
     Args:
         app: the Flask application being built.
@@ -32,30 +32,33 @@ def register_blueprints(app: "Flask") -> list | None:
 
 
 @hookspec
-def register_socket_events(socketio: "SocketIO", namespace: str) -> None:
+def register_socket_events(app: "Flask", socketio: "SocketIO", namespace: str) -> None:
     """Add Socket.IO event handlers. Runs once while the app is built.
 
     Use `chat.sockets.common.event(name, schema)` inside this hook so handlers get
     the token check, schema validation, ack envelope and metrics of the core ones.
 
     Args:
+        app: the application (every hook gets it; no `current_app` needed).
         socketio: the app's Flask-SocketIO extension.
         namespace: the namespace of the chat events ("/chat").
     """
 
 
 @hookspec
-def register_commands(cli: "click.Group") -> None:
+def register_commands(app: "Flask", cli: "click.Group") -> None:
     """Add `flask` CLI commands. Runs once while the app is built.
 
     Args:
+        app: the application (every hook gets it; no `current_app` needed).
         cli: the app's click group (`app.cli`); call `cli.add_command(...)`.
     """
 
 
 @hookspec
 def startup(app: "Flask") -> None:
-    """Runs at the end of `create_app`, after every other hook has registered.
+    """Runs at the end of `create_app`, after every other hook has registered: the
+    place for a plugin's setup (read its settings, check them, open its storage).
 
     Args:
         app: the built application (push `app.app_context()` to use the database).
@@ -63,10 +66,13 @@ def startup(app: "Flask") -> None:
 
 
 @hookspec
-def validate_message(actor: "User", room: "Room", draft: dict[str, Any], is_edit: bool) -> None:
+def validate_message(
+    app: "Flask", actor: "User", room: "Room", draft: dict[str, Any], is_edit: bool
+) -> None:
     """Check or change a message before it is stored (new messages and edits).
 
     Args:
+        app: the application (every hook gets it; no `current_app` needed).
         actor: the sender (or editor).
         room: the room the message is in.
         draft: `{"content", "message_type", "data"}`; change it in place to
@@ -80,12 +86,13 @@ def validate_message(actor: "User", room: "Room", draft: dict[str, Any], is_edit
 
 
 @hookspec
-def extend_message(message: "Message") -> dict[str, Any] | None:
+def extend_message(app: "Flask", message: "Message") -> dict[str, Any] | None:
     """Add plugin fields to the serialized message (REST, acks and broadcasts alike).
 
     Runs isolated: an implementation that raises is logged and skipped.
 
     Args:
+        app: the application (every hook gets it; no `current_app` needed).
         message: the stored message (its `data` dict holds plugin-owned fields).
     Returns:
         camelCase keys to merge into the message object, or None.
@@ -93,7 +100,7 @@ def extend_message(message: "Message") -> dict[str, Any] | None:
 
 
 @hookspec
-def track_event(event: "Event") -> None:
+def track_event(app: "Flask", event: "Event") -> None:
     """React to something that happened (a message stored, a member left, ...).
 
     Called after the write and after the realtime broadcast, in the background:
@@ -101,13 +108,14 @@ def track_event(event: "Event") -> None:
     or breaks the action. Errors are logged; calls and durations are in /metrics.
 
     Args:
+        app: the application (every hook gets it; no `current_app` needed).
         event: a `chat.events.Event` dataclass (see `chat/events.py`).
     """
 
 
 @hookspec
 def permission_allowed(
-    actor: "User", action: str, room: "Room | None", resource: Any
+    app: "Flask", actor: "User", action: str, room: "Room | None", resource: Any
 ) -> bool | None:
     """Allow or deny an action beyond the built-in rules.
 
@@ -116,6 +124,7 @@ def permission_allowed(
     always required first; this hook cannot open a hidden room.
 
     Args:
+        app: the application (every hook gets it; no `current_app` needed).
         actor: who wants to act.
         action: the action's name.
         room: the room concerned, if any.

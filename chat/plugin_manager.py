@@ -105,9 +105,10 @@ def plugin_manager() -> pluggy.PluginManager:
     return current_app.extensions["plugins"]
 
 
-def plugin_config(name: str) -> dict:
-    """The settings CHAT_PLUGIN_CONFIG holds for plugin `name` (empty when none)."""
-    return dict(current_app.config["CHAT_PLUGIN_CONFIG"].get(name, {}))
+def plugin_config(name: str, app: Flask | None = None) -> dict:
+    """The settings CHAT_PLUGIN_CONFIG holds for plugin `name` (empty when none), in
+    `app` (default: the current one)."""
+    return dict((app or current_app).config["CHAT_PLUGIN_CONFIG"].get(name, {}))
 
 
 def call_isolated(hook_name: str, reraise: tuple = (), **kwargs) -> list:
@@ -118,6 +119,7 @@ def call_isolated(hook_name: str, reraise: tuple = (), **kwargs) -> list:
         the non-None results, in pluggy's call order.
     """
     metrics = current_app.extensions["metrics"]
+    kwargs.setdefault("app", current_app._get_current_object())
     results = []
     for impl in reversed(getattr(plugin_manager().hook, hook_name).get_hookimpls()):
         start = time.perf_counter()
@@ -146,7 +148,11 @@ def validate_message(**kwargs) -> None:
 def permission(actor, action: str, room, resource=None, default: bool = False) -> bool:
     """Combine permission_allowed answers: any False denies, else any True allows."""
     answers = plugin_manager().hook.permission_allowed(
-        actor=actor, action=action, room=room, resource=resource
+        app=current_app._get_current_object(),
+        actor=actor,
+        action=action,
+        room=room,
+        resource=resource,
     )
     if False in answers:
         return False

@@ -50,3 +50,8 @@ def test_every_hook_is_exercised_by_a_test():
     sources = _test_functions()
     untested = [name for name in HOOKS if not any(name in src for src in sources)]
     assert not untested, f"hooks without a test: {untested}"
+
+
+def test_every_hook_receives_the_app():
+    without = [n for n in HOOKS if "app" not in inspect.signature(getattr(hookspecs, n)).parameters]
+    assert without == []

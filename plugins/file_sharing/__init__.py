@@ -16,11 +16,14 @@ VAR = Path(__file__).resolve().parents[2] / "var" / "uploads"
 
 @hookimpl
 def register_blueprints(app):
-    with app.app_context():
-        settings = {**DEFAULTS, **plugin_config("file_sharing")}
+    return [api.bp]
+
+
+@hookimpl
+def startup(app):
+    settings = {**DEFAULTS, **plugin_config("file_sharing", app)}
     app.extensions["file_sharing"] = settings
     app.extensions["file_storage"] = make_storage(settings, VAR)
-    return [api.bp]
 
 
 @hookimpl

@@ -15,15 +15,18 @@ DEFAULTS = {"webhook_attempts": 5, "webhook_backoff": 1.0, "smtp_from": "chat@lo
 
 @hookimpl
 def register_blueprints(app):
-    with app.app_context():
-        settings = {**DEFAULTS, **plugin_config("notifications")}
+    return [api.bp]
+
+
+@hookimpl
+def startup(app):
+    settings = {**DEFAULTS, **plugin_config("notifications", app)}
     url = settings.get("webhook_url")
     if url and not url.startswith(("https://", "http://")):
         raise ConfigError("notifications: webhook_url must be an http(s) URL")
     if url and not settings.get("webhook_secret"):
         raise ConfigError("notifications: webhook_url needs a webhook_secret to sign with")
     app.extensions["notifications"] = settings
-    return [api.bp]
 
 
 @hookimpl

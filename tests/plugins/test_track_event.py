@@ -7,10 +7,12 @@ from chat import hookimpl
 
 def test_every_state_change_reaches_track_event(app, make_user):
     seen: list[tuple] = []
+    apps: set = set()
 
     class Recorder:
         @hookimpl
-        def track_event(self, event):
+        def track_event(self, app, event):  # every hook may take the app
+            apps.add(app)
             seen.append((type(event).__name__, getattr(event, "user_id", "")))
 
     plugins = app.extensions["plugins"]
@@ -52,3 +54,4 @@ def test_every_state_change_reaches_track_event(app, make_user):
     finally:
         plugins.unregister(name="recorder")
     assert sorted(seen) == sorted(expected)
+    assert apps == {app}
