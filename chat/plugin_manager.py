@@ -81,6 +81,10 @@ def build(app: Flask) -> pluggy.PluginManager:
             pm.register(_import_folder_plugin(name, path, folder), name=name)
     pm.check_pending()
     _monitor(pm, app)
+    # every permission_allowed but the core's (asked last, see permission)
+    app.extensions["plugin_rules"] = pm.subset_hook_caller(
+        "permission_allowed", remove_plugins=[pm.get_plugin(CORE_RULES)]
+    )
     return pm
 
 
@@ -145,18 +149,24 @@ def validate_message(**kwargs) -> None:
     call_isolated("validate_message", reraise=(ChatError,), **kwargs)
 
 
+CORE_RULES = "chat.default_plugins"  # its permission_allowed holds the core's rules
+
+
 def permission(actor, action: str, room, resource=None, default: bool = False) -> bool:
-    """Combine permission_allowed answers: any False denies, else any True allows."""
-    answers = plugin_manager().hook.permission_allowed(
-        app=current_app._get_current_object(),
-        actor=actor,
-        action=action,
-        room=room,
-        resource=resource,
-    )
+    """May `actor` do `action`? The plugins' permission_allowed answers first: any False
+    denies, else any True allows. Without an answer, the core's rules decide (the
+    default plugin's permission_allowed), and for an action they do not know, `default`.
+    """
+    pm = plugin_manager()
+    args = {"actor": actor, "action": action, "room": room, "resource": resource}
+    app = current_app._get_current_object()
+    answers = current_app.extensions["plugin_rules"](app=app, **args)
     if False in answers:
         return False
-    return True if True in answers else default
+    if True in answers:
+        return True
+    core = pm.get_plugin(CORE_RULES).permission_allowed(**args)
+    return default if core is None else core
 
 
 def loaded_plugins(pm: pluggy.PluginManager) -> list[dict]:

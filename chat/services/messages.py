@@ -17,7 +17,7 @@ from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
 from chat.services import commit
 from chat.services.common import find_document, to_oid
-from chat.services.rooms import get_member_room, get_room, is_admin, require_member
+from chat.services.rooms import get_member_room, get_room, require_member
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
 
@@ -81,7 +81,7 @@ def post_message(
         NotFound / Forbidden: not a member; ValidationError: bad content.
     """
     room = get_member_room(actor, room_id, cached=True)
-    if not permission(actor, "post_message", room, default=True):
+    if not permission(actor, "post_message", room):
         raise Forbidden("You cannot post in this room.")
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
     now = utcnow()
@@ -202,8 +202,7 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
 def delete_message(actor: User, message_id: str) -> Message:
     """Soft delete by the sender or a room admin: a tombstone keeps seq, not content."""
     message, room = get_message(actor, message_id)
-    default = message.sender == actor.id or is_admin(actor, room)
-    if not permission(actor, "delete_message", room, message, default=default):
+    if not permission(actor, "delete_message", room, message):
         raise Forbidden("Only the sender or a room admin can delete a message.")
     if message.deleted:
         return message

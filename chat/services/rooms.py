@@ -119,7 +119,7 @@ def create_room(
     actor: User, name: str, description: str = "", settings: dict | None = None
 ) -> Room:
     """Create a public or private room; the creator is owner, admin and participant."""
-    if not permission(actor, "create_room", None, default=True):
+    if not permission(actor, "create_room", None):
         raise Forbidden("You cannot create rooms.")
     room_settings = _settings(settings)
     room = Room(
@@ -142,7 +142,7 @@ def update_room(actor: User, room_id: str, data: dict) -> Room:
     room = get_room(actor, room_id)
     require_member(actor, room)
     _no_direct(room)
-    if not permission(actor, "update_room", room, default=is_admin(actor, room)):
+    if not permission(actor, "update_room", room):
         raise Forbidden("Only room admins can do that.")
     for key in ("name", "description"):
         if key in data:
@@ -194,7 +194,7 @@ def join_room(actor: User, room_id: str) -> Room:
         return room
     if room.type != "public":
         raise Forbidden("This room needs an invite.")
-    if not permission(actor, "join_room", room, default=True):
+    if not permission(actor, "join_room", room):
         raise Forbidden("You cannot join this room.")
     return _joined(_add_participant(room, actor.id), actor)
 
