@@ -19,7 +19,7 @@ CATEGORIES = [
     ("send: room read", ["get_member_room (chat/services/rooms.py"]),
     ("send: store (insert, room update)", ["store (chat/services/commit.py", "_commit (chat/"]),
     ("send: wire payload, extend_message", ["serialize_message (chat/services/messages.py"]),
-    ("send: broadcast hand-off", ["publish (chat/realtime.py"]),
+    ("send: broadcast hand-off", ["publish (chat/live/publish.py"]),
     ("send: schema, limits, hooks, models", ["send_message (chat/sockets/messages.py"]),
     ("join_room events", ["join_room (chat/sockets/rooms.py"]),
     ("other events (lean context, metrics)", ["wrapper (chat/sockets/common.py"]),

@@ -10,9 +10,9 @@ from chat.api.common import api as smorest_api
 from chat.api.tokens import init_jwt_callbacks
 from chat.extensions import init_mongo, init_redis, jwt, socketio
 from chat.hookspecs import hookimpl
-from chat.live import presence
-from chat.realtime import NAMESPACE
-from chat.services import limits, roomcache
+from chat.live import limits, presence
+from chat.live.publish import NAMESPACE
+from chat.services import roomcache
 from config import check_development, check_production, load_config
 
 

@@ -1,4 +1,4 @@
-"""Domain events: what happened, after the write. `realtime.publish` delivers them."""
+"""Domain events: what happened, after the write. `chat.live.publish` delivers them."""
 
 from dataclasses import dataclass, field
 from typing import ClassVar

@@ -35,10 +35,10 @@ from chat.events import (
 )
 from chat.extensions import socketio
 from chat.hookspecs import hookimpl
+from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import NO_AUTO_INDEX, isoformat, utcnow
 from chat.plugin_manager import plugin_config
-from chat.realtime import publish
 from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 from chat.schemas.messages import MessageOut
 from chat.services.messages import Posted, get_message, post_message, serialize_message

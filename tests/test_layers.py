@@ -9,7 +9,6 @@ CHAT = Path(__file__).resolve().parent.parent / "chat"
 BELOW = {
     "services": ("chat.api", "chat.sockets"),
     "live": ("chat.api", "chat.sockets", "chat.services"),
-    "realtime.py": ("chat.api", "chat.sockets", "chat.services"),
     "extensions.py": ("chat.api", "chat.sockets", "chat.services"),
     "security.py": ("chat.api", "chat.sockets", "chat.services"),
     "models": ("chat.api", "chat.sockets", "chat.services", "chat.live"),

@@ -1,3 +1,3 @@
-"""The live layer: what only connected sockets need, under the services: the presence
-registry, and the socket a piece of work came from (publishing, limits and upkeep are
-to follow)."""
+"""The live layer, under the services: what only connected sockets need. Publishing
+events to sockets (publish), the presence registry, the socket a piece of work came
+from (origin), and the per-user event budgets (limits)."""

@@ -13,9 +13,10 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 
-from chat import asyncmode, realtime
+from chat import asyncmode
 from chat.errors import Conflict, RateLimited, Unauthorized
 from chat.events import SessionRevoked, UserRegistered
+from chat.live.publish import publish
 from chat.models import LoginThrottle, RevokedSession, User
 from chat.models.base import utcnow
 from chat.services.common import KeyedReads
@@ -68,7 +69,7 @@ def register_user(username: str, email: str, password: str) -> User:
             user.save(force_insert=True)
         except NotUniqueError as again:
             raise _username_taken() from again
-    realtime.publish(UserRegistered("", user_id=str(user.id), username=user.username))
+    publish(UserRegistered("", user_id=str(user.id), username=user.username))
     return user
 
 
@@ -201,7 +202,7 @@ def logout(claims: dict) -> None:
         set__expires_at=utcnow() + timedelta(seconds=refresh_ttl),
         upsert=True,
     )
-    realtime.publish(SessionRevoked(room_id="", user_id=claims["sub"], session=claims["sid"]))
+    publish(SessionRevoked(room_id="", user_id=claims["sub"], session=claims["sid"]))
 
 
 def is_revoked(claims: dict) -> bool:

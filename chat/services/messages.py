@@ -9,9 +9,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from chat import plugin_manager as plugins
-from chat import realtime
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.events import MessageCreated, MessageDeleted, MessageUpdated
+from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
@@ -109,7 +109,7 @@ def post_message(
     message = Message._from_son(doc)
     wire = serialize_message(message)
     event = MessageCreated(room_id=str(room.id), message=wire, room_type=room.type)
-    realtime.publish(event)
+    publish(event)
     return Posted(message, True, wire)
 
 
@@ -195,7 +195,7 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
         content=content, mentions=parse_mentions(content, room), edited=True, edited_at=utcnow()
     )
     message.reload()
-    realtime.publish(MessageUpdated(room_id=str(room.id), message=serialize_message(message)))
+    publish(MessageUpdated(room_id=str(room.id), message=serialize_message(message)))
     return message
 
 
@@ -210,7 +210,7 @@ def delete_message(actor: User, message_id: str) -> Message:
         content="", mentions=[], reactions=[], data={}, deleted=True, deleted_at=utcnow()
     )
     message.reload()
-    realtime.publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
+    publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
     return message
 
 

@@ -2,7 +2,6 @@
 
 from bson import ObjectId
 
-from chat import realtime
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.events import (
     MemberJoined,
@@ -13,6 +12,7 @@ from chat.events import (
     RoomCreated,
     RoomUpdated,
 )
+from chat.live.publish import publish
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
@@ -133,7 +133,7 @@ def create_room(
         created_by=actor.id,
     )
     room.save(force_insert=True)
-    realtime.publish(RoomCreated(str(room.id), user_id=str(actor.id), room=serialize_room(room)))
+    publish(RoomCreated(str(room.id), user_id=str(actor.id), room=serialize_room(room)))
     return room
 
 
@@ -152,7 +152,7 @@ def update_room(actor: User, room_id: str, data: dict) -> Room:
         room.type = "private" if room.settings.is_private else "public"
     room.save()
     roomcache.changed(room.id)
-    realtime.publish(RoomUpdated(room_id=str(room.id), room=serialize_room(room)))
+    publish(RoomUpdated(room_id=str(room.id), room=serialize_room(room)))
     return room
 
 
@@ -181,7 +181,7 @@ def _joined(room: Room, user: User) -> Room:
         online = bool(presence.online_ids([user_id]))
     except Exception:  # presence store down: the event still goes out
         online = False
-    realtime.publish(
+    publish(
         MemberJoined(room_id=str(room.id), user_id=user_id, username=user.username, online=online)
     )
     return room
@@ -230,7 +230,7 @@ def _drop(room: Room, user_id: ObjectId, reason: str, guard: dict | None = None,
     updated = _write({"_id": room.id, **(guard or {})}, {"$pull": pull, **extra})
     if updated is None:
         raise Conflict("You are the last owner: make someone else owner first.")
-    realtime.publish(MemberLeft(room_id=str(room.id), user_id=str(user_id), reason=reason))
+    publish(MemberLeft(room_id=str(room.id), user_id=str(user_id), reason=reason))
     return updated
 
 
@@ -282,7 +282,7 @@ def unban_member(actor: User, room_id: str, user_id: str) -> Room:
     updated = _write({"_id": room.id, "banned": target}, {"$pull": {"banned": target}})
     if updated is None:
         return get_room(actor, room.id)
-    realtime.publish(MemberUnbanned(str(room.id), user_id=user_id, by=str(actor.id)))
+    publish(MemberUnbanned(str(room.id), user_id=user_id, by=str(actor.id)))
     return updated
 
 
@@ -330,7 +330,7 @@ def _role_changed(
         event = RoleChanged(
             str(after.id), user_id=str(target), role=role, granted=granted, by=str(actor.id)
         )
-        realtime.publish(event)
+        publish(event)
     return after
 
 
@@ -365,7 +365,7 @@ def open_direct_room(actor: User, user_id: str) -> Room:
     room = Room.objects.get(direct_key=key)
     if opened.upserted_id is not None:
         created = RoomCreated(str(room.id), user_id=str(actor.id), room=serialize_room(room))
-        realtime.publish(created)
+        publish(created)
     return room
 
 
@@ -384,7 +384,7 @@ def mark_read(actor: User, room_id: str, message_id: str) -> int:
         {"$max": {"seq": message.seq}, "$set": {"updated_at": utcnow()}},
         upsert=True,
     )
-    realtime.publish(ReadMarked(str(room.id), user_id=str(actor.id), seq=message.seq))
+    publish(ReadMarked(str(room.id), user_id=str(actor.id), seq=message.seq))
     return unread_counts(actor, [room])[room.id]
 
 

@@ -5,7 +5,7 @@ from flask.sessions import SessionInterface
 
 from chat import asyncmode
 from chat.extensions import socketio
-from chat.realtime import NAMESPACE
+from chat.live.publish import NAMESPACE
 from chat.sockets.guard import guard
 from chat.sockets.manager import Manager, RedisManager
 

@@ -10,7 +10,6 @@ from functools import cache, wraps
 import marshmallow as ma
 from flask import current_app
 
-from chat import realtime
 from chat.errors import (
     ChatError,
     RateLimited,
@@ -21,12 +20,11 @@ from chat.errors import (
 )
 from chat.events import TypingChanged
 from chat.extensions import socketio
-from chat.live import origin
+from chat.live import limits, origin
+from chat.live.limits import TokenBucket
+from chat.live.publish import NAMESPACE, publish
 from chat.metrics import metrics
 from chat.models import User
-from chat.realtime import NAMESPACE
-from chat.services import limits
-from chat.services.limits import TokenBucket
 
 log = logging.getLogger("chat.security")
 
@@ -178,6 +176,6 @@ def stop_typing(sid: str, state: SocketState, rooms: list[str] | None = None) ->
         if state.typing.pop(room_id, None) is not None:
             user = state.user
             with origin.socket(sid):
-                realtime.publish(TypingChanged(room_id, str(user.id), user.username, False))
+                publish(TypingChanged(room_id, str(user.id), user.username, False))
     if not state.typing:
         states().typing.discard(sid)

@@ -5,14 +5,13 @@ import logging
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
-from chat import realtime
 from chat.errors import Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.live import origin
 from chat.live.presence import registry
+from chat.live.publish import NAMESPACE, publish, room_channel, user_channel
 from chat.metrics import metrics
-from chat.realtime import NAMESPACE, room_channel, user_channel
 from chat.services import auth, presence
 from chat.sockets import upkeep
 from chat.sockets.common import SocketState, states, stop_typing
@@ -61,7 +60,7 @@ def connect(auth_payload=None):
             "", user_id=user_id, online=True, room_ids=rooms, username=user.username
         )
         with origin.socket(sid):  # the others in its rooms learn; it knows
-            realtime.publish(event)
+            publish(event)
 
 
 def _registered(sid: str, user_id: str, session: str) -> int:

@@ -4,10 +4,9 @@ import time
 
 from flask import current_app
 
-from chat import realtime
 from chat.events import TypingChanged
 from chat.extensions import socketio
-from chat.realtime import NAMESPACE, room_channel
+from chat.live.publish import NAMESPACE, publish, room_channel
 from chat.schemas.common import RoomEvent
 from chat.services import rooms
 from chat.services.rooms import serialize_room
@@ -39,7 +38,7 @@ def typing_start(state, data):
     states().typing.add(state.sid)
     if not already:
         user = state.user
-        realtime.publish(TypingChanged(room_id, str(user.id), user.username, True))
+        publish(TypingChanged(room_id, str(user.id), user.username, True))
     return {}
 
 

@@ -7,11 +7,10 @@ import time
 
 from flask import Flask
 
-from chat import realtime
 from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.live.presence import registry
-from chat.realtime import NAMESPACE
+from chat.live.publish import NAMESPACE, publish
 from chat.services import presence, roomcache
 from chat.sockets.common import states, stop_typing
 
@@ -91,7 +90,7 @@ def _heartbeat() -> None:
 
 def went_offline(user_id: str) -> None:
     rooms = tuple(presence.user_room_ids(user_id))
-    realtime.publish(PresenceChanged("", user_id=user_id, online=False, room_ids=rooms))
+    publish(PresenceChanged("", user_id=user_id, online=False, room_ids=rooms))
 
 
 def expire_sockets(now: float) -> None:
