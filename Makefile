@@ -10,7 +10,7 @@ EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-even
 ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
 CORE_TESTS := tests/api tests/sockets tests/test_two_processes.py
 
-.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots soak bench secantusd-rs
+.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots soak bench secantusd-rs openapi
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.run
@@ -57,6 +57,10 @@ web-vendor: $(NODE_STAMP)
 	cp node_modules/socket.io-client/dist/socket.io.min.js chat/web/static/vendor/
 	for f in swagger-ui-bundle.js swagger-ui-standalone-preset.js swagger-ui.css LICENSE; do \
 	  cp node_modules/swagger-ui-dist/$$f chat/web/static/vendor/swagger-ui/; done
+
+# docs/openapi.json: the REST API as the server serves it (a test fails when they differ).
+openapi: $(STAMP)
+	$(BIN)/python -m devtools.openapi
 
 # Benchmarks against the Node Socket.IO peer (bench/): `make bench SCENARIO=rooms`.
 bench: $(STAMP) $(NODE_STAMP) secantusd-rs
