@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml | md5sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml | md5sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell md5sum < package-lock.json | cut -c1-12)
 EVENTLET_VENV := .venv-eventlet
 EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-eventlet.txt | cut -c1-12)
@@ -10,7 +10,7 @@ EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-even
 ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
 CORE_TESTS := tests/api tests/sockets tests/test_two_processes.py
 
-.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots soak bench secantusd-rs openapi
+.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots soak bench secantusd-rs docs
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.run
@@ -30,7 +30,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-$(STAMP): requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
@@ -58,9 +58,10 @@ web-vendor: $(NODE_STAMP)
 	for f in swagger-ui-bundle.js swagger-ui-standalone-preset.js swagger-ui.css LICENSE; do \
 	  cp node_modules/swagger-ui-dist/$$f chat/web/static/vendor/swagger-ui/; done
 
-# docs/openapi.json: the REST API as the server serves it (a test fails when they differ).
-openapi: $(STAMP)
-	$(BIN)/python -m devtools.openapi
+# What is generated from the code: docs/openapi.json and the README's settings table
+# (tests fail when they differ from the code).
+docs: $(STAMP)
+	$(BIN)/python -m devtools.docs
 
 # Benchmarks against the Node Socket.IO peer (bench/): `make bench SCENARIO=rooms`.
 bench: $(STAMP) $(NODE_STAMP) secantusd-rs

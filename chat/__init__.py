@@ -1,80 +1,17 @@
-"""chat: a real-time chat backend (Flask, Flask-SocketIO, MongoDB, pluggy)."""
+"""chat: a real-time chat backend (Flask, Flask-SocketIO, MongoDB, pluggy).
 
-from flask import Flask
-from flask_smorest import Blueprint as SmorestBlueprint
-from werkzeug.middleware.proxy_fix import ProxyFix
+Importing the package is light (`chat.config` and `chat.gunicorn_conf` are read before
+the async mode is chosen); `create_app` imports the application when called.
+"""
 
-from chat import api, metrics, plugin_manager, security, sockets
-from chat.api import errorhandlers
-from chat.api.common import api as smorest_api
-from chat.api.tokens import init_jwt_callbacks
-from chat.extensions import init_mongo, init_redis, jwt, socketio
 from chat.hookspecs import hookimpl
-from chat.live import limits, presence
-from chat.live.publish import NAMESPACE
-from chat.services import roomcache
-from config import check_development, check_production, load_config
 
 
-def create_app(config: dict | str | None = None, **overrides) -> Flask:
-    """Build the application.
+def create_app(config=None, **overrides):
+    """Build the application: see `chat.app.create_app`."""
+    from chat.app import create_app as build
 
-    Args:
-        config: an environment name (`development`, `testing`, `production`),
-            a dict of settings layered over the environment's, or None for
-            CHAT_ENV / NODE_ENV.
-        overrides: settings that win over everything else (tests use these).
-    """
-    app = Flask(__name__, static_folder=None)
-    settings = load_config(config if isinstance(config, str) else None)
-    if isinstance(config, dict):
-        settings.update(config)
-    settings.update(overrides)
-    if settings["ENV_NAME"] == "production":
-        check_production(settings)
-    elif settings["ENV_NAME"] == "development":
-        check_development(settings)
-    app.config.update(settings)
-
-    init_mongo(app)
-    init_redis(app)
-    metrics.init_app(app)
-    presence.init_app(app)
-    roomcache.init_app(app)
-    limits.init_app(app)
-    jwt.init_app(app)
-    init_jwt_callbacks(jwt)
-    smorest_api.init_app(app)
-    errorhandlers.register(app)
-    api.register(app)
-    security.init_app(app, strict=api.STRICT_BLUEPRINTS)
-    sockets.init_app(app)
-    _load_plugins(app)
-    _trust_proxies(app)
-    return app
-
-
-def _trust_proxies(app: Flask) -> None:
-    """Behind PROXY_HOPS reverse proxies (Heroku's router: 1), the client's address and
-    scheme come from the X-Forwarded-For/-Proto entries those hops appended; entries
-    a client wrote itself, further left, are ignored. Wraps everything, sockets too."""
-    hops = app.config["PROXY_HOPS"]
-    if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-
-
-def _load_plugins(app: Flask) -> None:
-    """Find plugins, then let them add endpoints, socket events and commands."""
-    pm = app.extensions["plugins"] = plugin_manager.build(app)
-    for blueprints in pm.hook.register_blueprints(app=app):
-        for bp in blueprints:
-            if isinstance(bp, SmorestBlueprint):
-                smorest_api.register_blueprint(bp)
-            else:
-                app.register_blueprint(bp)
-    pm.hook.register_socket_events(app=app, socketio=socketio, namespace=NAMESPACE)
-    pm.hook.register_commands(app=app, cli=app.cli)
-    pm.hook.startup(app=app)
+    return build(config, **overrides)
 
 
 __all__ = ["create_app", "hookimpl"]

@@ -1,4 +1,4 @@
-"""Apply the numbered scripts in migrations/ once each, recording what ran."""
+"""Apply the numbered scripts in chat/migrations/ once each, recording what ran."""
 
 import importlib.util
 import re
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chat.models.base import utcnow
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.py$")
 
 

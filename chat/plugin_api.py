@@ -4,6 +4,7 @@ this module is a breaking change in the CHANGELOG.
 """
 
 from chat.api.common import BEARER, Blueprint, login_required
+from chat.config import ConfigError
 from chat.errors import (
     ChatError,
     Conflict,
@@ -45,7 +46,6 @@ from chat.services.messages import Posted, get_message, post_message, serialize_
 from chat.services.presence import online_ids
 from chat.services.rooms import get_member_room, get_room, require_member
 from chat.sockets.common import event as socket_event
-from config import ConfigError
 
 
 def spawn(fn, *args, **kwargs):

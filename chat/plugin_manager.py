@@ -1,10 +1,11 @@
-"""Build the pluggy manager for an app: default plugins, entry points, the plugins folder.
+"""Build the pluggy manager for an app: the default plugin, the built-in plugins of
+the package (`chat.plugins`), installed packages' entry points, a local folder.
 
 Config (see README):
     CHAT_PLUGINS           names to load (default: every one found)
     CHAT_PLUGINS_BLOCKED   names never to load
     CHAT_PLUGINS_AUTOLOAD  False: load only the names in CHAT_PLUGINS
-    CHAT_PLUGINS_DIR       the local plugins folder (default: ./plugins)
+    CHAT_PLUGINS_DIR       a folder of local plugins (default: none)
     CHAT_PLUGIN_CONFIG     {"plugin name": {settings}} for plugins to read
 """
 
@@ -26,7 +27,7 @@ from chat.errors import ChatError
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "chat.plugins"
 DEFAULT_PLUGINS = ("chat.default_plugins",)
-ROOT = Path(__file__).resolve().parent.parent
+BUILT_IN = ("reactions", "file_sharing", "notifications")  # chat.plugins.<name>
 
 
 def _wanted(name: str, settings: dict) -> bool:
@@ -51,9 +52,7 @@ def _folder_modules(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _import_folder_plugin(name: str, path: Path, folder: Path):
-    if folder.resolve() == (ROOT / "plugins").resolve():
-        return importlib.import_module(f"plugins.{name}")
+def _import_folder_plugin(name: str, path: Path):
     module_name = f"chat_local_plugins.{name}"
     locations = [str(path.parent)] if path.name == "__init__.py" else None
     spec = importlib.util.spec_from_file_location(
@@ -72,13 +71,16 @@ def build(app: Flask) -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     for module in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(module), name=module)
+    for name in BUILT_IN:
+        if _wanted(name, settings):
+            pm.register(importlib.import_module(f"chat.plugins.{name}"), name=name)
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if _wanted(ep.name, settings) and not pm.has_plugin(ep.name):
             pm.register(ep.load(), name=ep.name)
-    folder = Path(settings.get("CHAT_PLUGINS_DIR") or ROOT / "plugins")
-    for name, path in _folder_modules(folder).items():
+    folder = settings.get("CHAT_PLUGINS_DIR")
+    for name, path in _folder_modules(Path(folder)).items() if folder else ():
         if _wanted(name, settings) and not pm.has_plugin(name):
-            pm.register(_import_folder_plugin(name, path, folder), name=name)
+            pm.register(_import_folder_plugin(name, path), name=name)
     pm.check_pending()
     _monitor(pm, app)
     # every permission_allowed but the core's (asked last, see permission)

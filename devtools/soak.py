@@ -7,7 +7,7 @@
    stays up and its memory stays flat.
 3. The same 10,000 sockets against `make run` (devtools.run, development settings,
    held SOAK_MAKE_RUN_SECONDS): what a new user starts takes them too.
-Both servers are the Procfile's `web:` line (gunicorn.conf.py); only the limits a load
+Both servers are the Procfile's `web:` line (chat/gunicorn_conf.py); only the limits a load
 test raises are set (sign-ups from one address, sockets per user).
 Prints one JSON line of figures; exits non-zero when a check fails.
 """

@@ -252,7 +252,7 @@ def people(live):
 
 def plugin_enabled(name: str) -> bool:
     """Whether the environment (e.g. `make test`'s plugins-off pass) loads plugin `name`."""
-    from config import load_config
+    from chat.config import load_config
 
     settings = load_config("testing")
     enabled = settings["CHAT_PLUGINS"]

@@ -40,6 +40,7 @@ def server(
     bin_dir: Path = BIN,
     port: int | None = None,
     limits: dict = TEST_SPEED,
+    cwd: Path = ROOT,
 ):
     """Run the app in its own process; yields (base_url, Popen). Stopped on exit.
 
@@ -55,7 +56,7 @@ def server(
     # lines) and then blocks the server on its next write.
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            procfile_cmd("web", bin_dir), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
+            procfile_cmd("web", bin_dir), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log
         )
         try:
             wait_for_port(port, timeout=30, proc=proc)
@@ -64,10 +65,10 @@ def server(
             stop(proc)
 
 
-def release(settings: dict, bin_dir: Path = BIN) -> None:
+def release(settings: dict, bin_dir: Path = BIN, cwd: Path = ROOT) -> None:
     """Run the Procfile's `release:` line (migrations) with production settings."""
     env = env_with(**{"CHAT_ENV": "production", **RUN_SECRETS, **settings})
-    subprocess.run(procfile_cmd("release", bin_dir), cwd=ROOT, env=env, check=True, timeout=120)
+    subprocess.run(procfile_cmd("release", bin_dir), cwd=cwd, env=env, check=True, timeout=120)
 
 
 def metrics_text(base: str) -> str:

@@ -6,7 +6,15 @@ import sys
 
 import pytest
 
-from config import ConfigError, check_development, check_production, is_local_uri, load_config
+from chat.config import (
+    SETTINGS,
+    ConfigError,
+    check_development,
+    check_production,
+    is_local_uri,
+    load_config,
+    settings_table,
+)
 from devtools.servers import ROOT, env_with, procfile_cmd
 
 STRONG = "s" * 32
@@ -46,7 +54,11 @@ def test_production_process_exits_with_a_clear_message():
     env = env_with(CHAT_ENV="production", JWT_SECRET_KEY="too-short", SECRET_KEY="x")
     env.pop("MONGODB_URI", None)
     result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", "import chat.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0
     assert "Refusing to start in production" in result.stderr
@@ -97,8 +109,8 @@ def test_development_serves_only_a_local_database(uri, local):
 
 
 def _gunicorn_settings(**env) -> dict:
-    """gunicorn.conf.py evaluated as gunicorn evaluates it, under `env`."""
-    code = "import runpy, json; c = runpy.run_path('gunicorn.conf.py'); print(json.dumps("
+    """chat/gunicorn_conf.py evaluated as gunicorn evaluates it, under `env`."""
+    code = "import runpy, json; c = runpy.run_module('chat.gunicorn_conf'); print(json.dumps("
     code += "{k: c[k] for k in ('bind', 'worker_class', 'workers', 'worker_connections')}))"
     clean = env_with(**env)
     for name in {"HOST", "PORT", "SOCKET_MAX_CONNECTIONS", "CHAT_ASYNC_MODE"} - set(env):
@@ -113,10 +125,58 @@ def _gunicorn_settings(**env) -> dict:
 def test_one_gunicorn_configuration_sized_from_the_socket_cap():
     """gunicorn's gevent worker stops accepting at worker_connections (default 1,000):
     the cap on sockets plus room for REST calls and health checks."""
-    assert procfile_cmd("web")[1:] == ["--config", "gunicorn.conf.py", "wsgi:app"]
+    assert procfile_cmd("web")[1:] == ["--config", "python:chat.gunicorn_conf", "chat.wsgi:app"]
     shipped = _gunicorn_settings(PORT="8123")
     assert shipped["worker_connections"] == 20000 + 1000
     assert shipped["bind"] == "0.0.0.0:8123" and shipped["workers"] == 1
     assert shipped["worker_class"] == "gevent"
     sized = _gunicorn_settings(SOCKET_MAX_CONNECTIONS="12000", HOST="127.0.0.1")
     assert sized["worker_connections"] == 13000 and sized["bind"].startswith("127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "eighty"),
+        ("SOCKET_SEND_RATE", "-1"),
+        ("CHAT_PLUGINS_AUTOLOAD", "maybe"),
+        ("CHAT_ASYNC_MODE", "tornado"),
+        ("CHAT_PLUGIN_CONFIG", "{not json"),
+        ("CHAT_PLUGIN_CONFIG", "[1, 2]"),
+    ],
+)
+def test_a_bad_value_names_its_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        load_config("development")
+
+
+def test_a_bad_value_stops_the_shipped_server_with_its_name():
+    env = env_with(CHAT_ENV="production", SOCKET_MAX_CONNECTIONS="lots")
+    result = subprocess.run(
+        [sys.executable, "-c", "import chat.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "SOCKET_MAX_CONNECTIONS" in result.stderr
+
+
+def test_every_declared_setting_is_read_from_the_environment(monkeypatch):
+    """One declaration per setting, each read: a value set in the environment arrives."""
+    samples = {"int": ("7", 7), "float": ("2.5", 2.5), "bool": ("false", False)}
+    samples |= {"list": ("a, b", ["a", "b"]), "json": ('{"x": {}}', {"x": {}})}
+    for setting in SETTINGS:
+        raw, parsed = samples.get(setting.type, (setting.choices or ("value",))[-1:] * 2)
+        monkeypatch.setenv(setting.name, raw)
+        if setting.name != "CHAT_ENV":
+            assert load_config("development")[setting.name] == parsed, setting.name
+        monkeypatch.delenv(setting.name)
+
+
+def test_the_readme_table_is_the_declarations():
+    """The README's configuration table is generated from chat.config (`make docs`)."""
+    readme = (ROOT / "README.md").read_text()
+    assert settings_table() in readme, "README's settings table is stale: run `make docs`"

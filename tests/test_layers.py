@@ -5,9 +5,11 @@ import ast
 from pathlib import Path
 
 CHAT = Path(__file__).resolve().parent.parent / "chat"
+TRANSPORT = ("flask_socketio", "socketio", "engineio", "chat.extensions.socketio")
 # module or folder -> what it may never import
 BELOW = {
-    "services": ("chat.api", "chat.sockets"),
+    # the domain knows nothing of the transport: not the socket handlers, not Socket.IO
+    "services": ("chat.api", "chat.sockets", *TRANSPORT),
     "live": ("chat.api", "chat.sockets", "chat.services"),
     "extensions.py": ("chat.api", "chat.sockets", "chat.services"),
     "security.py": ("chat.api", "chat.sockets", "chat.services"),
@@ -38,3 +40,57 @@ def test_no_module_imports_a_floor_above_it():
                 if name.startswith(forbidden):
                     wrong.append(f"{path.relative_to(CHAT.parent)} imports {name}")
     assert wrong == []
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(CHAT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path, package: str) -> set[str]:
+    """Imports run when the module is imported (not those inside functions)."""
+    names = set()
+    nodes = list(ast.parse(path.read_text()).body)
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ast.If | ast.Try):
+            nodes += node.body + node.orelse + getattr(node, "finalbody", [])
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                nodes = [n for n in nodes if n not in node.body]
+        elif isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            names |= {f"{base}.{alias.name}" for alias in node.names} | {base}
+    return names
+
+
+def test_no_import_cycles():
+    """No two modules of the package import each other, directly or round a circle."""
+    files = {_module(p): p for p in CHAT.rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found = _top_level_imports(path, package)
+        # `from package import module` depends on the module, not on the package
+        found -= {m.rpartition(".")[0] for m in found if m in files}
+        graph[name] = {m for m in found if m in files and m != name}
+    cycles, state = [], {}
+
+    def visit(node, trail):
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert len(graph) > 60
+    assert cycles == []

@@ -5,7 +5,7 @@ import json
 
 from chat.models import Message
 from chat.plugin_manager import call_isolated
-from devtools.openapi import DOCUMENT
+from devtools.docs import DOCUMENT
 
 
 def _served(app) -> dict:
@@ -14,7 +14,7 @@ def _served(app) -> dict:
 
 def test_the_committed_document_is_what_the_server_serves(app):
     assert _served(app) == json.loads(DOCUMENT.read_text()), (
-        "the API changed: run `make openapi` and commit docs/openapi.json"
+        "the API changed: run `make docs` and commit docs/openapi.json"
     )
 
 

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from chat import create_app
+from chat.config import ConfigError
 from chat.models import Message, Room
-from config import ConfigError
 from tests.conftest import assert_error, callers
 from tests.processes import server
 
@@ -48,7 +48,7 @@ def test_enable_block_and_autoload(base_settings):
 
 
 def test_environment_configures_plugins(monkeypatch):
-    from config import load_config
+    from chat.config import load_config
 
     monkeypatch.setenv("CHAT_PLUGINS_BLOCKED", "reactions, notifications")
     monkeypatch.setenv("CHAT_PLUGINS_AUTOLOAD", "false")
@@ -106,7 +106,8 @@ def test_flask_plugins_list(app):
 
 @pytest.fixture
 def sample_app(app, base_settings):
-    return _app(base_settings, CHAT_PLUGINS_DIR=SAMPLES, CHAT_PLUGINS_BLOCKED=["wordcount"])
+    blocked = ["wordcount", *BUILT_IN]  # the samples alone
+    return _app(base_settings, CHAT_PLUGINS_DIR=SAMPLES, CHAT_PLUGINS_BLOCKED=blocked)
 
 
 def test_local_folder_plugins_load_modules_and_packages(sample_app):
@@ -170,7 +171,8 @@ def test_failing_and_slow_plugins_never_break_or_delay_a_send(sample_app):
 
 
 def test_register_socket_events_and_isolation_over_a_socket(app, live_settings, people):
-    settings = {**live_settings, "CHAT_PLUGINS_DIR": SAMPLES, "CHAT_PLUGINS_BLOCKED": "wordcount"}
+    settings = {**live_settings, "CHAT_PLUGINS_DIR": SAMPLES}
+    settings["CHAT_PLUGINS_BLOCKED"] = ",".join(["wordcount", *BUILT_IN])
     with server(settings) as (base, _):
         alice = people("alice", base=base)
         sock = alice.socket(base=base)

@@ -7,11 +7,11 @@ from pathlib import Path
 import chat.plugin_api as plugin_api
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGIN_FILES = sorted((ROOT / "plugins").rglob("*.py")) + sorted(
+PLUGIN_FILES = sorted((ROOT / "chat" / "plugins").rglob("*.py")) + sorted(
     (ROOT / "examples" / "chat-wordcount" / "chat_wordcount").rglob("*.py")
 )
 # the core, and the transport it owns (plugins reach sockets through socket_event/publish)
-CORE = ("chat", "config", "flask_socketio", "socketio", "engineio")
+CORE = ("chat", "flask_socketio", "socketio", "engineio")
 
 
 def _core_imports(path: Path) -> list[tuple[str, str | None]]:

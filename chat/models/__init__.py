@@ -1,4 +1,4 @@
-"""MongoEngine documents. Indexes are created by migrations/, never at import time."""
+"""MongoEngine documents. Indexes are created by chat/migrations/, never at import time."""
 
 from chat.models.message import Message
 from chat.models.room import ReadState, Room

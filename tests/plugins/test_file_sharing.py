@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chat.models import Message
-from plugins.file_sharing.models import Attachment
+from chat.plugins.file_sharing.models import Attachment
 from tests.conftest import assert_error
 from tests.plugins.files import EXE, HTML, PDF, SVG, png
 

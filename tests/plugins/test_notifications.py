@@ -11,8 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from chat import create_app
+from chat.plugins.notifications.models import Notification
 from devtools.servers import free_port
-from plugins.notifications.models import Notification
 from tests.conftest import assert_error, callers
 
 
@@ -214,7 +214,7 @@ def test_an_unreachable_mail_server_is_logged_not_raised(
     dora, evan = callers(failing, "dora", "evan")
     room = dora.create_room("down")["id"]
     evan.ok("post", f"/api/rooms/{room}/join")
-    with caplog.at_level("WARNING", logger="plugins.notifications.service"):
+    with caplog.at_level("WARNING", logger="chat.plugins.notifications.service"):
         dora.send(room, "@evan are you there")
         assert _wait(lambda: "notification email to a user failed" in caplog.text)
 

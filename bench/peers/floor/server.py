@@ -2,7 +2,7 @@
 broadcast (/chat, token in `auth`, join_room, send_message with ack, message_received to
 the room) with no storage, no auth check, no plugins, no Flask: what the framework itself
 costs. It runs under the product's own gunicorn configuration and transport
-(`gunicorn --config gunicorn.conf.py bench.peers.floor.server:app`), so the difference
+(`gunicorn --config python:chat.gunicorn_conf bench.peers.floor.server:app`), so the difference
 to `ours` is our code.
 """
 

@@ -1,5 +1,6 @@
 """gunicorn settings: the one server configuration of the Procfile, `make run`, the
-tests, the soak and the benchmark (`gunicorn -c gunicorn.conf.py wsgi:app`).
+tests, the soak and the benchmark
+(`gunicorn --config python:chat.gunicorn_conf chat.wsgi:app`).
 
 Sized from the app's own settings, so raising SOCKET_MAX_CONNECTIONS is all an
 operator does: gunicorn's gevent worker otherwise stops accepting at 1,000
@@ -7,20 +8,19 @@ connections (its `worker_connections` default), and the 1,001st socket, REST cal
 or health check hangs instead of being refused.
 """
 
-import os
 import resource
 
-from config import Config
+from chat.config import read
 
 # One worker per process: Socket.IO keeps per-connection state in memory. Scale out
 # with more processes behind a sticky load balancer and REDIS_URL (see the README).
 workers = 1
-_mode = (os.environ.get("CHAT_ASYNC_MODE") or Config.CHAT_ASYNC_MODE).lower()
+_mode = read("CHAT_ASYNC_MODE").lower()
 worker_class = {"threading": "gthread"}.get(_mode, _mode)  # gevent, eventlet: same name
 threads = 100 if worker_class == "gthread" else 1
 
-bind = f"{os.environ.get('HOST') or '0.0.0.0'}:{os.environ.get('PORT') or Config.PORT}"
-_sockets = int(os.environ.get("SOCKET_MAX_CONNECTIONS") or Config.SOCKET_MAX_CONNECTIONS)
+bind = f"{read('HOST')}:{read('PORT')}"
+_sockets = read("SOCKET_MAX_CONNECTIONS")
 # Past the socket cap the app refuses sockets itself (`server_busy`); the headroom keeps
 # REST calls and /healthz answered while the sockets are all taken.
 worker_connections = _sockets + 1000

@@ -11,7 +11,8 @@ from chat.plugin_api import (
     StrictBoolean,
     login_required,
 )
-from plugins.notifications import service
+
+from . import service
 
 bp = Blueprint(
     "notifications", __name__, url_prefix="/api/notifications", description="Notifications"

@@ -19,8 +19,9 @@ from chat.plugin_api import (
     spawn,
     user_channel,
 )
-from plugins.notifications import delivery
-from plugins.notifications.models import Notification, NotificationPrefs
+
+from . import delivery
+from .models import Notification, NotificationPrefs
 
 log = logging.getLogger(__name__)
 

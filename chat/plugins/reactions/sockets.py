@@ -1,8 +1,9 @@
 """Reactions over Socket.IO: add_reaction / remove_reaction {messageId, emoji}."""
 
 from chat.plugin_api import EventSchema, ObjectIdField, Text, serialize_message, socket_event
-from plugins.reactions import service
-from plugins.reactions.service import EMOJI_FIELD
+
+from . import service
+from .service import EMOJI_FIELD
 
 
 class ReactionEvent(EventSchema):

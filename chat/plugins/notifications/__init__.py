@@ -8,7 +8,8 @@ Settings (CHAT_PLUGIN_CONFIG["notifications"]), all off by default:
 """
 
 from chat.plugin_api import ConfigError, MessageCreated, hookimpl, plugin_config
-from plugins.notifications import api, service
+
+from . import api, service
 
 DEFAULTS = {"webhook_attempts": 5, "webhook_backoff": 1.0, "smtp_from": "chat@localhost"}
 

@@ -7,8 +7,9 @@ Settings (CHAT_PLUGIN_CONFIG["file_sharing"]): max_bytes (10 MiB), storage
 from pathlib import Path
 
 from chat.plugin_api import MessageDeleted, hookimpl, plugin_config
-from plugins.file_sharing import api, service
-from plugins.file_sharing.storage import make_storage
+
+from . import api, service
+from .storage import make_storage
 
 DEFAULTS = {"max_bytes": 10 * 1024 * 1024, "storage": "local"}
 VAR = Path(__file__).resolve().parents[2] / "var" / "uploads"

@@ -14,8 +14,9 @@ from chat.plugin_api import (
     ValidationError,
     login_required,
 )
-from plugins.file_sharing import service
-from plugins.file_sharing.sniff import INLINE_SAFE
+
+from . import service
+from .sniff import INLINE_SAFE
 
 bp = Blueprint("files", __name__, url_prefix="/api", description="File sharing")
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries, headers and the caption

@@ -20,8 +20,9 @@ from chat.plugin_api import (
     post_message,
     require_member,
 )
-from plugins.file_sharing.models import Attachment
-from plugins.file_sharing.sniff import INLINE_SAFE, sniff
+
+from .models import Attachment
+from .sniff import INLINE_SAFE, sniff
 
 SNIFF_BYTES = 4096
 

@@ -5,7 +5,8 @@ Socket add_reaction / remove_reaction {messageId, emoji}; the room gets reaction
 """
 
 from chat.plugin_api import hookimpl
-from plugins.reactions import api, service, sockets
+
+from . import api, service, sockets
 
 
 @hookimpl

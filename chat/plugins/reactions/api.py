@@ -9,8 +9,9 @@ from chat.plugin_api import (
     login_required,
     serialize_message,
 )
-from plugins.reactions import service
-from plugins.reactions.service import EMOJI_FIELD
+
+from . import service
+from .service import EMOJI_FIELD
 
 bp = Blueprint("reactions", __name__, url_prefix="/api/messages", description="Reactions")
 

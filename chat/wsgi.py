@@ -1,4 +1,4 @@
-"""WSGI entry point: choose the async mode first, then build the app."""
+"""WSGI entry point (`chat.wsgi:app`): choose the async mode first, then build the app."""
 
 from chat import asyncmode
 

@@ -1,0 +1,317 @@
+"""Settings: one typed declaration each, read from Heroku-style environment variables
+here and nowhere else (parsed with environs: a bad value names its variable).
+
+`load_config(name)` layers the declared defaults, the environment's own defaults
+(development, testing) and then the process environment. The README's configuration
+table is generated from `SETTINGS` (`make docs`); a test fails when they differ.
+
+This module imports nothing of the app, so gunicorn's configuration reads it before
+the async mode is chosen.
+"""
+
+import ipaddress
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import load_dotenv
+from environs import Env, EnvError
+from marshmallow.validate import Range
+
+ENVIRONMENTS = ("production", "development", "testing")
+ASYNC_MODES = ("gevent", "threading", "eventlet")
+SAME = object()  # an environment that keeps the declared default
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot run safely."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its type (`str`, `int`, `float`, `bool`, `list` of
+    comma-separated names, `json`), default, meaning, and a development default."""
+
+    name: str
+    type: str
+    default: Any
+    meaning: str
+    development: Any = SAME
+    alias: str | None = None
+    shown: str | None = None  # the README's default, when it is not the value itself
+    choices: tuple[str, ...] | None = None
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    S("CHAT_ENV", "str", "production", "`development` (what `make run` sets), `testing` or "
+      "`production`", alias="NODE_ENV", choices=(*ENVIRONMENTS, "test")),
+    S("HOST", "str", "0.0.0.0", "where gunicorn listens (`chat/gunicorn_conf.py`)"),
+    S("PORT", "int", 5000, "the port gunicorn listens on"),
+    S("WEB_CONCURRENCY", "int", 1, "`make run` only: server processes to start (one per "
+      "core), on `PORT`, `PORT+1`, ... over the local Redis; gunicorn itself keeps one "
+      "worker per process"),
+    S("MONGODB_URI", "str", None, "database; the path names the database; required in "
+      "production", development="mongodb://127.0.0.1:27017/chat",
+      shown="unset (dev: `mongodb://127.0.0.1:27017/chat`)"),
+    S("REDIS_URL", "str", None, "Redis for readiness, the Socket.IO message queue, "
+      "presence, limits and the room cache feed"),
+    S("SOCKETIO_MESSAGE_QUEUE", "str", None, "message queue for multi-process Socket.IO",
+      shown="`REDIS_URL`"),
+    S("SECRET_KEY", "str", None, "Flask secret (also signs login device tokens); required "
+      "in production", shown="random per process in development"),
+    S("JWT_SECRET_KEY", "str", None, "HS256 key, >= 32 bytes, distinct from `SECRET_KEY`; "
+      "required in production", alias="JWT_SECRET", shown="random per process in development"),
+    S("PROXY_HOPS", "int", 0, "reverse proxies in front (Heroku's router, nginx: `1`); the "
+      "client address and scheme come from the entries those hops add to "
+      "`X-Forwarded-For`/`-Proto`, never from ones a client wrote"),
+    S("METRICS_TOKEN", "str", None, "bearer token for `GET /metrics`; production without "
+      "one serves no metrics (404)"),
+    S("LOG_LEVEL", "str", "INFO", "least level logged (JSON lines on standard error)",
+      choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    S("JWT_ACCESS_TOKEN_EXPIRES", "int", 900, "access-token lifetime in seconds (refresh "
+      "tokens: 30 days)"),
+    S("SOCKET_CORS_ORIGIN", "list", [], "comma-separated origin allowlist; `*` is refused in "
+      "production", development=["http://127.0.0.1:5000", "http://localhost:5000"],
+      shown="none (dev: localhost:5000)"),
+    S("CHAT_ASYNC_MODE", "str", "gevent", "`gevent`, `threading` or `eventlet` "
+      "(compatibility only)", choices=ASYNC_MODES),
+    S("MESSAGE_MAX_LENGTH", "int", 4000, "maximum message length in characters"),
+    S("MAX_CONTENT_LENGTH", "int", 1024 * 1024, "maximum request body in bytes (413 beyond)"),
+    S("MONGODB_TIMEOUT_MS", "int", 5000, "how long a request waits for an unreachable "
+      "database (or a free pooled connection) before 503"),
+    S("MONGODB_MAX_POOL_SIZE", "int", 10, "database connections per process (plus 2 for "
+      "the group commit); beyond it callers wait. Small on purpose: concurrent sends and "
+      "room reads are combined into one operation"),
+    S("REDIS_MAX_CONNECTIONS", "int", 50, "Redis connections per process; beyond it "
+      "callers wait (up to 2 s) for a free one"),
+    S("RATELIMIT_DEFAULT", "str", "240 per minute", "REST requests per user (or address), "
+      "all routes"),
+    S("RATELIMIT_AUTH", "str", "30 per minute", "register, login and refresh per address"),
+    S("LOGIN_MAX_FAILURES", "int", 5, "failed logins for one account from one address (or "
+      "one known device) before that client waits"),
+    S("LOGIN_ACCOUNT_MAX_FAILURES", "int", 20, "failed logins for one account from all "
+      "clients that never signed in to it before they wait (never a lockout of the "
+      "owner's known devices)"),
+    S("LOGIN_LOCK_SECONDS", "int", 30, "first wait after too many failed logins, doubling "
+      "up to 15 min"),
+    S("SOCKET_EVENT_RATE", "float", 20.0, "socket events of every kind per second per user "
+      "(all processes)"),
+    S("SOCKET_EVENT_BURST", "int", 60, "burst of socket events per user"),
+    S("SOCKET_SEND_RATE", "float", 10.0, "socket sends per second per user (all "
+      "processes), within the event budget"),
+    S("SOCKET_SEND_BURST", "int", 30, "burst of socket sends per user"),
+    S("SOCKET_MAX_PER_USER", "int", 20, "live sockets per user, all processes together"),
+    S("SOCKET_MAX_CONNECTIONS", "int", 20000, "live sockets per process (gunicorn's "
+      "`worker_connections` is this plus 1,000 for REST)"),
+    S("SOCKET_AUTH_TIMEOUT", "float", 5.0, "seconds a connection may stay open without "
+      "joining `/chat`"),
+    S("SOCKET_MAX_QUEUE", "int", 500, "packets queued for a slow client before it is cut off"),
+    S("SOCKET_ABUSE_LIMIT", "int", 50, "refusals not made up by accepted events before a "
+      "socket is disconnected"),
+    S("SOCKET_PING_INTERVAL", "int", 25, "Socket.IO heartbeat, seconds (below Heroku's 55 s "
+      "idle cut)"),
+    S("SOCKET_PING_TIMEOUT", "int", 20, "seconds without a heartbeat answer before a socket "
+      "is dropped"),
+    S("SOCKET_MAX_FRAME", "int", 64 * 1024, "largest Socket.IO message in bytes; bigger "
+      "frames close the connection"),
+    S("SOCKETIO_CHANNEL", "str", "chat-socketio", "Redis channel of the message queue (one "
+      "per deployment)"),
+    S("REDIS_PREFIX", "str", "chat", "prefix of every key and channel in Redis"),
+    S("TYPING_TIMEOUT", "int", 5, "seconds before an unrefreshed typing indicator ends"),
+    S("ROOM_CACHE_SECONDS", "float", 10.0, "most seconds a process serves a room to sends "
+      "from memory; any room write drops it on every process at once (Redis pub/sub), and "
+      "nothing is cached while that feed is down; `0` turns the cache off"),
+    S("PRESENCE_PROCESS_TTL", "int", 15, "seconds of silence after which a process's "
+      "sockets are presumed gone"),
+    S("CHAT_PLUGINS", "list", None, "comma-separated plugin names to load",
+      shown="all found"),
+    S("CHAT_PLUGINS_BLOCKED", "list", [], "comma-separated plugin names never to load"),
+    S("CHAT_PLUGINS_AUTOLOAD", "bool", True, "`false`: load only the plugins named in "
+      "`CHAT_PLUGINS`"),
+    S("CHAT_PLUGINS_DIR", "str", None, "a folder of local plugins (packages or modules)"),
+    S("CHAT_PLUGIN_CONFIG", "json", {}, "JSON object: per-plugin settings, e.g. file "
+      "storage (local/S3), webhook and SMTP settings"),
+)  # fmt: skip
+BY_NAME = {s.name: s for s in SETTINGS}
+
+# Library settings that are not an operator's choice.
+FIXED = {
+    "JWT_ALGORITHM": "HS256",
+    "JWT_DECODE_ALGORITHMS": ["HS256"],
+    "JWT_REFRESH_TOKEN_EXPIRES": 30 * 24 * 3600,
+    "JWT_TOKEN_LOCATION": ["headers"],
+    "JWT_ERROR_MESSAGE_KEY": "message",
+    "API_TITLE": "chat",
+    "API_VERSION": "0.1.0",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/docs",
+    "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",  # swagger-ui-dist, from npm
+}
+
+# The test suite: development plus limits high enough for fast tests (the limit tests
+# set their own).
+TESTING = {
+    "TESTING": True,
+    "RATELIMIT_DEFAULT": "100000 per minute",
+    "RATELIMIT_AUTH": "100000 per minute",
+    "SOCKET_SEND_RATE": 10000.0,
+    "SOCKET_SEND_BURST": 10000,
+    "SOCKET_EVENT_RATE": 10000.0,
+    "SOCKET_EVENT_BURST": 10000,
+}
+
+
+def _given(name: str) -> bool:
+    return os.environ.get(name, "") != ""
+
+
+def read(name: str, development: bool = False) -> Any:
+    """One setting from the environment (an empty variable counts as unset), else its
+    default; ConfigError names the variable when the value does not parse."""
+    setting = BY_NAME[name]
+    source = next((n for n in (name, setting.alias) if n and _given(n)), None)
+    if source is None:
+        keep = setting.development is SAME or not development
+        value = setting.default if keep else setting.development
+        return list(value) if isinstance(value, list) else value
+    env = Env(expand_vars=False)
+    try:
+        if setting.type == "list":
+            return [n.strip() for n in env.list(source) if n.strip()]
+        if setting.type in ("int", "float"):
+            return getattr(env, setting.type)(source, validate=Range(min=0))
+        value = getattr(env, setting.type)(source)
+    except EnvError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    if setting.choices and value.lower() not in {c.lower() for c in setting.choices}:
+        raise ConfigError(f"{source} must be one of {', '.join(setting.choices)}, not {value!r}")
+    return value
+
+
+def environment_name() -> str:
+    """CHAT_ENV, else NODE_ENV, else production.
+
+    Unset means production, which refuses to start without its secrets: a server
+    started bare never runs with development settings by accident.
+    """
+    name = read("CHAT_ENV").lower()
+    return "testing" if name == "test" else name
+
+
+def load_config(name: str | None = None) -> dict:
+    """The settings of an environment (default: CHAT_ENV), from the declarations, that
+    environment's defaults and the process environment."""
+    name = (name or environment_name()).lower()
+    name = "testing" if name == "test" else name
+    if name not in ENVIRONMENTS:
+        raise ConfigError(f"Unknown environment {name!r}; use one of {list(ENVIRONMENTS)}")
+    development = name != "production"
+    if development:
+        load_dotenv(override=False)
+    settings = dict(FIXED, ENV_NAME=name, TESTING=False)
+    settings.update({s.name: read(s.name, development) for s in SETTINGS})
+    settings["CHAT_ASYNC_MODE"] = settings["CHAT_ASYNC_MODE"].lower()
+    settings["LOG_LEVEL"] = settings["LOG_LEVEL"].upper()
+    if not isinstance(settings["CHAT_PLUGIN_CONFIG"], dict):
+        raise ConfigError("CHAT_PLUGIN_CONFIG must be a JSON object of plugin name -> settings")
+    settings["SOCKETIO_MESSAGE_QUEUE"] = settings["SOCKETIO_MESSAGE_QUEUE"] or settings["REDIS_URL"]
+    if name == "testing":
+        settings.update({k: v for k, v in TESTING.items() if not _given(k)})
+    if development:
+        for key in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            if not settings.get(key):
+                settings[key] = secrets.token_urlsafe(48)
+                logging.getLogger(__name__).info("%s: random for this process", key)
+    return settings
+
+
+def settings_table() -> str:
+    """The README's configuration table, from the declarations."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        name = f"`{s.name}`" + (f" (or `{s.alias}`)" if s.alias else "")
+        default = s.shown or ("unset" if s.default is None else _shown(s.default))
+        rows.append(f"| {name} | {default} | {s.meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if value == [] or value == {}:
+        return "none" if value == [] else "`{}`"
+    return f"`{value}`"
+
+
+LOCAL_HOSTS = {"localhost", "localhost.localdomain"}
+
+
+def is_local_uri(uri: str) -> bool:
+    """True when every host of a MongoDB URI is this machine (loopback)."""
+    parts = urlsplit(uri)
+    if parts.scheme != "mongodb":
+        return False  # mongodb+srv:// always names remote hosts
+    for host in parts.netloc.rpartition("@")[2].split(","):
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        name = name.strip("[]").lower()
+        if name in LOCAL_HOSTS:
+            continue
+        try:
+            if not ipaddress.ip_address(name).is_loopback:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def check_development(settings: dict) -> None:
+    """Development settings (random secrets, relaxed origins) serve a local database only."""
+    if _published(settings):
+        raise ConfigError("Refusing to start: " + "; ".join(_published(settings)) + ".")
+    if not is_local_uri(settings.get("MONGODB_URI") or ""):
+        raise ConfigError(
+            "Refusing to start in development against a database on another machine: "
+            "set CHAT_ENV=production (with its secrets) to serve that database."
+        )
+
+
+# Secrets that were once in this repository (or its examples): public, so never keys.
+PUBLISHED_SECRETS = {
+    "dev-secret-key-not-for-production",
+    "dev-jwt-secret-key-not-for-production-use",
+    "change-me",
+    "change-me-to-at-least-32-random-bytes",
+}
+
+
+def _published(settings: dict) -> list[str]:
+    return [
+        f"{key} is published in the chat repository"
+        for key in ("SECRET_KEY", "JWT_SECRET_KEY")
+        if settings.get(key) in PUBLISHED_SECRETS
+    ]
+
+
+def check_production(settings: dict) -> None:
+    """Refuse to run production without strong, distinct secrets."""
+    problems = _published(settings)
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MONGODB_URI"):
+        if not settings.get(key):
+            problems.append(f"{key} is not set")
+    jwt_key = settings.get("JWT_SECRET_KEY") or ""
+    if jwt_key and len(jwt_key.encode()) < 32:
+        problems.append("JWT_SECRET_KEY is shorter than 32 bytes")
+    if jwt_key and jwt_key == settings.get("SECRET_KEY"):
+        problems.append("JWT_SECRET_KEY must differ from SECRET_KEY")
+    if "*" in settings.get("SOCKET_CORS_ORIGIN", []):
+        problems.append("SOCKET_CORS_ORIGIN must list origins, not '*'")
+    if problems:
+        raise ConfigError("Refusing to start in production: " + "; ".join(problems) + ".")

@@ -1,0 +1,73 @@
+"""Installable: `pip install .` in a fresh virtualenv gives a runnable server, started by
+the Procfile's commands from a folder that is not the checkout (so nothing is imported
+from it: migrations, built-in plugins and the web client come from the package)."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import requests
+
+from devtools.servers import ROOT
+from tests.processes import release, server
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A wheel built from a copy of the checkout (the build leaves files behind),
+    installed with its dependencies in a new venv."""
+    where = tmp_path_factory.mktemp("package")
+    skip = (".*", "node_modules", "var", "build", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, where / "source", ignore=shutil.ignore_patterns(*skip))
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 600}
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", where]
+    subprocess.run([*pip_wheel, where / "source"], **run)
+    (wheel,) = where.glob("chat-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", where / "venv"], **run)
+    bin_dir = where / "venv" / "bin"
+    subprocess.run([bin_dir / "pip", "install", "-q", wheel], **run)
+    return wheel, bin_dir, where
+
+
+def test_the_wheel_holds_the_package_and_nothing_of_the_checkout(installed):
+    wheel, _, _ = installed
+    names = zipfile.ZipFile(wheel).namelist()
+    for needed in (
+        "chat/py.typed",
+        "chat/wsgi.py",
+        "chat/gunicorn_conf.py",
+        "chat/migrations/0001_user_indexes.py",
+        "chat/plugins/reactions/__init__.py",
+        "chat/web/static/index.html",
+        "chat/web/static/vendor/socket.io.min.js",
+    ):
+        assert needed in names, needed
+    assert any(n.endswith("licenses/LICENSE") for n in names)
+    assert not [n for n in names if n.startswith(("tests/", "devtools/", "bench/"))]
+
+
+def test_the_installed_package_runs_as_the_procfile_says(installed, live_settings, people):
+    """Migrations and the server from the venv, in an empty folder: a user registers,
+    sends over a socket, a built-in plugin answers, and the web client is served."""
+    _, bin_dir, where = installed
+    elsewhere = where / "host"
+    elsewhere.mkdir()
+    code = "import chat, sys; print(chat.__file__)"
+    found = subprocess.run(
+        [bin_dir / "python", "-c", code], cwd=elsewhere, capture_output=True, text=True
+    )
+    assert found.stdout.startswith(str(where / "venv")), found
+    release(live_settings, bin_dir=bin_dir, cwd=elsewhere)
+    with server(live_settings, bin_dir=bin_dir, cwd=elsewhere) as (base, _):
+        assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+        assert "<script" in requests.get(f"{base}/", timeout=5).text
+        alice = people("alice", base=base)
+        room = alice.create_room()
+        sock = alice.socket(base=base)
+        ack = sock.call("send_message", {"roomId": room, "content": "installed"})
+        assert ack["ok"] and ack["message"]["content"] == "installed"
+        path = f"/api/messages/{ack['message']['id']}/reactions"
+        reacted = alice.ok("post", path, json={"emoji": "👍"})
+        assert [r["emoji"] for r in reacted["reactions"]] == ["👍"]
