@@ -18,6 +18,7 @@ run: $(STAMP)
 test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 	@echo "--- the core again, with every plugin switched off ---"
 	CHAT_PLUGINS_BLOCKED=$(ALL_PLUGINS) $(BIN)/python -m pytest -q $(CORE_TESTS)
@@ -25,6 +26,7 @@ test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server chromium
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

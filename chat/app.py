@@ -16,7 +16,17 @@ from chat.services import roomcache
 
 
 def create_app(config: dict | str | None = None, **overrides) -> Flask:
-    """Build the application.
+    """Build the application. One app per process.
+
+    Some state is the process's, not the app's, on purpose: the Socket.IO server and
+    its sockets (`extensions.socketio`: one listening server per process, and gunicorn
+    runs one worker per process), MongoEngine's connection, the group commit and the
+    combined reads (`services.commit`, `services.common`: they batch what concurrent
+    requests of the process do), the room cache and the seq cache (they hold what the
+    process knows of the database). A second `create_app` in a process replaces the
+    first's connections and handlers (the tests do this, against one database);
+    serving two apps from one process is not supported. What is the app's lives in
+    `app.extensions` (plugins, metrics, Redis, limits, presence).
 
     Args:
         config: an environment name (`development`, `testing`, `production`),
@@ -59,7 +69,7 @@ def _trust_proxies(app: Flask) -> None:
     a client wrote itself, further left, are ignored. Wraps everything, sockets too."""
     hops = app.config["PROXY_HOPS"]
     if hops > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _load_plugins(app: Flask) -> None:
@@ -74,3 +84,7 @@ def _load_plugins(app: Flask) -> None:
     pm.hook.register_socket_events(app=app, socketio=socketio, namespace=NAMESPACE)
     pm.hook.register_commands(app=app, cli=app.cli)
     pm.hook.startup(app=app)
+    added: dict = {}
+    for declared in pm.hook.message_fields(app=app):
+        added.update(declared)
+    smorest_api.document_message_fields(added)

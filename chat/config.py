@@ -70,8 +70,10 @@ SETTINGS: tuple[Setting, ...] = (
       "`X-Forwarded-For`/`-Proto`, never from ones a client wrote"),
     S("METRICS_TOKEN", "str", None, "bearer token for `GET /metrics`; production without "
       "one serves no metrics (404)"),
-    S("LOG_LEVEL", "str", "INFO", "least level logged (JSON lines on standard error)",
+    S("LOG_LEVEL", "str", "INFO", "least level logged (every logger: JSON lines on standard error)",
       choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    S("ACCESS_LOG", "bool", True, "gunicorn's access log (method, path without query, "
+      "status, size, ms), as JSON lines like every other log"),
     S("JWT_ACCESS_TOKEN_EXPIRES", "int", 900, "access-token lifetime in seconds (refresh "
       "tokens: 30 days)"),
     S("SOCKET_CORS_ORIGIN", "list", [], "comma-separated origin allowlist; `*` is refused in "
@@ -183,7 +185,7 @@ def read(name: str, development: bool = False) -> Any:
     env = Env(expand_vars=False)
     try:
         if setting.type == "list":
-            return [n.strip() for n in env.list(source) if n.strip()]
+            return [n.strip() for n in env.list(source, subcast=str) if n.strip()]
         if setting.type in ("int", "float"):
             return getattr(env, setting.type)(source, validate=Range(min=0))
         value = getattr(env, setting.type)(source)
@@ -214,10 +216,10 @@ def load_config(name: str | None = None) -> dict:
     development = name != "production"
     if development:
         load_dotenv(override=False)
-    settings = dict(FIXED, ENV_NAME=name, TESTING=False)
+    settings: dict[str, Any] = dict(FIXED, ENV_NAME=name, TESTING=False)
     settings.update({s.name: read(s.name, development) for s in SETTINGS})
-    settings["CHAT_ASYNC_MODE"] = settings["CHAT_ASYNC_MODE"].lower()
-    settings["LOG_LEVEL"] = settings["LOG_LEVEL"].upper()
+    settings["CHAT_ASYNC_MODE"] = str(settings["CHAT_ASYNC_MODE"]).lower()
+    settings["LOG_LEVEL"] = str(settings["LOG_LEVEL"]).upper()
     if not isinstance(settings["CHAT_PLUGIN_CONFIG"], dict):
         raise ConfigError("CHAT_PLUGIN_CONFIG must be a JSON object of plugin name -> settings")
     settings["SOCKETIO_MESSAGE_QUEUE"] = settings["SOCKETIO_MESSAGE_QUEUE"] or settings["REDIS_URL"]

@@ -69,7 +69,7 @@ class Unavailable(ChatError):
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     """Build {code, message, fields?} without Flask."""
-    body = {"code": code, "message": message}
+    body: dict[str, object] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     return body

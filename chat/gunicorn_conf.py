@@ -10,6 +10,7 @@ or health check hangs instead of being refused.
 
 import resource
 
+from chat import logs
 from chat.config import read
 
 # One worker per process: Socket.IO keeps per-connection state in memory. Scale out
@@ -27,7 +28,8 @@ worker_connections = _sockets + 1000
 backlog = 4096  # a reconnect storm of thousands arrives within a second
 graceful_timeout = 5  # SIGTERM: sockets are closed and clients reconnect elsewhere
 timeout = 30
-accesslog = None
+# Every log line, gunicorn's error and access logs too, is JSON (chat/logs.py).
+logconfig_dict = logs.config(read("LOG_LEVEL").upper(), read("ACCESS_LOG"))
 # gunicorn's control socket has one path per user: several servers on a host would
 # fight over it, and nothing here uses it.
 control_socket_disable = True

@@ -100,6 +100,21 @@ def extend_message(app: "Flask", message: "Message") -> dict[str, Any] | None:
 
 
 @hookspec
+def message_fields(app: "Flask") -> dict[str, Any] | None:
+    """Document the fields this plugin's `extend_message` adds to messages.
+
+    They join the message schema of the OpenAPI document (`/api/openapi.json`) and of
+    the socket protocol's AsyncAPI document, which tests check against what the server
+    sends: a plugin field that is not declared here fails them.
+
+    Args:
+        app: the application (every hook gets it; no `current_app` needed).
+    Returns:
+        camelCase key -> marshmallow field (e.g. `fields.Integer()`), or None.
+    """
+
+
+@hookspec
 def track_event(app: "Flask", event: "Event") -> None:
     """React to something that happened (a message stored, a member left, ...).
 

@@ -1,4 +1,9 @@
-"""Prometheus metrics, one registry per app, served as text at /metrics."""
+"""Prometheus metrics, one registry per app, served as text at /metrics.
+
+Outcomes are labelled by the contract's error code (`ok`, `validation_error`,
+`rate_limited`, ...; `error` for an unexpected failure), never by free text, so the
+label sets stay small.
+"""
 
 import gc
 import hmac
@@ -6,19 +11,22 @@ import time
 from collections import deque
 from contextlib import contextmanager
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, has_app_context, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 
-from chat.errors import NotFound, Unauthorized
+from chat.errors import ChatError, NotFound, Unauthorized
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 200)
 bp = Blueprint("metrics", __name__)
 
 
@@ -42,6 +50,40 @@ class RateMeter:
 class Metrics:
     def __init__(self):
         r = self.registry = CollectorRegistry()
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, resident memory, fds
+        GCCollector(registry=r)  # python_gc_collections_total and friends
+        self.requests = Counter(
+            "chat_http_requests",
+            "REST requests by route and outcome",
+            ["method", "route", "outcome"],
+            registry=r,
+        )
+        self.refused = Counter(
+            "chat_connections_refused",
+            "Sockets refused or closed before joining, by reason",
+            ["reason"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "chat_rate_limited",
+            "Requests and events refused by a rate limit",
+            ["transport"],
+            registry=r,
+        )
+        self.slow_consumer_cuts = Counter(
+            "chat_slow_consumer_cuts", "Sockets cut off for not reading their queue", registry=r
+        )
+        self.commit_batch = Histogram(
+            "chat_commit_batch_size",
+            "Messages stored per group commit",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.seq_clashes = Counter(
+            "chat_seq_clashes",
+            "Group-commit inserts that met a seq another writer took",
+            registry=r,
+        )
         self.connected = Gauge("chat_connected_clients", "Sockets on this process", registry=r)
         self.active_rooms = Gauge(
             "chat_active_rooms", "Rooms with a socket on this process", registry=r
@@ -96,12 +138,15 @@ class Metrics:
 
     @contextmanager
     def handling(self, event: str):
-        """Time a socket handler and count its outcome ('ok' unless it raises)."""
+        """Time a socket handler and count its outcome (`ok`, or the error's code)."""
         start = time.perf_counter()
         outcome = "error"
         try:
             yield
             outcome = "ok"
+        except ChatError as exc:
+            outcome = exc.code
+            raise
         finally:
             self.handler_latency.labels(event).observe(time.perf_counter() - start)
             self.events.labels(event, outcome).inc()
@@ -109,6 +154,14 @@ class Metrics:
 
 def metrics() -> Metrics:
     return current_app.extensions["metrics"]
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add to one of the app's unlabelled counters or histograms; outside an app
+    context (a CLI or a test calling a service directly) nothing is counted."""
+    if has_app_context():
+        meter = getattr(metrics(), name)
+        meter.observe(value) if isinstance(meter, Histogram) else meter.inc(value)
 
 
 @bp.get("/metrics")
@@ -128,9 +181,17 @@ def scrape():
     return Response(generate_latest(metrics().registry), mimetype=CONTENT_TYPE_LATEST)
 
 
+def _count_request(response: Response) -> Response:
+    rule = request.url_rule.rule if request.url_rule else "unmatched"
+    outcome = g.get("error_code") or ("ok" if response.status_code < 400 else "error")
+    metrics().requests.labels(request.method, rule, outcome).inc()
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.extensions["metrics"] = Metrics()
     app.register_blueprint(bp)
+    app.after_request(_count_request)
     _gc_timing[0] = app.extensions["metrics"]
     if _time_gc not in gc.callbacks:
         gc.callbacks.append(_time_gc)

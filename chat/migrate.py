@@ -17,6 +17,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Path]:
 
 def _load(path: Path):
     spec = importlib.util.spec_from_file_location(f"chat_migration_{path.stem}", path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -42,10 +42,11 @@ from chat.models.base import NO_AUTO_INDEX, isoformat, utcnow
 from chat.plugin_manager import plugin_config
 from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 from chat.schemas.messages import MessageOut
-from chat.services.messages import Posted, get_message, post_message, serialize_message
+from chat.services.messages import Posted, get_message, post_message
 from chat.services.presence import online_ids
 from chat.services.rooms import get_member_room, get_room, require_member
 from chat.sockets.common import event as socket_event
+from chat.wire import message as serialize_message
 
 
 def spawn(fn, *args, **kwargs):

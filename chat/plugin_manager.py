@@ -9,6 +9,7 @@ Config (see README):
     CHAT_PLUGIN_CONFIG     {"plugin name": {settings}} for plugins to read
 """
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -58,16 +59,70 @@ def _import_folder_plugin(name: str, path: Path):
     spec = importlib.util.spec_from_file_location(
         module_name, path, submodule_search_locations=locations
     )
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
 
 
+# Hooks that run while serving: each implementation runs alone inside pluggy's own
+# call (see Isolating). The value is what a failure means: an exception type that
+# passes through (a plugin's refusal), or the answer a failing implementation gives.
+ISOLATED: dict[str, tuple[type[Exception], ...] | bool] = {
+    "validate_message": (ChatError,),  # a ChatError rejects the message
+    "extend_message": (),
+    "track_event": (),
+    "permission_allowed": False,  # a broken rule denies: never fail open
+}
+
+
+class Isolating(pluggy.PluginManager):
+    """A PluginManager whose serving-time hook implementations are wrapped as they are
+    registered: pluggy calls them as usual (order, firstresult, monitoring), and one
+    that raises is logged and counted, then skipped (or answers for a rule), so one
+    plugin cannot break another or the core. Metrics are per implementation."""
+
+    metrics = None  # the app's, set by build()
+
+    def register(self, plugin, name=None):
+        name = super().register(plugin, name)
+        for caller in self.get_hookcallers(plugin) or []:
+            if caller.name in ISOLATED:
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and not (impl.wrapper or impl.hookwrapper):
+                        impl.function = self._isolated(impl.function, caller.name, name)
+        return name
+
+    def _isolated(self, function, hook: str, plugin: str):
+        failure = ISOLATED[hook]
+
+        @functools.wraps(function)
+        def run(*args):
+            start, outcome = time.perf_counter(), "error"
+            try:
+                result = function(*args)
+                outcome = "ok"
+                return result
+            except Exception as exc:
+                if isinstance(failure, tuple) and isinstance(exc, failure):
+                    outcome = getattr(exc, "code", "error")  # a refusal: its error code
+                    raise
+                log.exception("plugin %s failed in %s", plugin, hook)
+                return failure if isinstance(failure, bool) else None
+            finally:
+                if self.metrics is not None:
+                    self.metrics.hook_latency.labels(hook).observe(time.perf_counter() - start)
+                    self.metrics.hook_calls.labels(hook, outcome).inc()
+
+        return run
+
+
 def build(app: Flask) -> pluggy.PluginManager:
     """A manager with every wanted plugin registered under its name."""
     settings = app.config
-    pm = pluggy.PluginManager("chat")
+    pm = Isolating("chat")
+    pm.metrics = app.extensions["metrics"]
     pm.add_hookspecs(hookspecs)
     for module in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(module), name=module)
@@ -91,7 +146,8 @@ def build(app: Flask) -> pluggy.PluginManager:
 
 
 def _monitor(pm: pluggy.PluginManager, app: Flask) -> None:
-    """Per-hook call counts and durations in /metrics (for hooks called through pluggy)."""
+    """Calls and durations in /metrics of the hooks that are not isolated (those count
+    per implementation)."""
     local = threading.local()  # green-thread local under gevent
     metrics = app.extensions["metrics"]
 
@@ -100,9 +156,12 @@ def _monitor(pm: pluggy.PluginManager, app: Flask) -> None:
 
     def after(outcome, hook_name, hook_impls, kwargs):
         elapsed = time.perf_counter() - local.starts.pop()
+        if hook_name in ISOLATED:
+            return
         metrics.hook_latency.labels(hook_name).observe(elapsed)
-        failed = outcome.exception is not None
-        metrics.hook_calls.labels(hook_name, "error" if failed else "ok").inc()
+        failed = outcome.exception
+        label = "ok" if failed is None else getattr(failed, "code", "error")
+        metrics.hook_calls.labels(hook_name, label).inc()
 
     pm.add_hookcall_monitoring(before, after)
 
@@ -117,38 +176,11 @@ def plugin_config(name: str, app: Flask | None = None) -> dict:
     return dict((app or current_app).config["CHAT_PLUGIN_CONFIG"].get(name, {}))
 
 
-def call_isolated(hook_name: str, reraise: tuple = (), **kwargs) -> list:
-    """Call each implementation on its own: a failure is logged and skipped
-    (unless it is one of `reraise`), so one plugin cannot break another or the core.
-
-    Returns:
-        the non-None results, in pluggy's call order.
-    """
-    metrics = current_app.extensions["metrics"]
-    kwargs.setdefault("app", current_app._get_current_object())
-    results = []
-    for impl in reversed(getattr(plugin_manager().hook, hook_name).get_hookimpls()):
-        start = time.perf_counter()
-        outcome = "error"
-        try:
-            result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-            outcome = "ok"
-        except reraise:
-            raise
-        except Exception:
-            log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
-            continue
-        finally:
-            metrics.hook_latency.labels(hook_name).observe(time.perf_counter() - start)
-            metrics.hook_calls.labels(hook_name, outcome).inc()
-        if result is not None:
-            results.append(result)
-    return results
-
-
-def validate_message(**kwargs) -> None:
-    """validate_message: a ChatError rejects the message; other errors are logged."""
-    call_isolated("validate_message", reraise=(ChatError,), **kwargs)
+def call(hook_name: str, **kwargs) -> list:
+    """Call a hook of the current app's plugins (with `app`): the non-None results, in
+    pluggy's order. Serving-time hooks are isolated (see Isolating)."""
+    kwargs.setdefault("app", current_app._get_current_object())  # type: ignore[attr-defined]
+    return getattr(plugin_manager().hook, hook_name)(**kwargs)
 
 
 CORE_RULES = "chat.default_plugins"  # its permission_allowed holds the core's rules
@@ -161,13 +193,13 @@ def permission(actor, action: str, room, resource=None, default: bool = False) -
     """
     pm = plugin_manager()
     args = {"actor": actor, "action": action, "room": room, "resource": resource}
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     answers = current_app.extensions["plugin_rules"](app=app, **args)
     if False in answers:
         return False
     if True in answers:
         return True
-    core = pm.get_plugin(CORE_RULES).permission_allowed(**args)
+    core = pm.get_plugin(CORE_RULES).permission_allowed(**args)  # type: ignore[union-attr]
     return default if core is None else core
 
 

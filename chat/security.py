@@ -1,12 +1,11 @@
 """Security headers on every response, REST rate limits, and the security log.
 
 The security log (`chat.security`) records auth failures, refusals and
-rate-limit hits as structured fields; it never receives message bodies or tokens.
+rate-limit hits as structured fields; it never receives message bodies or tokens
+(chat/logs.py writes only its known fields).
 """
 
-import json
 import logging
-import sys
 
 from flask import Flask, request
 from flask_cors import CORS
@@ -14,30 +13,9 @@ from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from chat.metrics import metrics
+
 security_log = logging.getLogger("chat.security")
-FIELDS = ("event", "reason", "path", "key", "user", "login", "remote")
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, message and the known structured fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "msg": record.getMessage(),
-        }
-        line.update({f: getattr(record, f) for f in FIELDS if hasattr(record, f)})
-        return json.dumps(line)
-
-
-def configure_logging() -> None:
-    """Security events go to stderr as JSON lines (once per process)."""
-    if not security_log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        security_log.addHandler(handler)
-        security_log.setLevel(logging.INFO)
 
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -78,6 +56,7 @@ def add_headers(response):
     csp = DOCS_CSP if request.path.startswith("/api/docs") else API_CSP
     headers.setdefault("Content-Security-Policy", csp)
     if response.status_code == 429:
+        metrics().rate_limited.labels("rest").inc()
         security_log.info(
             "rate limited",
             extra={"event": "rate_limited", "path": request.path, "key": rate_limit_key()},
@@ -127,4 +106,3 @@ def init_app(app: Flask, strict: tuple = ()) -> None:
         max_age=600,
     )
     app.after_request(add_headers)
-    configure_logging()

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from devtools.servers import ROOT, env_with, free_port, procfile_cmd, stop, wait_for_port
 
@@ -59,6 +60,7 @@ def server(
             procfile_cmd("web", bin_dir), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log
         )
         try:
+            proc.log = log  # type: ignore[attr-defined]  # its standard error, for log tests
             wait_for_port(port, timeout=30, proc=proc)
             yield f"http://127.0.0.1:{port}", proc
         finally:
@@ -75,6 +77,20 @@ def metrics_text(base: str) -> str:
     """A server's /metrics, with the run's METRICS_TOKEN."""
     headers = {"Authorization": f"Bearer {RUN_SECRETS['METRICS_TOKEN']}"}
     return requests.get(f"{base}/metrics", headers=headers, timeout=5).text
+
+
+def scrape(base: str) -> dict[tuple, float]:
+    """A server's samples: (name, sorted label pairs) -> value."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics_text(base))
+        for s in family.samples
+    }
+
+
+def metric(base: str, name: str, **labels) -> float:
+    """One sample of a server's /metrics (0 when it has none yet)."""
+    return scrape(base).get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def connected_clients(base: str) -> float:

@@ -13,6 +13,7 @@ BELOW = {
     "live": ("chat.api", "chat.sockets", "chat.services"),
     "extensions.py": ("chat.api", "chat.sockets", "chat.services"),
     "security.py": ("chat.api", "chat.sockets", "chat.services"),
+    "wire.py": ("chat.api", "chat.sockets", "chat.services", "chat.live"),
     "models": ("chat.api", "chat.sockets", "chat.services", "chat.live"),
     "schemas": ("chat.api", "chat.sockets", "chat.services", "chat.live"),
 }

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from chat import create_app
+from chat import create_app, hookimpl
 from chat.config import ConfigError
 from chat.models import Message, Room
 from tests.conftest import assert_error, callers
@@ -129,6 +129,10 @@ def test_validate_message_rejects_with_a_code_and_transforms(sample_app):
         "content": ["Contains a banned word."]
     }
     assert Message.objects(room=room).count() == 0
+    refusals = sample_app.extensions["metrics"].hook_calls.labels(
+        "validate_message", "validation_error"
+    )
+    assert refusals._value.get() == 1  # labelled by the plugin's error code
     message = alice.send(room, "well /shrug")
     assert message["content"] == "well ¯\\_(ツ)_/¯"
     assert message["checkedBy"] == "rules"  # extend_message, from data set while validating
@@ -182,3 +186,36 @@ def test_register_socket_events_and_isolation_over_a_socket(app, live_settings, 
         assert ack["ok"] and ack["message"]["content"] == "¯\\_(ツ)_/¯"
         refused = sock.call("send_message", {"roomId": room, "content": "frobnicate"})
         assert refused["error"]["code"] == "validation_error"
+
+
+class _BrokenRule:
+    @hookimpl
+    def permission_allowed(self, action):
+        raise RuntimeError("a rule that breaks")
+
+
+class _Wrapper:
+    """A pluggy wrapper around extend_message: it sees what the isolated calls gave."""
+
+    @hookimpl(wrapper=True)
+    def extend_message(self, message):
+        results = yield
+        return [*results, {"answers": len(results)}]
+
+
+def test_isolation_runs_inside_pluggys_own_call(app, base_settings):
+    """A rule that raises denies (never fails open); a failing extend_message is skipped
+    inside pluggy's call, which wrappers still see whole."""
+    samples = _app(base_settings, CHAT_PLUGINS_DIR=SAMPLES, CHAT_PLUGINS_BLOCKED=list(BUILT_IN))
+    pm = samples.extensions["plugins"]
+    pm.register(_Wrapper(), name="wrapper")
+    (alice,) = _people(samples, "alice")
+    room = alice.create_room()["id"]
+    message = alice.send(room, "hello")
+    # rules and wordcount answered; broken raised and was skipped
+    assert message["answers"] == 2 and message["wordCount"] == 1
+    pm.register(_BrokenRule(), name="broken_rule")
+    refused = alice.call("post", "/api/rooms", json={"name": "another"})
+    assert_error(refused, 403, "forbidden")
+    calls = samples.extensions["metrics"].hook_calls
+    assert calls.labels("permission_allowed", "error")._value.get() >= 1

@@ -3,16 +3,16 @@
 from flask import request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 
+from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.auth import AccessOut, LoginIn, RegisterIn, SessionOut
 from chat.services import auth
-from chat.services.users import serialize_user
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
 
 def _session(user) -> dict:
-    session = {"user": serialize_user(user, private=True), **auth.issue_tokens(user)}
+    session = {"user": wire.user(user, private=True), **auth.issue_tokens(user)}
     return {**session, "deviceToken": auth.device_token(user)}
 
 

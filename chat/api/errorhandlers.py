@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from chat.errors import ChatError, error_body, translate
@@ -26,6 +26,7 @@ JSON_METHODS = {"POST", "PUT", "PATCH"}
 
 
 def error_response(status: int, body: dict, headers: dict | None = None):
+    g.error_code = body["code"]  # the outcome label of chat_http_requests (metrics)
     response = jsonify({"error": body})
     response.status_code = status
     response.headers.update(headers or {})
@@ -89,7 +90,7 @@ def require_json_body() -> None:
     """A body sent to a JSON endpoint must be JSON (views marked `accepts_multipart` opt out)."""
     if request.method not in JSON_METHODS or not request.content_length:
         return
-    view = current_app.view_functions.get(request.endpoint)
+    view = current_app.view_functions.get(request.endpoint or "")
     view = getattr(view, "view_class", view)
     if request.mimetype == "multipart/form-data" and getattr(view, "accepts_multipart", False):
         return

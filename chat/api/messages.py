@@ -1,9 +1,9 @@
 """Messages over REST: send, history, edit, delete."""
 
+from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.messages import HistoryQuery, MessageEditIn, MessageIn, MessageListOut, MessageOut
 from chat.services import messages
-from chat.services.messages import serialize_message
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Messages")
 
@@ -28,7 +28,7 @@ def post_message(data, actor):
 def list_messages(query, room_id, actor):
     """History, oldest first, paged by message-id cursors."""
     page, more = messages.list_messages(actor, room_id, **query)
-    return {"messages": [serialize_message(m) for m in page], "hasMore": more}
+    return wire.message_page(page, more)
 
 
 @bp.patch("/<message_id>")
@@ -38,7 +38,7 @@ def list_messages(query, room_id, actor):
 @bp.response(200, MessageOut)
 def edit_message(data, message_id, actor):
     """Edit your own message."""
-    return serialize_message(messages.edit_message(actor, message_id, data["content"]))
+    return wire.message(messages.edit_message(actor, message_id, data["content"]))
 
 
 @bp.delete("/<message_id>")

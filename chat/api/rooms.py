@@ -1,5 +1,6 @@
 """Rooms over REST: list, create, update, join/leave, members, roles, direct rooms."""
 
+from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.common import PageQuerySchema
 from chat.schemas.rooms import (
@@ -12,7 +13,6 @@ from chat.schemas.rooms import (
     UserIdIn,
 )
 from chat.services import rooms
-from chat.services.rooms import serialize_room
 
 bp = Blueprint("rooms", __name__, url_prefix="/api/rooms", description="Rooms")
 ROOM = "/<room_id>"
@@ -28,7 +28,7 @@ def list_rooms(query, actor):
     page, next_cursor = rooms.list_rooms(actor, query["limit"], query["cursor"])
     unread = rooms.unread_counts(actor, page)
     return {
-        "rooms": [serialize_room(r, unread.get(r.id)) for r in page],
+        "rooms": [wire.room(r, unread.get(r.id)) for r in page],
         "nextCursor": next_cursor,
     }
 
@@ -40,7 +40,7 @@ def list_rooms(query, actor):
 @bp.response(201, RoomOut)
 def create_room(data, actor):
     """Create a room; the caller becomes its owner and admin."""
-    return serialize_room(rooms.create_room(actor, **data))
+    return wire.room(rooms.create_room(actor, **data))
 
 
 @bp.post("/direct")
@@ -50,7 +50,7 @@ def create_room(data, actor):
 @bp.response(200, RoomOut)
 def open_direct(data, actor):
     """The direct room with another user (the same room every time)."""
-    return serialize_room(rooms.open_direct_room(actor, data["userId"]))
+    return wire.room(rooms.open_direct_room(actor, data["userId"]))
 
 
 @bp.get(ROOM)
@@ -59,7 +59,7 @@ def open_direct(data, actor):
 @bp.response(200, RoomOut)
 def get_room(room_id, actor):
     """One room: public, or one the caller belongs to."""
-    return serialize_room(rooms.get_room(actor, room_id))
+    return wire.room(rooms.get_room(actor, room_id))
 
 
 @bp.put(ROOM)
@@ -69,7 +69,7 @@ def get_room(room_id, actor):
 @bp.response(200, RoomOut)
 def update_room(data, room_id, actor):
     """Change name, description or settings (admins only)."""
-    return serialize_room(rooms.update_room(actor, room_id, data))
+    return wire.room(rooms.update_room(actor, room_id, data))
 
 
 @bp.post(f"{ROOM}/join")
@@ -78,7 +78,7 @@ def update_room(data, room_id, actor):
 @bp.response(200, RoomOut)
 def join_room(room_id, actor):
     """Join a public room."""
-    return serialize_room(rooms.join_room(actor, room_id))
+    return wire.room(rooms.join_room(actor, room_id))
 
 
 @bp.post(f"{ROOM}/leave")
@@ -97,7 +97,7 @@ def leave_room(room_id, actor):
 @bp.response(200, RoomOut)
 def invite_member(data, room_id, actor):
     """Add a user to the room (admins only)."""
-    return serialize_room(rooms.invite_member(actor, room_id, data["userId"]))
+    return wire.room(rooms.invite_member(actor, room_id, data["userId"]))
 
 
 @bp.delete(f"{ROOM}/members/<user_id>")
@@ -106,7 +106,7 @@ def invite_member(data, room_id, actor):
 @bp.response(200, RoomOut)
 def remove_member(room_id, user_id, actor):
     """Kick a member (admins; only owners kick admins; owners cannot be kicked)."""
-    return serialize_room(rooms.remove_member(actor, room_id, user_id))
+    return wire.room(rooms.remove_member(actor, room_id, user_id))
 
 
 @bp.post(f"{ROOM}/bans")
@@ -116,7 +116,7 @@ def remove_member(room_id, user_id, actor):
 @bp.response(200, RoomOut)
 def ban_member(data, room_id, actor):
     """Remove a user and keep them out (admins only)."""
-    return serialize_room(rooms.ban_member(actor, room_id, data["userId"]))
+    return wire.room(rooms.ban_member(actor, room_id, data["userId"]))
 
 
 @bp.delete(f"{ROOM}/bans/<user_id>")
@@ -125,7 +125,7 @@ def ban_member(data, room_id, actor):
 @bp.response(200, RoomOut)
 def unban_member(room_id, user_id, actor):
     """Lift a ban (admins only)."""
-    return serialize_room(rooms.unban_member(actor, room_id, user_id))
+    return wire.room(rooms.unban_member(actor, room_id, user_id))
 
 
 def _role_views(role: str) -> None:
@@ -134,14 +134,14 @@ def _role_views(role: str) -> None:
     @login_required
     @bp.response(200, RoomOut)
     def grant(room_id, user_id, actor):
-        return serialize_room(rooms.set_role(actor, room_id, user_id, role, granted=True))
+        return wire.room(rooms.set_role(actor, room_id, user_id, role, granted=True))
 
     @bp.delete(f"{ROOM}/{role}s/<user_id>", endpoint=f"revoke_{role}")
     @bp.doc(security=BEARER, summary=f"Take the {role} role away (owners only).")
     @login_required
     @bp.response(200, RoomOut)
     def revoke(room_id, user_id, actor):
-        return serialize_room(rooms.set_role(actor, room_id, user_id, role, granted=False))
+        return wire.room(rooms.set_role(actor, room_id, user_id, role, granted=False))
 
 
 _role_views("admin")

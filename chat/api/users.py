@@ -1,10 +1,10 @@
 """Users over REST: the caller's own profile."""
 
+from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.auth import OnlineQuery, OnlineUsersOut, UserOut
 from chat.services import presence, users
 from chat.services.rooms import get_member_room
-from chat.services.users import serialize_user
 
 bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 
@@ -15,7 +15,7 @@ bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 @bp.response(200, UserOut)
 def me(actor):
     """The caller's profile, with their email."""
-    return serialize_user(actor, private=True)
+    return wire.user(actor, private=True)
 
 
 @bp.get("/online")
@@ -27,7 +27,7 @@ def online(query, actor):
     """Online users in a room you are in, or among everyone you share a room with."""
     room = get_member_room(actor, query["roomId"]) if query.get("roomId") else None
     users = presence.online_users(actor, room)
-    return {"users": [{**serialize_user(u), "online": True} for u in users]}
+    return {"users": [{**wire.user(u), "online": True} for u in users]}
 
 
 @bp.get("/by-username/<username>")
@@ -36,4 +36,4 @@ def online(query, actor):
 @bp.response(200, UserOut)
 def by_username(username, actor):
     """Find a user by exact username (case-insensitive), e.g. to invite them."""
-    return serialize_user(users.find_by_username(username))
+    return wire.user(users.find_by_username(username))

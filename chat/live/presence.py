@@ -29,9 +29,9 @@ class MemoryRegistry:
         return len(self.by_user[user_id])
 
     def remove(self, sid: str) -> tuple[str | None, int]:
-        user_id, session = self.sockets.pop(sid, (None, None))
-        if user_id is None:
+        if sid not in self.sockets:
             return None, 0
+        user_id, session = self.sockets.pop(sid)
         self.by_user[user_id].discard(sid)
         self.by_session[session].discard(sid)
         left = len(self.by_user[user_id])

@@ -8,7 +8,9 @@ write that caused it.
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 
@@ -36,14 +38,14 @@ def publish(event: Event) -> None:
     except Exception:  # a broken queue must not fail a stored write
         log.exception("could not publish %s", type(event).__name__)
     if plugin_manager.plugin_manager().hook.track_event.get_hookimpls():
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         socketio.start_background_task(_track, app, event)
 
 
 def _track(app, event: Event) -> None:
     """track_event hooks, in the background and isolated from each other."""
     with app.app_context():
-        plugin_manager.call_isolated("track_event", event=event)
+        plugin_manager.call("track_event", event=event)
 
 
 def _emit(event: Event) -> None:
@@ -83,7 +85,7 @@ def _disconnect_session(event: events.SessionRevoked) -> None:
         socketio.server.disconnect(sid, namespace=NAMESPACE)
 
 
-ACTIONS = {
+ACTIONS: dict[type[Event], Callable[[Any], None]] = {
     events.MessageCreated: _message_created,
     events.MemberJoined: _subscribe,
     events.MemberLeft: _unsubscribe,

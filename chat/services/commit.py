@@ -27,6 +27,7 @@ from pymongo.errors import (
 
 from chat.errors import Conflict, ValidationError
 from chat.extensions import WRITER
+from chat.metrics import count
 from chat.models import Message, Room
 from chat.services.common import Combiner, Pending
 
@@ -54,13 +55,14 @@ def store(doc: dict, known: int) -> dict:
 
 def _commit(batch: list[Pending]) -> None:
     """Store the batch; every entry ends finished, with its doc stored or an error."""
+    count("commit_batch", len(batch))
     newest: dict = {}  # room -> newest seq known stored
     for p in batch:
         doc, known = p.item
         newest[doc["room"]] = max(
             newest.get(doc["room"], 0), known, _stored_seqs.get(doc["room"], 0)
         )
-    todo, stored, clashes = list(batch), [], Counter()
+    todo, stored, clashes = list(batch), list[Pending](), Counter[Pending]()
     moved: tuple[bool, Exception | None] = (False, None)  # rooms moved by the insert?
     while todo:
         following = dict(newest)
@@ -96,6 +98,7 @@ def _commit(batch: list[Pending]) -> None:
             failed.finish(error=DuplicateKeyError(error["errmsg"], 11000, error))
             continue
         clashes[failed] += 1  # another writer took this seq: read how far the room got
+        count("seq_clashes")
         if clashes[failed] >= SEQ_ATTEMPTS:
             failed.finish(error=Conflict("The room is too busy; retry with the same clientId."))
             continue
@@ -106,9 +109,9 @@ def _commit(batch: list[Pending]) -> None:
         newest[room] = newer["seq"] if newer else newest[room] + 1
         todo.insert(0, failed)
     _remember(newest, stored)
-    error = moved[1] if moved[0] else _move_rooms(stored)
+    room_error = moved[1] if moved[0] else _move_rooms(stored)
     for p in stored:
-        p.finish(p.item[0], error)
+        p.finish(p.item[0], room_error)
 
 
 def _first_error(exc: BulkWriteError | ClientBulkWriteException) -> dict:
@@ -128,7 +131,7 @@ def _insert(todo: list[Pending], stored: list[Pending]) -> bool:
     docs = [p.item[0] for p in todo]
     if _one_round_trip[0]:
         messages, rooms = _namespace(Message), _namespace(Room)
-        ops = [InsertOne(doc, namespace=messages) for doc in docs]
+        ops: list[InsertOne | UpdateOne] = [InsertOne(doc, namespace=messages) for doc in docs]
         ops += [
             UpdateOne(query, update, namespace=rooms)
             for query, update in _room_moves(stored + todo)

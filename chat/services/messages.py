@@ -9,11 +9,12 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from chat import plugin_manager as plugins
+from chat import wire
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.events import MessageCreated, MessageDeleted, MessageUpdated
 from chat.live.publish import publish
 from chat.models import Message, Room, User
-from chat.models.base import isoformat, utcnow
+from chat.models.base import utcnow
 from chat.plugin_manager import permission
 from chat.services import commit
 from chat.services.common import find_document, to_oid
@@ -35,8 +36,8 @@ def _validated(
 ) -> dict:
     """Core checks, then the validate_message hook (which may change the draft)."""
     _check_content(content, message_type)
-    draft = {"content": content, "message_type": message_type, "data": dict(data)}
-    plugins.validate_message(actor=actor, room=room, draft=draft, is_edit=is_edit)
+    draft: dict = {"content": content, "message_type": message_type, "data": dict(data)}
+    plugins.call("validate_message", actor=actor, room=room, draft=draft, is_edit=is_edit)
     _check_content(draft["content"], draft["message_type"])
     return draft
 
@@ -105,12 +106,12 @@ def post_message(
     except DuplicateKeyError:  # a retry: this clientId is already stored
         query = {"room": room.id, "sender": actor.id, "client_id": client_id}
         stored = find_document(Message, query)
-        return Posted(stored, False, serialize_message(stored))
+        return Posted(stored, False, wire.message(stored))
     message = Message._from_son(doc)
-    wire = serialize_message(message)
-    event = MessageCreated(room_id=str(room.id), message=wire, room_type=room.type)
+    payload = wire.message(message)
+    event = MessageCreated(room_id=str(room.id), message=payload, room_type=room.type)
     publish(event)
-    return Posted(message, True, wire)
+    return Posted(message, True, payload)
 
 
 def _cursor_seq(room: Room, message_id: str, name: str) -> int:
@@ -195,7 +196,7 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
         content=content, mentions=parse_mentions(content, room), edited=True, edited_at=utcnow()
     )
     message.reload()
-    publish(MessageUpdated(room_id=str(room.id), message=serialize_message(message)))
+    publish(MessageUpdated(room_id=str(room.id), message=wire.message(message)))
     return message
 
 
@@ -212,32 +213,3 @@ def delete_message(actor: User, message_id: str) -> Message:
     message.reload()
     publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
     return message
-
-
-def serialize_message(message: Message) -> dict:
-    """The contract's `message`: REST body, socket ack and broadcast payload alike."""
-    data = {
-        "id": str(message.id),
-        "roomId": str(message.room),
-        "seq": message.seq,
-        "sender": {"id": str(message.sender), "username": message.sender_name},
-        "content": message.content,
-        "messageType": message.message_type,
-        "timestamp": isoformat(message.timestamp),
-        "edited": message.edited,
-        "mentions": [str(m) for m in message.mentions],
-        "reactions": [
-            {"user": str(r.user), "emoji": r.emoji, "timestamp": isoformat(r.timestamp)}
-            for r in message.reactions
-        ],
-    }
-    if message.edited_at:
-        data["editedAt"] = isoformat(message.edited_at)
-    if message.client_id is not None:
-        data["clientId"] = message.client_id
-    if message.deleted:
-        data["deleted"] = True
-        data["deletedAt"] = isoformat(message.deleted_at)
-    for extra in plugins.call_isolated("extend_message", message=message):
-        data.update(extra)
-    return data

@@ -2,6 +2,7 @@
 
 from bson import ObjectId
 
+from chat import wire
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.events import (
     MemberJoined,
@@ -14,7 +15,7 @@ from chat.events import (
 )
 from chat.live.publish import publish
 from chat.models import Message, ReadState, Room, User
-from chat.models.base import isoformat, utcnow
+from chat.models.base import utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
 from chat.services import presence, roomcache
@@ -133,7 +134,7 @@ def create_room(
         created_by=actor.id,
     )
     room.save(force_insert=True)
-    publish(RoomCreated(str(room.id), user_id=str(actor.id), room=serialize_room(room)))
+    publish(RoomCreated(str(room.id), user_id=str(actor.id), room=wire.room(room)))
     return room
 
 
@@ -152,7 +153,7 @@ def update_room(actor: User, room_id: str, data: dict) -> Room:
         room.type = "private" if room.settings.is_private else "public"
     room.save()
     roomcache.changed(room.id)
-    publish(RoomUpdated(room_id=str(room.id), room=serialize_room(room)))
+    publish(RoomUpdated(room_id=str(room.id), room=wire.room(room)))
     return room
 
 
@@ -364,7 +365,7 @@ def open_direct_room(actor: User, user_id: str) -> Room:
     )
     room = Room.objects.get(direct_key=key)
     if opened.upserted_id is not None:
-        created = RoomCreated(str(room.id), user_id=str(actor.id), room=serialize_room(room))
+        created = RoomCreated(str(room.id), user_id=str(actor.id), room=wire.room(room))
         publish(created)
     return room
 
@@ -400,26 +401,3 @@ def unread_counts(actor: User, rooms: list[Room]) -> dict[ObjectId, int]:
             room=room_id, seq__gt=pointers.get(room_id, 0), sender__ne=actor.id, deleted=False
         ).count()
     return counts
-
-
-def serialize_room(room: Room, unread: int | None = None) -> dict:
-    """The contract's `room`, plus `type`, `owners` and (for members) `unreadCount`."""
-    data = {
-        "id": str(room.id),
-        "name": room.name,
-        "description": room.description,
-        "type": room.type,
-        "participants": [str(p) for p in room.participants],
-        "admins": [str(a) for a in room.admins],
-        "owners": [str(o) for o in room.owners],
-        "settings": {
-            "isPrivate": room.settings.is_private,
-            "maxParticipants": room.settings.max_participants,
-            "allowFileSharing": room.settings.allow_file_sharing,
-        },
-        "createdAt": isoformat(room.created_at),
-        "lastActivity": isoformat(room.last_activity),
-    }
-    if unread is not None:
-        data["unreadCount"] = unread
-    return data

@@ -1,16 +1,7 @@
-"""User serialization shared by every transport."""
+"""Users: lookups shared by every transport."""
 
 from chat.errors import NotFound
 from chat.models import User
-from chat.models.base import isoformat
-
-
-def serialize_user(user: User, *, private: bool = False) -> dict:
-    """The contract's `user`; `private=True` adds the email (the caller's own profile)."""
-    data = {"id": str(user.id), "username": user.username, "createdAt": isoformat(user.created_at)}
-    if private:
-        data["email"] = user.email or user.unclaimed_email
-    return data
 
 
 def find_by_username(username: str) -> User:

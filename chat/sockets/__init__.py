@@ -22,9 +22,9 @@ def _manager(app: Flask):
     )
 
 
-def origin_checker(allowed: list[str]):
+def origin_checker(origins: list[str]):
     """Accept the app's own origin (its web client) and the SOCKET_CORS_ORIGIN list."""
-    allowed = set(allowed)
+    allowed = set(origins)
 
     def check(origin: str | None, environ: dict) -> bool:
         scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
@@ -101,7 +101,7 @@ def init_app(app: Flask) -> None:
         engineio_logger=False,
     )
     guard(socketio.server, app.config["SOCKET_AUTH_TIMEOUT"], lambda: _start_upkeep(app))
-    app.wsgi_app = _without_deflate(app.wsgi_app)
+    app.wsgi_app = _without_deflate(app.wsgi_app)  # type: ignore[method-assign]
     _cheap_event_contexts(app)
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)
     from chat.sockets.common import Sockets

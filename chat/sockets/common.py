@@ -79,10 +79,10 @@ def current_state(sid: str) -> SocketState:
     """The socket's state; an expired token ends the socket after the ack."""
     state = states().get(sid)
     if state is None:  # never left connected without state (and so without limits)
-        socketio.start_background_task(_disconnect_later, current_app._get_current_object(), sid)
+        socketio.start_background_task(_disconnect_later, current_app._get_current_object(), sid)  # type: ignore[attr-defined]
         raise Unauthorized("Not connected.")
     if time.time() >= state.expires:
-        socketio.start_background_task(_disconnect_later, current_app._get_current_object(), sid)
+        socketio.start_background_task(_disconnect_later, current_app._get_current_object(), sid)  # type: ignore[attr-defined]
         raise Unauthorized("Token has expired.")
     return state
 
@@ -151,9 +151,10 @@ def rate_limit(state: SocketState, wait: float) -> None:
         state.refusals = max(0, state.refusals - 1)
         return
     state.refusals += 1
+    metrics().rate_limited.labels("socket").inc()
     log.info("socket rate limited", extra={"event": "rate_limited", "user": str(state.user.id)})
     if state.refusals >= current_app.config["SOCKET_ABUSE_LIMIT"]:
-        app = current_app._get_current_object()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         socketio.start_background_task(_disconnect_later, app, state.sid)
     raise RateLimited("Slow down.", retry_after=max(1, math.ceil(wait)))
 

@@ -1,6 +1,7 @@
 """Connecting and disconnecting: token check before anything runs, channels, presence."""
 
 import logging
+from typing import NoReturn
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
@@ -41,14 +42,14 @@ def connect(auth_payload=None):
             "socket refused",
             extra={"event": "auth_refused", "reason": exc.message, "remote": request.remote_addr},
         )
-        raise ConnectionRefusedError("unauthorized") from None
+        _refuse("unauthorized")
     _check_capacity(str(user.id))
     sid, user_id = request.sid, str(user.id)
     try:
         room_ids = presence.user_room_ids(user_id)
     except Exception:  # the database is down: refuse now, the client retries
         log.warning("socket refused: rooms unreadable", extra={"event": "refused"})
-        raise ConnectionRefusedError("unavailable") from None
+        _refuse("unavailable")
     states().add(SocketState(sid=sid, user=user, session=claims["sid"], expires=claims["exp"]))
     join_room(user_channel(user_id))
     for room_id in room_ids:
@@ -72,19 +73,25 @@ def _registered(sid: str, user_id: str, session: str) -> int:
         return 0
 
 
+def _refuse(reason: str) -> NoReturn:
+    """Refuse the connection with `reason` (its data on the client), counted."""
+    metrics().refused.labels(reason).inc()
+    raise ConnectionRefusedError(reason)
+
+
 def _check_capacity(user_id: str) -> None:
     """Refuse at once (never hang) past the per-process or per-user socket caps."""
     config = current_app.config
     if len(states()) >= config["SOCKET_MAX_CONNECTIONS"]:
         log.warning("socket refused: server full", extra={"event": "refused", "user": user_id})
-        raise ConnectionRefusedError("server_busy")
+        _refuse("server_busy")
     try:
         live = registry().counts([user_id])[0]
     except Exception:  # without the shared count, the per-process cap still holds
         live = 0
     if live >= config["SOCKET_MAX_PER_USER"]:
         log.info("socket refused: too many", extra={"event": "refused", "user": user_id})
-        raise ConnectionRefusedError("too_many_connections")
+        _refuse("too_many_connections")
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)

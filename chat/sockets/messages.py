@@ -1,8 +1,8 @@
 """Message events on /chat: send_message, edit_message, delete_message, sync."""
 
+from chat import wire
 from chat.schemas.messages import EditMessageEvent, MessageRefEvent, SendMessageEvent, SyncEvent
 from chat.services import messages
-from chat.services.messages import serialize_message
 from chat.sockets.common import event
 
 
@@ -16,7 +16,7 @@ def send_message(state, data):
 @event("edit_message", EditMessageEvent)
 def edit_message(state, data):
     message = messages.edit_message(state.user, data["message_id"], data["content"])
-    return {"message": serialize_message(message)}
+    return {"message": wire.message(message)}
 
 
 @event("delete_message", MessageRefEvent)
@@ -29,4 +29,4 @@ def delete_message(state, data):
 def sync(state, data):
     """What this client missed in a room, after its last seen message, in seq order."""
     page, more = messages.sync_messages(state.user, **data)
-    return {"messages": [serialize_message(m) for m in page], "hasMore": more}
+    return wire.message_page(page, more)

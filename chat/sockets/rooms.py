@@ -4,12 +4,12 @@ import time
 
 from flask import current_app
 
+from chat import wire
 from chat.events import TypingChanged
 from chat.extensions import socketio
 from chat.live.publish import NAMESPACE, publish, room_channel
 from chat.schemas.common import RoomEvent
 from chat.services import rooms
-from chat.services.rooms import serialize_room
 from chat.sockets.common import event, rate_limit, states, stop_typing
 
 
@@ -18,7 +18,7 @@ def join_room(state, data):
     """Join a public room (or re-subscribe to one of yours); ack {room}."""
     room = rooms.join_room(state.user, data["room_id"])
     socketio.server.enter_room(state.sid, room_channel(str(room.id)), namespace=NAMESPACE)
-    return {"room": serialize_room(room)}
+    return {"room": wire.room(room)}
 
 
 @event("leave_room", RoomEvent)

@@ -11,6 +11,7 @@ from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.live.presence import registry
 from chat.live.publish import NAMESPACE, publish
+from chat.metrics import metrics
 from chat.services import presence, roomcache
 from chat.sockets.common import states, stop_typing
 
@@ -45,7 +46,8 @@ def _loop(app: Flask) -> None:
         with app.app_context():
             try:
                 expire_sockets(time.time())
-                socketio.server.close_unauthenticated(NAMESPACE)
+                closed = socketio.server.close_unauthenticated(NAMESPACE)
+                metrics().refused.labels("auth_timeout").inc(closed)
                 cut_slow_consumers(app.config["SOCKET_MAX_QUEUE"])
                 if tick % HEARTBEAT_EVERY == 0:
                     _heartbeat()
@@ -99,13 +101,13 @@ def expire_sockets(now: float) -> None:
     for state in sockets.expired(now):
         socketio.server.disconnect(state.sid, namespace=NAMESPACE)
     for sid in list(sockets.typing):
-        state = sockets.get(sid)
-        if state is None:
+        typist = sockets.get(sid)
+        if typist is None:
             sockets.typing.discard(sid)
             continue
-        stale = [room for room, deadline in state.typing.items() if deadline <= now]
+        stale = [room for room, deadline in typist.typing.items() if deadline <= now]
         if stale:
-            stop_typing(sid, state, stale)
+            stop_typing(sid, typist, stale)
 
 
 def cut_slow_consumers(max_queue: int) -> None:
@@ -123,4 +125,5 @@ def cut_slow_consumers(max_queue: int) -> None:
             queue = getattr(sock, "queue", None)
             if queue is not None and queue.qsize() > max_queue:
                 log.warning("slow consumer cut off", extra={"event": "slow_consumer"})
+                metrics().slow_consumer_cuts.inc()
                 socketio.server.close_now(eio_sid, abort=True)

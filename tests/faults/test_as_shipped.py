@@ -19,7 +19,7 @@ import websocket
 from devtools.servers import ROOT, env_with, free_port, procfile_cmd
 from tests.conftest import PASSWORD
 from tests.faults.rawws import RawSocket
-from tests.processes import connected_clients, release, server
+from tests.processes import connected_clients, metric, release, server
 from tests.sockets.client import Person
 
 
@@ -377,6 +377,7 @@ def test_row32_one_budget_over_every_event(shipped):
     print(f"\nrow 32: {len(acks)} events in {elapsed:.2f} s, let through {len(allowed)}")
     assert abs(len(allowed) - expected) <= 3, (len(allowed), expected)
     assert limited and all(a["error"]["retryAfter"] >= 1 for a in limited)
+    assert metric(shipped, "chat_rate_limited_total", transport="socket") >= len(limited)
     # refusals not made up by accepted events (SOCKET_ABUSE_LIMIT 50) cut the flooder off
     assert sock.wait_disconnected(3) and len(acks) < 400
     other = alice.socket()

@@ -10,7 +10,7 @@ import requests
 import websocket
 
 from chat.models import Message
-from tests.processes import server
+from tests.processes import metric, server
 
 
 @pytest.fixture
@@ -130,6 +130,10 @@ def test_rest_flood_is_limited_across_processes(app, live_settings, people):
         codes = [alice.rest("get", "/api/users/me", base=(a, b)[i % 2]) for i in range(250)]
         statuses = [r.status_code for r in codes]
         assert statuses.count(200) == 200 and statuses.count(429) == 50
+        rest_limited = metric(a, "chat_rate_limited_total", transport="rest")
+        assert rest_limited + metric(b, "chat_rate_limited_total", transport="rest") == 50
+        route = {"method": "GET", "route": "/api/users/me"}
+        assert metric(a, "chat_http_requests_total", **route, outcome="rate_limited") > 0
         refused = next(r for r in codes if r.status_code == 429)
         assert int(refused.headers["Retry-After"]) >= 1
         assert refused.json()["error"]["code"] == "rate_limited"

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import websocket
 
 from devtools.servers import worker_rss_mb
-from tests.processes import connected_clients, server
+from tests.processes import connected_clients, metric, server
 
 
 def _stalled_client(base: str, token: str) -> websocket.WebSocket:
@@ -46,6 +46,7 @@ def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
         while connected_clients(base) > 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert connected_clients(base) == 2, "the stalled client is still connected"
+        assert metric(base, "chat_slow_consumer_cuts_total") == 1
         print(f"\nrow 7: server RSS growth {growth:.1f} MB with a stalled client")
         assert growth < 50, f"server memory grew {growth:.1f} MB"
         deadline = time.monotonic() + 10

@@ -107,7 +107,10 @@ def test_a_batch_that_meets_another_writers_seq_renumbers_without_gaps(app, db, 
             }
         )
 
+    clashes = app.extensions["metrics"].seq_clashes
+    before = clashes._value.get()
     responses = _send_all(app, [(alice, {"roomId": room, "content": f"m{i}"}) for i in range(5)])
+    assert clashes._value.get() > before  # chat_seq_clashes_total in /metrics
 
     assert [status for status, _ in responses] == [201] * 5
     assert sorted(body["seq"] for _, body in responses) == [4, 5, 6, 7, 8]

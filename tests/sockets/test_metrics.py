@@ -1,18 +1,11 @@
 """/metrics: Prometheus text with clients, rooms, messages, events and latencies."""
 
+import contextlib
+
 import requests
-from prometheus_client.parser import text_string_to_metric_families
+import socketio
 
-from tests.processes import metrics_text
-
-
-def _scrape(base: str) -> dict[tuple, float]:
-    text = metrics_text(base)
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
+from tests.processes import scrape as _scrape
 
 
 def test_metrics_follow_the_traffic(people, live):
@@ -35,9 +28,38 @@ def test_metrics_follow_the_traffic(people, live):
     assert delta("chat_messages_total") == 5
     assert after[("chat_messages_per_second", ())] > 0
     assert delta("chat_socket_events_total", event="send_message", outcome="ok") == 5
-    assert delta("chat_socket_events_total", event="send_message", outcome="error") == 1
+    refused = {"event": "send_message", "outcome": "validation_error"}
+    assert delta("chat_socket_events_total", **refused) == 1
     assert delta("chat_handler_latency_seconds_count", event="send_message") == 6
     assert delta("chat_delivery_latency_seconds_count") == 5
+    assert delta("chat_commit_batch_size_sum") == 5  # one batch each: nobody else sends
+    assert 1 <= delta("chat_commit_batch_size_count") <= 5
+
+
+def test_metrics_count_rest_outcomes_refusals_and_the_process(people, live):
+    alice = people("alice")
+    before = _scrape(live)
+    assert alice.rest("get", "/api/rooms/000000000000000000000000").status_code == 404
+    assert alice.rest("get", "/api/users/me").status_code == 200
+    stranger = socketio.Client(reconnection=False)
+    with contextlib.suppress(socketio.exceptions.ConnectionError):
+        stranger.connect(
+            live, namespaces=["/chat"], auth={"token": "forged"}, transports=["websocket"]
+        )
+    after = _scrape(live)
+
+    def delta(name, **labels):
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0) - before.get(key, 0)
+
+    room = {"method": "GET", "route": "/api/rooms/<room_id>"}
+    assert delta("chat_http_requests_total", **room, outcome="not_found") == 1
+    me = {"method": "GET", "route": "/api/users/me"}
+    assert delta("chat_http_requests_total", **me, outcome="ok") == 1
+    assert delta("chat_connections_refused_total", reason="unauthorized") == 1
+    assert after[("process_resident_memory_bytes", ())] > 10e6
+    assert after[("process_open_fds", ())] > 0
+    assert after[("python_gc_collections_total", (("generation", "0"),))] > 0
 
 
 def test_metrics_need_the_token(live):

@@ -4,6 +4,7 @@ from urllib.parse import quote
 
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
+from marshmallow import fields
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from chat.plugin_api import (
@@ -11,6 +12,7 @@ from chat.plugin_api import (
     Blueprint,
     MessageOut,
     PayloadTooLarge,
+    Schema,
     ValidationError,
     login_required,
 )
@@ -19,6 +21,18 @@ from . import service
 from .sniff import INLINE_SAFE
 
 bp = Blueprint("files", __name__, url_prefix="/api", description="File sharing")
+
+
+class AttachmentOut(Schema):
+    """A message's file (the `attachment` field file sharing adds to messages)."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    size = fields.Integer(required=True)
+    contentType = fields.String(required=True)
+    url = fields.String(required=True, metadata={"description": "Members download it here."})
+
+
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries, headers and the caption
 UPLOAD_BODY = {
     "required": True,

@@ -35,7 +35,7 @@ class NotificationCreated(Event):
     notification: dict | None = None
 
     def payload(self) -> dict:
-        return self.notification
+        return self.notification or {}
 
     def channels(self) -> list[str]:
         return [user_channel(self.user_id)]

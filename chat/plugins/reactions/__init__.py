@@ -4,6 +4,8 @@ REST  POST /api/messages/:id/reactions {emoji}, DELETE /api/messages/:id/reactio
 Socket add_reaction / remove_reaction {messageId, emoji}; the room gets reaction_updated.
 """
 
+from marshmallow import fields
+
 from chat.plugin_api import hookimpl
 
 from . import api, service, sockets
@@ -22,3 +24,10 @@ def register_socket_events(socketio, namespace):
 @hookimpl
 def extend_message(message):
     return {"reactionCounts": service.counts(message)}
+
+
+@hookimpl
+def message_fields():
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    counts.metadata["description"] = "emoji -> how many reacted with it"
+    return {"reactionCounts": counts}

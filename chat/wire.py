@@ -1,0 +1,82 @@
+"""The wire format: every outward shape of the core (user, message, reaction, room,
+page of messages) is built here and only here, for REST bodies, socket acks and
+broadcasts alike. docs/openapi.json and docs/asyncapi.yaml document these shapes;
+tests fail when a key sent is not documented there (tests/test_openapi_document.py,
+tests/test_asyncapi_document.py).
+
+A send builds its message once (`chat.services.messages.Posted.wire`); plugins add
+fields through `extend_message`, which runs here, once per shape built.
+"""
+
+from chat import plugin_manager
+from chat.models import Message, Room, User
+from chat.models.base import isoformat
+
+
+def user(account: User, *, private: bool = False) -> dict:
+    """The contract's `user`; `private=True` adds the email (the caller's own profile)."""
+    data = {
+        "id": str(account.id),
+        "username": account.username,
+        "createdAt": isoformat(account.created_at),
+    }
+    if private:
+        data["email"] = account.email or account.unclaimed_email
+    return data
+
+
+def message(stored: Message) -> dict:
+    """The contract's `message`, with the fields plugins add (`extend_message`)."""
+    data = {
+        "id": str(stored.id),
+        "roomId": str(stored.room),
+        "seq": stored.seq,
+        "sender": {"id": str(stored.sender), "username": stored.sender_name},
+        "content": stored.content,
+        "messageType": stored.message_type,
+        "timestamp": isoformat(stored.timestamp),
+        "edited": stored.edited,
+        "mentions": [str(m) for m in stored.mentions],
+        "reactions": [
+            {"user": str(r.user), "emoji": r.emoji, "timestamp": isoformat(r.timestamp)}
+            for r in stored.reactions
+        ],
+    }
+    if stored.edited_at:
+        data["editedAt"] = isoformat(stored.edited_at)
+    if stored.client_id is not None:
+        data["clientId"] = stored.client_id
+    if stored.deleted:
+        data["deleted"] = True
+        data["deletedAt"] = isoformat(stored.deleted_at)
+    for extra in plugin_manager.call("extend_message", message=stored):
+        data.update(extra)
+    return data
+
+
+def message_page(page: list[Message], more: bool) -> dict:
+    """A page of history, oldest first (`get_messages` and `GET /api/messages/:room`)."""
+    return {"messages": [message(m) for m in page], "hasMore": more}
+
+
+def room(stored: Room, unread: int | None = None) -> dict:
+    """The contract's `room`, plus `type`, `owners` and (for members) `unreadCount`."""
+    data = {
+        "id": str(stored.id),
+        "name": stored.name,
+        "description": stored.description,
+        "type": stored.type,
+        "participants": [str(p) for p in stored.participants],
+        "admins": [str(a) for a in stored.admins],
+        "owners": [str(o) for o in stored.owners],
+        "settings": {
+            "isPrivate": stored.settings.is_private,
+            "maxParticipants": stored.settings.max_participants,
+            "allowFileSharing": stored.settings.allow_file_sharing,
+        },
+        "createdAt": isoformat(stored.created_at),
+        "lastActivity": isoformat(stored.last_activity),
+    }
+    if unread is not None:
+        data["unreadCount"] = unread
+    return data
