@@ -87,4 +87,5 @@ def _load_plugins(app: Flask) -> None:
     added: dict = {}
     for declared in pm.hook.message_fields(app=app):
         added.update(declared)
+    app.extensions["message_fields"] = added
     smorest_api.document_message_fields(added)

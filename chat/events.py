@@ -3,6 +3,10 @@
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from marshmallow import Schema
+
+from chat.schemas import events as shapes
+
 
 def room_channel(room_id: str) -> str:
     return f"room:{room_id}"
@@ -14,9 +18,11 @@ def user_channel(user_id: str) -> str:
 
 @dataclass(frozen=True)
 class Event:
-    """Base event: `name` is the Socket.IO event name ("" for none), `room_id` its room."""
+    """Base event: `name` is the Socket.IO event name ("" for none), `room_id` its room,
+    `payload()` what sockets receive and `schema` its documentation."""
 
     name: ClassVar[str] = ""
+    schema: ClassVar[type[Schema] | None] = None  # documents payload() (docs/asyncapi.yaml)
     skips_origin: ClassVar[bool] = False  # True: not sent to the socket that caused it
     room_id: str
 
@@ -31,6 +37,7 @@ class Event:
 @dataclass(frozen=True)
 class MessageCreated(Event):
     name: ClassVar[str] = "message_received"
+    schema: ClassVar[type[Schema] | None] = shapes.MessageReceivedOut
     message: dict = field(default_factory=dict)
     skips_origin: ClassVar[bool] = True  # the sending socket gets the ack instead
     room_type: str = ""  # public / private / direct, so listeners need not load the room
@@ -43,6 +50,7 @@ class MessageCreated(Event):
 @dataclass(frozen=True)
 class MessageUpdated(Event):
     name: ClassVar[str] = "message_updated"
+    schema: ClassVar[type[Schema] | None] = shapes.MessageUpdatedOut
     message: dict = field(default_factory=dict)
 
     def payload(self) -> dict:
@@ -52,6 +60,7 @@ class MessageUpdated(Event):
 @dataclass(frozen=True)
 class MessageDeleted(Event):
     name: ClassVar[str] = "message_deleted"
+    schema: ClassVar[type[Schema] | None] = shapes.MessageDeletedOut
     message_id: str = ""
 
     def payload(self) -> dict:
@@ -63,6 +72,7 @@ class MemberJoined(Event):
     """Carries what a client needs to update its room and online list without asking."""
 
     name: ClassVar[str] = "user_joined"
+    schema: ClassVar[type[Schema] | None] = shapes.UserJoinedOut
     user_id: str = ""
     username: str = ""
     online: bool = False
@@ -81,6 +91,7 @@ class MemberLeft(Event):
     """A member left, was kicked or banned (`reason`): their sockets leave the channel."""
 
     name: ClassVar[str] = "user_left"
+    schema: ClassVar[type[Schema] | None] = shapes.UserLeftOut
     user_id: str = ""
     reason: str = "left"
 
@@ -91,6 +102,7 @@ class MemberLeft(Event):
 @dataclass(frozen=True)
 class RoomUpdated(Event):
     name: ClassVar[str] = "room_updated"
+    schema: ClassVar[type[Schema] | None] = shapes.RoomUpdatedOut
     room: dict = field(default_factory=dict)
 
     def payload(self) -> dict:
@@ -100,6 +112,7 @@ class RoomUpdated(Event):
 @dataclass(frozen=True)
 class TypingChanged(Event):
     name: ClassVar[str] = "typing_indicator"
+    schema: ClassVar[type[Schema] | None] = shapes.TypingOut
     user_id: str = ""
     username: str = ""
     is_typing: bool = False
@@ -119,6 +132,7 @@ class PresenceChanged(Event):
     """A user came online (first socket) or went offline (last socket gone)."""
 
     name: ClassVar[str] = "presence"
+    schema: ClassVar[type[Schema] | None] = shapes.PresenceOut
     user_id: str = ""
     online: bool = False
     room_ids: tuple[str, ...] = ()

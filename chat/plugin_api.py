@@ -41,12 +41,14 @@ from chat.models import Message, Room, User
 from chat.models.base import NO_AUTO_INDEX, isoformat, utcnow
 from chat.plugin_manager import plugin_config
 from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
-from chat.schemas.messages import MessageOut
+from chat.schemas.events import MessageAck
+from chat.schemas.messages import MessageOut, ReactionOut
 from chat.services.messages import Posted, get_message, post_message
 from chat.services.presence import online_ids
 from chat.services.rooms import get_member_room, get_room, require_member
 from chat.sockets.common import event as socket_event
 from chat.wire import message as serialize_message
+from chat.wire import reactions as serialize_reactions
 
 
 def spawn(fn, *args, **kwargs):
@@ -68,6 +70,7 @@ __all__ = [
     "MemberLeft",
     "MemberUnbanned",
     "Message",
+    "MessageAck",
     "MessageCreated",
     "MessageDeleted",
     "MessageOut",
@@ -79,6 +82,7 @@ __all__ = [
     "Posted",
     "PresenceChanged",
     "RateLimited",
+    "ReactionOut",
     "ReadMarked",
     "RoleChanged",
     "Room",
@@ -106,6 +110,7 @@ __all__ = [
     "require_member",
     "room_channel",
     "serialize_message",
+    "serialize_reactions",
     "socket_event",
     "spawn",
     "user_channel",

@@ -1,6 +1,7 @@
 """The wire format: every outward shape of the core (user, message, reaction, room,
 page of messages) is built here and only here, for REST bodies, socket acks and
-broadcasts alike. docs/openapi.json and docs/asyncapi.yaml document these shapes;
+broadcasts alike (a socket event's envelope is its `payload()` in chat/events.py,
+documented by its `schema`). docs/openapi.json and docs/asyncapi.yaml document these shapes;
 tests fail when a key sent is not documented there (tests/test_openapi_document.py,
 tests/test_asyncapi_document.py).
 
@@ -37,10 +38,7 @@ def message(stored: Message) -> dict:
         "timestamp": isoformat(stored.timestamp),
         "edited": stored.edited,
         "mentions": [str(m) for m in stored.mentions],
-        "reactions": [
-            {"user": str(r.user), "emoji": r.emoji, "timestamp": isoformat(r.timestamp)}
-            for r in stored.reactions
-        ],
+        "reactions": reactions(stored),
     }
     if stored.edited_at:
         data["editedAt"] = isoformat(stored.edited_at)
@@ -52,6 +50,14 @@ def message(stored: Message) -> dict:
     for extra in plugin_manager.call("extend_message", message=stored):
         data.update(extra)
     return data
+
+
+def reactions(stored: Message) -> list[dict]:
+    """A message's reactions, oldest first."""
+    return [
+        {"user": str(r.user), "emoji": r.emoji, "timestamp": isoformat(r.timestamp)}
+        for r in stored.reactions
+    ]
 
 
 def message_page(page: list[Message], more: bool) -> dict:

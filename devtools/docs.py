@@ -2,6 +2,8 @@
 
 - docs/openapi.json: the REST API as the server serves it at /api/openapi.json (every
   built-in plugin loaded); tests/test_openapi_document.py.
+- docs/asyncapi.yaml: the socket protocol (devtools/asyncapi.py);
+  tests/test_asyncapi_document.py.
 - README.md's configuration table, from chat.config's declarations; tests/test_config.py.
 """
 
@@ -14,12 +16,16 @@ from devtools.servers import ROOT
 DOCUMENT = ROOT / "docs" / "openapi.json"
 
 
-def served() -> dict:
-    """The document a testing app serves (no database is contacted)."""
+def testing_app():
+    """An app with every plugin found (no database is contacted)."""
     os.environ.pop("CHAT_PLUGINS_BLOCKED", None)
     from chat import create_app
 
-    app = create_app("testing", MONGODB_URI="mongodb://127.0.0.1:9/openapi", REDIS_URL="")
+    return create_app("testing", MONGODB_URI="mongodb://127.0.0.1:9/openapi", REDIS_URL="")
+
+
+def served(app) -> dict:
+    """The OpenAPI document `app` serves."""
     return app.test_client().get("/api/openapi.json").get_json()
 
 
@@ -39,9 +45,13 @@ def write_settings_table() -> None:
 
 
 def main() -> int:
-    DOCUMENT.write_text(render(served()))
+    from devtools import asyncapi
+
+    app = testing_app()
+    DOCUMENT.write_text(render(served(app)))
+    asyncapi.DOCUMENT.write_text(asyncapi.render(asyncapi.build(app)))
     write_settings_table()
-    print(f"wrote {DOCUMENT.relative_to(ROOT)} and README.md's settings table")
+    print("wrote docs/openapi.json, docs/asyncapi.yaml and README.md's settings table")
     return 0
 
 

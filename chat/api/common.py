@@ -22,11 +22,16 @@ class ChatApi(flask_smorest.Api):
         return http_error_response(error)
 
     def document_message_fields(self, added: dict) -> None:
-        """Add the fields plugins put on messages (their `message_fields`) to the
-        document's MessageOut, where the wire tests look for every key sent."""
-        convert = self.ma_plugin.converter.field2property
-        message = self.spec.components.schemas["MessageOut"]
-        message["properties"].update({name: convert(f) for name, f in sorted(added.items())})
+        document_message_fields(self.spec, self.ma_plugin, added)
+
+
+def document_message_fields(spec, ma_plugin, added: dict) -> None:
+    """Add the fields plugins put on messages (their `message_fields`) to a document's
+    MessageOut (the OpenAPI and the AsyncAPI documents), where the wire tests look for
+    every key sent."""
+    convert = ma_plugin.converter.field2property
+    message = spec.components.schemas["MessageOut"]
+    message["properties"].update({name: convert(f) for name, f in sorted(added.items())})
 
 
 api = ChatApi()  # unbound; create_app attaches it

@@ -31,36 +31,36 @@ class HistoryQuery(Schema):
 
 
 class SenderOut(Schema):
-    id = fields.String()
-    username = fields.String()
+    id = fields.String(required=True)
+    username = fields.String(required=True)
 
 
 class ReactionOut(Schema):
-    user = fields.String()
-    emoji = fields.String()
-    timestamp = fields.String()
+    user = fields.String(required=True)
+    emoji = fields.String(required=True)
+    timestamp = fields.String(required=True)
 
 
 class MessageOut(OutSchema):
-    id = fields.String()
-    roomId = fields.String()
-    seq = fields.Integer(metadata={"description": "Per-room, strictly increasing."})
-    sender = fields.Nested(SenderOut)
-    content = fields.String()
-    messageType = fields.String(metadata={"enum": list(MESSAGE_TYPES)})
-    timestamp = fields.String()
-    edited = fields.Boolean()
+    id = fields.String(required=True)
+    roomId = fields.String(required=True)
+    seq = fields.Integer(required=True, metadata={"description": "Per-room, strictly increasing."})
+    sender = fields.Nested(SenderOut, required=True)
+    content = fields.String(required=True)
+    messageType = fields.String(required=True, metadata={"enum": list(MESSAGE_TYPES)})
+    timestamp = fields.String(required=True)
+    edited = fields.Boolean(required=True)
     editedAt = fields.String()
     clientId = fields.String()
-    mentions = fields.List(fields.String())
-    reactions = fields.List(fields.Nested(ReactionOut))
+    mentions = fields.List(fields.String(), required=True)
+    reactions = fields.List(fields.Nested(ReactionOut), required=True)
     deleted = fields.Boolean()
     deletedAt = fields.String()
 
 
 class MessageListOut(OutSchema):
-    messages = fields.List(fields.Nested(MessageOut))
-    hasMore = fields.Boolean()
+    messages = fields.List(fields.Nested(MessageOut), required=True)
+    hasMore = fields.Boolean(required=True)
 
 
 class SendMessageEvent(EventSchema):

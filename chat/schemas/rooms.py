@@ -58,22 +58,22 @@ class ReadIn(Schema):
 
 
 class RoomSettingsOut(Schema):
-    isPrivate = fields.Boolean()
-    maxParticipants = fields.Integer()
-    allowFileSharing = fields.Boolean()
+    isPrivate = fields.Boolean(required=True)
+    maxParticipants = fields.Integer(required=True)
+    allowFileSharing = fields.Boolean(required=True)
 
 
 class RoomOut(OutSchema):
-    id = fields.String()
-    name = fields.String()
-    description = fields.String()
-    type = fields.String(metadata={"enum": ["public", "private", "direct"]})
-    participants = fields.List(fields.String())
-    admins = fields.List(fields.String())
-    owners = fields.List(fields.String())
-    settings = fields.Nested(RoomSettingsOut)
-    createdAt = fields.String()
-    lastActivity = fields.String()
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    type = fields.String(required=True, metadata={"enum": ["public", "private", "direct"]})
+    participants = fields.List(fields.String(), required=True)
+    admins = fields.List(fields.String(), required=True)
+    owners = fields.List(fields.String(), required=True)
+    settings = fields.Nested(RoomSettingsOut, required=True)
+    createdAt = fields.String(required=True)
+    lastActivity = fields.String(required=True)
     unreadCount = fields.Integer(metadata={"description": "Only in lists, for your rooms."})
 
 

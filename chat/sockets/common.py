@@ -4,6 +4,7 @@ import heapq
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, wraps
 
@@ -109,9 +110,27 @@ def load(schema: type[ma.Schema], payload) -> dict:
         raise ValidationError(fields=fields) from None
 
 
-def event(name: str, schema: type[ma.Schema], bucket: str | None = None):
+@dataclass(frozen=True)
+class ClientEvent:
+    """A registered /chat event, as docs/asyncapi.yaml documents it."""
+
+    name: str
+    schema: type[ma.Schema]
+    ack: type[ma.Schema] | None  # the fields `{ok: true, ...}` adds (None: none)
+    handler: Callable = field(repr=False)
+
+
+CLIENT_EVENTS: dict[str, ClientEvent] = {}  # by name, core and plugins (one app per process)
+
+
+def event(
+    name: str,
+    schema: type[ma.Schema],
+    bucket: str | None = None,
+    ack: type[ma.Schema] | None = None,
+):
     """Register a /chat handler: state check, the user's event budget, schema load,
-    ack {ok: true, ...}, metrics.
+    ack {ok: true, ...} (`ack` documents the extra fields), metrics.
 
     Every event of a user, of any kind, on any process, takes a token from one budget
     (SOCKET_EVENT_RATE / SOCKET_EVENT_BURST); `bucket` names a stricter one the event
@@ -130,6 +149,7 @@ def event(name: str, schema: type[ma.Schema], bucket: str | None = None):
 
         wrapper.lean = True  # extensions.ChatSocketIO: sid argument, no request context
         socketio.on(name, namespace=NAMESPACE)(wrapper)
+        CLIENT_EVENTS[name] = ClientEvent(name, schema, ack, fn)
         return wrapper
 
     return decorate

@@ -1,31 +1,40 @@
 """Message events on /chat: send_message, edit_message, delete_message, sync."""
 
 from chat import wire
-from chat.schemas.messages import EditMessageEvent, MessageRefEvent, SendMessageEvent, SyncEvent
+from chat.schemas.events import MessageAck, MessageIdAck
+from chat.schemas.messages import (
+    EditMessageEvent,
+    MessageListOut,
+    MessageRefEvent,
+    SendMessageEvent,
+    SyncEvent,
+)
 from chat.services import messages
 from chat.sockets.common import event
 
 
-@event("send_message", SendMessageEvent, bucket="send")
+@event("send_message", SendMessageEvent, bucket="send", ack=MessageAck)
 def send_message(state, data):
     """Store, then ack {message}; the room (minus this socket) gets message_received."""
     posted = messages.post_message(state.user, **data)
     return {"message": posted.wire}
 
 
-@event("edit_message", EditMessageEvent)
+@event("edit_message", EditMessageEvent, ack=MessageAck)
 def edit_message(state, data):
+    """Edit your message; ack {message}; the room gets message_updated."""
     message = messages.edit_message(state.user, data["message_id"], data["content"])
     return {"message": wire.message(message)}
 
 
-@event("delete_message", MessageRefEvent)
+@event("delete_message", MessageRefEvent, ack=MessageIdAck)
 def delete_message(state, data):
+    """Delete a message (yours, or any as a room admin); the room gets message_deleted."""
     message = messages.delete_message(state.user, data["message_id"])
     return {"messageId": str(message.id)}
 
 
-@event("sync", SyncEvent)
+@event("sync", SyncEvent, ack=MessageListOut)
 def sync(state, data):
     """What this client missed in a room, after its last seen message, in seq order."""
     page, more = messages.sync_messages(state.user, **data)

@@ -9,11 +9,12 @@ from chat.events import TypingChanged
 from chat.extensions import socketio
 from chat.live.publish import NAMESPACE, publish, room_channel
 from chat.schemas.common import RoomEvent
+from chat.schemas.events import RoomAck
 from chat.services import rooms
 from chat.sockets.common import event, rate_limit, states, stop_typing
 
 
-@event("join_room", RoomEvent)
+@event("join_room", RoomEvent, ack=RoomAck)
 def join_room(state, data):
     """Join a public room (or re-subscribe to one of yours); ack {room}."""
     room = rooms.join_room(state.user, data["room_id"])
@@ -44,6 +45,7 @@ def typing_start(state, data):
 
 @event("typing_stop", RoomEvent)
 def typing_stop(state, data):
+    """Stop the typing indicator at once."""
     rate_limit(state, state.typing_bucket.take())
     stop_typing(state.sid, state, [data["room_id"]])
     return {}

@@ -13,6 +13,7 @@ from chat.plugin_api import (
 )
 
 from . import service
+from .service import NotificationOut
 
 bp = Blueprint(
     "notifications", __name__, url_prefix="/api/notifications", description="Notifications"
@@ -31,16 +32,6 @@ class MarkReadIn(Schema):
 class NotificationPrefsIn(Schema):
     mutedRooms = fields.List(ObjectIdField(), validate=validate.Length(max=1000))
     email = StrictBoolean()
-
-
-class NotificationOut(OutSchema):
-    id = fields.String()
-    type = fields.String(metadata={"enum": ["mention", "direct_message"]})
-    roomId = fields.String()
-    messageId = fields.String()
-    actorId = fields.String()
-    createdAt = fields.String()
-    read = fields.Boolean()
 
 
 class NotificationListOut(OutSchema):

@@ -6,11 +6,14 @@ from typing import ClassVar
 
 from bson import ObjectId
 from flask import current_app
+from marshmallow import fields
 
 from chat.plugin_api import (
     Event,
     MessageCreated,
+    OutSchema,
     Room,
+    Schema,
     User,
     get_member_room,
     isoformat,
@@ -26,11 +29,22 @@ from .models import Notification, NotificationPrefs
 log = logging.getLogger(__name__)
 
 
+class NotificationOut(OutSchema):
+    id = fields.String(required=True)
+    type = fields.String(required=True, metadata={"enum": ["mention", "direct_message"]})
+    roomId = fields.String(required=True)
+    messageId = fields.String(required=True)
+    actorId = fields.String(required=True)
+    createdAt = fields.String(required=True)
+    read = fields.Boolean(required=True)
+
+
 @dataclass(frozen=True)
 class NotificationCreated(Event):
     """Sent to the notified user's personal channel only."""
 
     name: ClassVar[str] = "notification"
+    schema: ClassVar[type[Schema] | None] = NotificationOut
     user_id: str = ""
     notification: dict | None = None
 

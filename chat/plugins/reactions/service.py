@@ -6,17 +6,19 @@ from typing import ClassVar
 
 import emoji as emoji_db
 import marshmallow as ma
-from marshmallow import validate
+from marshmallow import fields, validate
 
 from chat.plugin_api import (
     Conflict,
     Event,
     Message,
+    ReactionOut,
+    Schema,
     User,
     ValidationError,
     get_message,
-    isoformat,
     publish,
+    serialize_reactions,
     utcnow,
 )
 
@@ -24,9 +26,16 @@ MAX_PER_USER = 20  # distinct emoji one user may put on one message
 SHORTCODE = re.compile(r"^:[a-z0-9_+-]{1,32}:$")
 
 
+class ReactionUpdatedOut(Schema):
+    messageId = fields.String(required=True)
+    roomId = fields.String(required=True)
+    reactions = fields.List(fields.Nested(ReactionOut), required=True)
+
+
 @dataclass(frozen=True)
 class ReactionUpdated(Event):
     name: ClassVar[str] = "reaction_updated"
+    schema: ClassVar[type[Schema] | None] = ReactionUpdatedOut
     message_id: str = ""
     reactions: list = field(default_factory=list)
 
@@ -59,17 +68,12 @@ EMOJI_FIELD = [
 ]
 
 
-def _serialized(message: Message) -> list[dict]:
-    return [
-        {"user": str(r.user), "emoji": r.emoji, "timestamp": isoformat(r.timestamp)}
-        for r in message.reactions
-    ]
-
-
 def _changed(message: Message) -> Message:
     message.reload()
     event = ReactionUpdated(
-        room_id=str(message.room), message_id=str(message.id), reactions=_serialized(message)
+        room_id=str(message.room),
+        message_id=str(message.id),
+        reactions=serialize_reactions(message),
     )
     publish(event)
     return message

@@ -1,6 +1,13 @@
 """Reactions over Socket.IO: add_reaction / remove_reaction {messageId, emoji}."""
 
-from chat.plugin_api import EventSchema, ObjectIdField, Text, serialize_message, socket_event
+from chat.plugin_api import (
+    EventSchema,
+    MessageAck,
+    ObjectIdField,
+    Text,
+    serialize_message,
+    socket_event,
+)
 
 from . import service
 from .service import EMOJI_FIELD
@@ -12,12 +19,14 @@ class ReactionEvent(EventSchema):
 
 
 def register() -> None:
-    @socket_event("add_reaction", ReactionEvent)
+    @socket_event("add_reaction", ReactionEvent, ack=MessageAck)
     def add_reaction(state, data):
+        """React with an emoji; ack {message}; the room gets reaction_updated."""
         message = service.add_reaction(state.user, data["message_id"], data["emoji"])
         return {"message": serialize_message(message)}
 
-    @socket_event("remove_reaction", ReactionEvent)
+    @socket_event("remove_reaction", ReactionEvent, ack=MessageAck)
     def remove_reaction(state, data):
+        """Take your reaction back; ack {message}; the room gets reaction_updated."""
         message = service.remove_reaction(state.user, data["message_id"], data["emoji"])
         return {"message": serialize_message(message)}
