@@ -10,9 +10,8 @@ from chat.api.common import api as smorest_api
 from chat.api.tokens import init_jwt_callbacks
 from chat.config import check_development, check_production, load_config
 from chat.extensions import init_mongo, init_redis, jwt, socketio
-from chat.live import limits, presence
+from chat.live import limits, presence, roomcache
 from chat.live.publish import NAMESPACE
-from chat.services import roomcache
 
 
 def create_app(config: dict | str | None = None, **overrides) -> Flask:

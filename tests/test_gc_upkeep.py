@@ -4,8 +4,8 @@ garbage frozen with them is still reclaimed by the next full collection."""
 import gc
 import weakref
 
-from chat.sockets import upkeep
-from chat.sockets.upkeep import (
+from chat.live import upkeep
+from chat.live.upkeep import (
     GC_FREEZE_EVERY,
     GC_FREEZE_NEW_SOCKETS,
     GC_FULL_EVERY,

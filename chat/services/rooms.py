@@ -13,12 +13,13 @@ from chat.events import (
     RoomCreated,
     RoomUpdated,
 )
+from chat.live import roomcache
 from chat.live.publish import publish
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services import presence, roomcache
+from chat.services import presence
 from chat.services.common import KeyedReads, atomic_update, to_oid
 
 
@@ -43,7 +44,7 @@ def get_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room
 
     Args:
         cached: the hot path (sends, typing) may take a member's view from memory
-            (services.roomcache); anything else reads the database.
+            (live.roomcache); anything else reads the database.
     Raises:
         NotFound: no such room, or a private/direct room the actor is not in.
     """

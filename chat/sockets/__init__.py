@@ -5,7 +5,10 @@ from flask.sessions import SessionInterface
 
 from chat import asyncmode
 from chat.extensions import socketio
+from chat.live import sockets as live_sockets
+from chat.live import upkeep
 from chat.live.publish import NAMESPACE
+from chat.services import presence
 from chat.sockets.guard import guard
 from chat.sockets.manager import Manager, RedisManager
 
@@ -78,8 +81,6 @@ def _cheap_event_contexts(app: Flask) -> None:
 def _start_upkeep(app: Flask) -> None:
     """The first connection starts the upkeep loop (it also times out the
     connections that never authenticate, so it cannot wait for a login)."""
-    from chat.sockets import upkeep
-
     with app.app_context():
         upkeep.ensure_running(app)
 
@@ -104,7 +105,7 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = _without_deflate(app.wsgi_app)  # type: ignore[method-assign]
     _cheap_event_contexts(app)
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)
-    from chat.sockets.common import Sockets
 
-    app.extensions["sockets"] = Sockets()
+    live_sockets.init_app(app)
+    upkeep.init_app(app, rooms_of=presence.user_room_ids)
     app.extensions["metrics"].active_rooms.set_function(_active_rooms)

@@ -1,6 +1,6 @@
-"""What every /chat handler shares: per-socket state, the ack envelope, errors, limits."""
+"""What every /chat handler shares: the event decorator, the ack envelope, errors,
+limits (the sockets' own state is chat.live.sockets)."""
 
-import heapq
 import logging
 import math
 import time
@@ -19,61 +19,13 @@ from chat.errors import (
     error_body,
     translate,
 )
-from chat.events import TypingChanged
 from chat.extensions import socketio
 from chat.live import limits, origin
-from chat.live.limits import TokenBucket
-from chat.live.publish import NAMESPACE, publish
+from chat.live.publish import NAMESPACE
+from chat.live.sockets import SocketState, states
 from chat.metrics import metrics
-from chat.models import User
 
 log = logging.getLogger("chat.security")
-
-
-@dataclass
-class SocketState:
-    """What the server remembers about one live socket (this process only)."""
-
-    sid: str
-    user: User
-    session: str
-    expires: float
-    typing: dict[str, float] = field(default_factory=dict)  # room id -> deadline
-    typing_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(2, 5))
-    refusals: int = 0  # rate-limit refusals in a row
-
-
-class Sockets(dict[str, SocketState]):
-    """sid -> SocketState on this process, with what the upkeep loop checks every second
-    kept apart, so that it never walks every socket: token expiries in a heap, and the
-    sockets typing now (a walk of 10,000 sockets stalled the process ~20 ms a second).
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.expiries: list[tuple[float, str]] = []
-        self.typing: set[str] = set()
-
-    def add(self, state: SocketState) -> None:
-        self[state.sid] = state
-        heapq.heappush(self.expiries, (state.expires, state.sid))
-        if len(self.expiries) > 2 * len(self) + 1000:  # sockets gone before expiring
-            self.expiries = [(s.expires, s.sid) for s in self.values()]
-            heapq.heapify(self.expiries)
-
-    def expired(self, now: float) -> list[SocketState]:
-        """Live sockets whose token expired by `now` (each returned once)."""
-        found = []
-        while self.expiries and self.expiries[0][0] <= now:
-            _, sid = heapq.heappop(self.expiries)
-            state = self.get(sid)
-            if state is not None and state.expires <= now:
-                found.append(state)
-        return found
-
-
-def states() -> Sockets:
-    return current_app.extensions["sockets"]
 
 
 def current_state(sid: str) -> SocketState:
@@ -189,14 +141,3 @@ def ack_error(error: Exception) -> dict:
         return {"ok": False, "error": known.to_dict()}
     log.exception("unhandled error in socket handler", exc_info=error)
     return {"ok": False, "error": error_body("internal_error", "Internal server error.")}
-
-
-def stop_typing(sid: str, state: SocketState, rooms: list[str] | None = None) -> None:
-    """End the socket's typing in `rooms` (default: all), telling those rooms (not it)."""
-    for room_id in list(state.typing if rooms is None else rooms):
-        if state.typing.pop(room_id, None) is not None:
-            user = state.user
-            with origin.socket(sid):
-                publish(TypingChanged(room_id, str(user.id), user.username, False))
-    if not state.typing:
-        states().typing.discard(sid)

@@ -9,13 +9,12 @@ from flask_socketio import ConnectionRefusedError, join_room
 from chat.errors import Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
-from chat.live import origin
+from chat.live import origin, upkeep
 from chat.live.presence import registry
 from chat.live.publish import NAMESPACE, publish, room_channel, user_channel
+from chat.live.sockets import SocketState, states, stop_typing
 from chat.metrics import metrics
 from chat.services import auth, presence
-from chat.sockets import upkeep
-from chat.sockets.common import SocketState, states, stop_typing
 
 log = logging.getLogger("chat.security")
 

@@ -1,11 +1,11 @@
-"""The send path's room cache (services.roomcache): what it may keep and for how long."""
+"""The send path's room cache (live.roomcache): what it may keep and for how long."""
 
 import time
 
 from bson import ObjectId
 
+from chat.live.roomcache import RoomCache
 from chat.services import rooms
-from chat.services.roomcache import RoomCache
 
 
 def test_nothing_is_kept_until_the_invalidation_feed_is_up():

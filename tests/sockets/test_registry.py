@@ -3,7 +3,7 @@ socket each second."""
 
 from types import SimpleNamespace
 
-from chat.sockets.common import Sockets, SocketState
+from chat.live.sockets import Sockets, SocketState
 
 
 def _state(sid: str, expires: float) -> SocketState:

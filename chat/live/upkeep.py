@@ -4,16 +4,17 @@ reaping, and garbage collection kept off the send path."""
 import gc
 import logging
 import time
+from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, current_app
 
 from chat.events import PresenceChanged
 from chat.extensions import socketio
+from chat.live import roomcache
 from chat.live.presence import registry
 from chat.live.publish import NAMESPACE, publish
+from chat.live.sockets import states, stop_typing
 from chat.metrics import metrics
-from chat.services import presence, roomcache
-from chat.sockets.common import states, stop_typing
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 2  # seconds between presence heartbeats; keep well below PRESENCE_PROCESS_TTL
@@ -23,6 +24,13 @@ GC_FULL_EVERY = 600  # seconds between full collections of everything, frozen or
 NO_AUTOMATIC_FULL = 1_000_000  # gen-2 threshold: full collections come from here only
 SCAN_CHUNK = 500  # sockets looked at between yields (cut_slow_consumers)
 _sockets_at_freeze = 0
+
+
+def init_app(app: Flask, rooms_of: Callable[[str], list[str]]) -> None:
+    """`rooms_of` gives a user's room ids (a read of the domain's, handed down by the
+    transport: the live layer does not reach up to the services), for telling a gone
+    user's rooms."""
+    app.extensions["rooms_of"] = rooms_of
 
 
 def ensure_running(app: Flask) -> None:
@@ -91,7 +99,7 @@ def _heartbeat() -> None:
 
 
 def went_offline(user_id: str) -> None:
-    rooms = tuple(presence.user_room_ids(user_id))
+    rooms = tuple(current_app.extensions["rooms_of"](user_id))
     publish(PresenceChanged("", user_id=user_id, online=False, room_ids=rooms))
 
 
