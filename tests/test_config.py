@@ -15,7 +15,7 @@ from chat.config import (
     load_config,
     settings_table,
 )
-from devtools.servers import ROOT, env_with, procfile_cmd
+from devtools.servers import ROOT, env_with, free_port, procfile_cmd
 
 STRONG = "s" * 32
 
@@ -50,19 +50,19 @@ def test_production_refuses_unsafe_secrets(settings, problem):
         check_production(settings)
 
 
-def test_production_process_exits_with_a_clear_message():
-    env = env_with(CHAT_ENV="production", JWT_SECRET_KEY="too-short", SECRET_KEY="x")
+def _refused(argv: list[str], **settings) -> str:
+    """Run `argv` with production `settings`; it must exit without serving: its stderr."""
+    env = env_with(CHAT_ENV="production", PORT=free_port(), **settings)
     env.pop("MONGODB_URI", None)
-    result = subprocess.run(
-        [sys.executable, "-c", "import chat.wsgi"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert "Refusing to start in production" in result.stderr
-    assert "JWT_SECRET_KEY is shorter than 32 bytes" in result.stderr
+    return result.stderr
+
+
+def test_production_process_exits_with_a_clear_message():
+    stderr = _refused([sys.executable, "-c", "import chat.wsgi"], JWT_SECRET_KEY="too-short")
+    assert "Refusing to start in production" in stderr
+    assert "JWT_SECRET_KEY is shorter than 32 bytes" in stderr
 
 
 def test_unknown_async_mode_is_refused():
@@ -152,16 +152,9 @@ def test_a_bad_value_names_its_variable(monkeypatch, name, value):
 
 
 def test_a_bad_value_stops_the_shipped_server_with_its_name():
-    env = env_with(CHAT_ENV="production", SOCKET_MAX_CONNECTIONS="lots")
-    result = subprocess.run(
-        [sys.executable, "-c", "import chat.wsgi"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    assert "SOCKET_MAX_CONNECTIONS" in result.stderr
+    """The Procfile's web command exits, naming the variable (gunicorn reads it first)."""
+    assert "SOCKET_MAX_CONNECTIONS" in _refused(procfile_cmd("web"), SOCKET_MAX_CONNECTIONS="lots")
+    assert "TYPING_TIMEOUT" in _refused(procfile_cmd("web"), TYPING_TIMEOUT="-5")
 
 
 def test_every_declared_setting_is_read_from_the_environment(monkeypatch):
