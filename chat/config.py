@@ -9,6 +9,7 @@ This module imports nothing of the app, so gunicorn's configuration reads it bef
 the async mode is chosen.
 """
 
+import copy
 import ipaddress
 import logging
 import os
@@ -181,7 +182,7 @@ def read(name: str, development: bool = False) -> Any:
     if source is None:
         keep = setting.development is SAME or not development
         value = setting.default if keep else setting.development
-        return list(value) if isinstance(value, list) else value
+        return copy.deepcopy(value)  # a list or dict default is never shared
     env = Env(expand_vars=False)
     try:
         if setting.type == "list":

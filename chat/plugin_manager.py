@@ -15,7 +15,6 @@ import importlib.metadata
 import importlib.util
 import logging
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -137,33 +136,11 @@ def build(app: Flask) -> pluggy.PluginManager:
         if _wanted(name, settings) and not pm.has_plugin(name):
             pm.register(_import_folder_plugin(name, path), name=name)
     pm.check_pending()
-    _monitor(pm, app)
     # every permission_allowed but the core's (asked last, see permission)
     app.extensions["plugin_rules"] = pm.subset_hook_caller(
         "permission_allowed", remove_plugins=[pm.get_plugin(CORE_RULES)]
     )
     return pm
-
-
-def _monitor(pm: pluggy.PluginManager, app: Flask) -> None:
-    """Calls and durations in /metrics of the hooks that are not isolated (those count
-    per implementation)."""
-    local = threading.local()  # green-thread local under gevent
-    metrics = app.extensions["metrics"]
-
-    def before(hook_name, hook_impls, kwargs):
-        local.__dict__.setdefault("starts", []).append(time.perf_counter())
-
-    def after(outcome, hook_name, hook_impls, kwargs):
-        elapsed = time.perf_counter() - local.starts.pop()
-        if hook_name in ISOLATED:
-            return
-        metrics.hook_latency.labels(hook_name).observe(elapsed)
-        failed = outcome.exception
-        label = "ok" if failed is None else getattr(failed, "code", "error")
-        metrics.hook_calls.labels(hook_name, label).inc()
-
-    pm.add_hookcall_monitoring(before, after)
 
 
 def plugin_manager() -> pluggy.PluginManager:

@@ -32,12 +32,17 @@ def current_state(sid: str) -> SocketState:
     """The socket's state; an expired token ends the socket after the ack."""
     state = states().get(sid)
     if state is None:  # never left connected without state (and so without limits)
-        socketio.start_background_task(_disconnect_later, current_app._get_current_object(), sid)  # type: ignore[attr-defined]
+        _disconnect_soon(sid)
         raise Unauthorized("Not connected.")
     if time.time() >= state.expires:
-        socketio.start_background_task(_disconnect_later, current_app._get_current_object(), sid)  # type: ignore[attr-defined]
+        _disconnect_soon(sid)
         raise Unauthorized("Token has expired.")
     return state
+
+
+def _disconnect_soon(sid: str) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    socketio.start_background_task(_disconnect_later, app, sid)
 
 
 def _disconnect_later(app, sid: str) -> None:
@@ -126,8 +131,7 @@ def rate_limit(state: SocketState, wait: float) -> None:
     metrics().rate_limited.labels("socket").inc()
     log.info("socket rate limited", extra={"event": "rate_limited", "user": str(state.user.id)})
     if state.refusals >= current_app.config["SOCKET_ABUSE_LIMIT"]:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        socketio.start_background_task(_disconnect_later, app, state.sid)
+        _disconnect_soon(state.sid)
     raise RateLimited("Slow down.", retry_after=max(1, math.ceil(wait)))
 
 
