@@ -148,6 +148,24 @@ class PresenceChanged(Event):
 
 
 @dataclass(frozen=True)
+class UserUpdated(Event):
+    """A user changed their profile: the rooms they are in (and their own sockets) get
+    the new `user` (public fields only)."""
+
+    name: ClassVar[str] = "user_updated"
+    schema: ClassVar[type[Schema] | None] = shapes.UserUpdatedOut
+    user_id: str = ""
+    user: dict = field(default_factory=dict)
+    room_ids: tuple[str, ...] = ()
+
+    def payload(self) -> dict:
+        return {"user": self.user}
+
+    def channels(self) -> list[str]:
+        return [user_channel(self.user_id), *(room_channel(r) for r in self.room_ids)]
+
+
+@dataclass(frozen=True)
 class SessionRevoked(Event):
     """A login session ended (logout): its live sockets are disconnected."""
 

@@ -9,21 +9,46 @@ A send builds its message once (`chat.services.messages.Posted.wire`); plugins a
 fields through `extend_message`, which runs here, once per shape built.
 """
 
+from datetime import UTC, datetime
+
 from chat import plugin_manager
 from chat.models import Message, Room, User
 from chat.models.base import isoformat
+from chat.models.user import Status
 
 
 def user(account: User, *, private: bool = False) -> dict:
-    """The contract's `user`; `private=True` adds the email (the caller's own profile)."""
+    """The contract's `user`; `private=True` adds the email and settings (the caller's
+    own profile)."""
     data = {
         "id": str(account.id),
         "username": account.username,
+        "displayName": account.display_name or account.username,
+        "avatarUrl": account.avatar_url,
+        "status": status(account.status),
+        "bot": account.bot,
+        "deactivated": account.deactivated,
         "createdAt": isoformat(account.created_at),
     }
     if private:
         data["email"] = account.email or account.unclaimed_email
+        data["settings"] = {"readReceipts": account.read_receipts}
     return data
+
+
+def status(current: Status | None) -> dict | None:
+    """A user's status, or None (none set, or past its `expiresAt`)."""
+    if current is None:
+        return None
+    if current.expires_at is not None:
+        expires = current.expires_at.replace(tzinfo=current.expires_at.tzinfo or UTC)
+        if expires <= datetime.now(UTC):
+            return None
+    return {
+        "text": current.text,
+        "emoji": current.emoji,
+        "expiresAt": isoformat(current.expires_at),
+    }
 
 
 def message(stored: Message) -> dict:

@@ -85,6 +85,7 @@ def test_what_the_server_emits_is_documented(document, people):
     call(a, "sync", {"roomId": room})
     call(a, "send_message", {"roomId": "not an id", "content": "x"})  # refused
     alice.ok("put", f"/api/rooms/{room}", json={"description": "documented"})
+    alice.ok("patch", "/api/users/me", json={"status": {"text": "documenting", "emoji": "📝"}})
     carol.ok("post", f"/api/rooms/{room}/join")
     carol.socket()  # comes online: presence
     call(b, "delete_message", {"messageId": message})

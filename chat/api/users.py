@@ -1,8 +1,9 @@
-"""Users over REST: the caller's own profile."""
+"""Users over REST: the caller's own profile, the directory, presence."""
 
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.auth import OnlineQuery, OnlineUsersOut, UserOut
+from chat.schemas.users import ProfileIn, UserIdsQuery, UserListOut, UserSearchQuery
 from chat.services import presence, users
 from chat.services.rooms import get_member_room
 
@@ -16,6 +17,46 @@ bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 def me(actor):
     """The caller's profile, with their email."""
     return wire.user(actor, private=True)
+
+
+@bp.patch("/me")
+@bp.doc(security=BEARER)
+@login_required
+@bp.arguments(ProfileIn)
+@bp.response(200, UserOut)
+def update_me(data, actor):
+    """Change your display name, status (null clears it) or settings; the rooms you are
+    in get `user_updated`."""
+    return wire.user(users.update_profile(actor, data), private=True)
+
+
+@bp.get("")
+@bp.doc(security=BEARER)
+@login_required
+@bp.arguments(UserIdsQuery, location="query")
+@bp.response(200, UserListOut)
+def batch(query, actor):
+    """Users by id (`?ids=a,b,c`, up to 100), in that order; unknown ids are left out."""
+    return {"users": [wire.user(u) for u in users.get_users(query["ids"])]}
+
+
+@bp.get("/search")
+@bp.doc(security=BEARER)
+@login_required
+@bp.arguments(UserSearchQuery, location="query")
+@bp.response(200, UserListOut)
+def search(query, actor):
+    """Active users whose username or display name starts with `q` (any case)."""
+    return {"users": [wire.user(u) for u in users.search(query["q"], query["limit"])]}
+
+
+@bp.get("/<user_id>")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, UserOut)
+def get_user(user_id, actor):
+    """Any user's public profile (404 for an unknown id)."""
+    return wire.user(users.get_user(user_id))
 
 
 @bp.get("/online")

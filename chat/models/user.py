@@ -1,8 +1,25 @@
 """User accounts, revoked login sessions and the per-account login throttle."""
 
-from mongoengine import DateTimeField, Document, IntField, ObjectIdField, StringField
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    Document,
+    EmbeddedDocument,
+    EmbeddedDocumentField,
+    IntField,
+    ObjectIdField,
+    StringField,
+)
 
 from chat.models.base import NO_AUTO_INDEX, utcnow
+
+
+class Status(EmbeddedDocument):
+    """What a user says they are up to; gone after `expires_at` when set."""
+
+    text = StringField(default="", max_length=140)
+    emoji = StringField(default="", max_length=64)
+    expires_at = DateTimeField()
 
 
 class User(Document):
@@ -13,6 +30,13 @@ class User(Document):
     unclaimed_email = StringField(max_length=254)
     password_hash = StringField(required=True)
     created_at = DateTimeField(default=utcnow)
+    display_name = StringField(default="", max_length=64)  # "" shows the username
+    display_name_lower = StringField(default="", max_length=64)  # prefix search, indexed
+    status = EmbeddedDocumentField(Status)
+    avatar_url = StringField(max_length=512)
+    read_receipts = BooleanField(default=True)  # others see how far this user has read
+    bot = BooleanField(default=False)
+    deactivated = BooleanField(default=False)
 
     meta = {"collection": "users", **NO_AUTO_INDEX}
 

@@ -57,12 +57,30 @@ class LoginIn(Schema):
         return data
 
 
+class StatusOut(Schema):
+    text = fields.String(required=True)
+    emoji = fields.String(required=True)
+    expiresAt = fields.String(allow_none=True, required=True)
+
+
+class UserSettingsOut(Schema):
+    readReceipts = fields.Boolean(required=True)
+
+
 class UserOut(Schema):
     id = fields.String(required=True)
     username = fields.String(required=True)
+    displayName = fields.String(
+        required=True, metadata={"description": "What to show: the username when unset."}
+    )
+    avatarUrl = fields.String(allow_none=True, required=True)
+    status = fields.Nested(StatusOut, allow_none=True, required=True)
+    bot = fields.Boolean(required=True)
+    deactivated = fields.Boolean(required=True)
     createdAt = fields.String(required=True)
     online = fields.Boolean()
     email = fields.String(metadata={"description": "Only on your own profile."})
+    settings = fields.Nested(UserSettingsOut, metadata={"description": "Only your own."})
 
 
 class SessionOut(Schema):

@@ -5,6 +5,7 @@ against it)."""
 
 from marshmallow import fields
 
+from chat.schemas.auth import UserOut
 from chat.schemas.common import Schema
 from chat.schemas.messages import MessageOut, SenderOut
 from chat.schemas.rooms import RoomOut
@@ -66,6 +67,10 @@ class TypingOut(Schema):
     userId = _id()
     username = fields.String(required=True)
     isTyping = fields.Boolean(required=True)
+
+
+class UserUpdatedOut(Schema):
+    user = fields.Nested(UserOut, required=True)
 
 
 class PresenceOut(Schema):
