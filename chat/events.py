@@ -210,6 +210,28 @@ class ReadMarked(Event):
 
 
 @dataclass(frozen=True)
+class ReadUpdated(Event):
+    """A read receipt: how far `user_id` has read (coalesced to one a second per user
+    and room; never sent for users who turned read receipts off)."""
+
+    name: ClassVar[str] = "read_updated"
+    schema: ClassVar[type[Schema] | None] = shapes.ReadUpdatedOut
+    user_id: str = ""
+    message_id: str = ""
+    seq: int = 0
+    at: str = ""
+
+    def payload(self) -> dict:
+        return {
+            "roomId": self.room_id,
+            "userId": self.user_id,
+            "lastReadMessageId": self.message_id,
+            "lastReadSeq": self.seq,
+            "at": self.at,
+        }
+
+
+@dataclass(frozen=True)
 class UserRegistered(Event):
     user_id: str = ""
     username: str = ""

@@ -16,7 +16,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
-from chat.api.common import document_message_fields
+from chat.api.common import document_message_fields, nested_or_null
 from chat.events import Event
 from chat.schemas.common import ErrorObjectSchema
 from chat.sockets.common import CLIENT_EVENTS, ClientEvent
@@ -65,6 +65,8 @@ def _json_schema(node: Any) -> Any:
     out = {k: _json_schema(v) for k, v in node.items() if k != "nullable"}
     if node.get("nullable") and "type" in out:
         out["type"] = [out["type"], "null"]
+    elif node.get("nullable") and "allOf" in out:
+        out["anyOf"] = [*out.pop("allOf"), {"type": "null"}]
     return out
 
 
@@ -72,6 +74,7 @@ def build(app: Flask) -> dict:
     """The document for `app`'s registered events and plugins."""
     plugin = MarshmallowPlugin()
     spec = APISpec("chat", "0", openapi_version="3.0.3", plugins=[plugin])
+    plugin.converter.add_attribute_function(nested_or_null)
 
     def ref(schema) -> dict:
         name = plugin.schema_name_resolver(schema)  # the names nested schemas get too

@@ -80,6 +80,7 @@ def test_what_the_server_emits_is_documented(document, people):
     sent = call(b, "send_message", {"roomId": room, "content": "hi @alice", "clientId": "w1"})
     message = sent["message"]["id"]
     call(b, "edit_message", {"messageId": message, "content": "hello @alice"})
+    call(b, "mark_read", {"roomId": room, "messageId": message})
     call(a, "add_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "remove_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "sync", {"roomId": room})
@@ -93,6 +94,7 @@ def test_what_the_server_emits_is_documented(document, people):
     a.wait_for("user_left")
     a.wait_for("presence")
     a.wait_for("notification")
+    a.wait_for("read_updated")
 
     assert set(acks) == wire.client  # every client event was tried
     assert not acks["send_message"][-1]["ok"]  # and a refusal too

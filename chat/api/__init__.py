@@ -4,7 +4,7 @@ from flask import Flask
 
 from chat import web
 from chat.api import auth, health, messages, rooms, users
-from chat.api.common import api
+from chat.api.common import api, nested_or_null
 from chat.schemas.auth import LoginIn
 
 BLUEPRINTS = [auth.bp, users.bp, rooms.bp, messages.bp]
@@ -12,6 +12,7 @@ STRICT_BLUEPRINTS = (auth.bp,)  # sign-in: RATELIMIT_AUTH per address (chat.secu
 
 
 def register(app: Flask) -> None:
+    api.ma_plugin.converter.add_attribute_function(nested_or_null)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

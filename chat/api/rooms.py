@@ -3,6 +3,7 @@
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.common import PageQuerySchema
+from chat.schemas.events import ReceiptsOut
 from chat.schemas.rooms import (
     ReadIn,
     ReadOut,
@@ -146,6 +147,16 @@ def _role_views(role: str) -> None:
 
 _role_views("admin")
 _role_views("owner")
+
+
+@bp.get(f"{ROOM}/reads")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, ReceiptsOut)
+def read_receipts(room_id, actor):
+    """How far each member has read, furthest first (members who turned read receipts
+    off are left out)."""
+    return {"reads": rooms.read_receipts(actor, room_id)}
 
 
 @bp.post(f"{ROOM}/read")

@@ -22,7 +22,7 @@ from chat.metrics import metrics
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/chat"
-__all__ = ["NAMESPACE", "publish", "room_channel", "user_channel"]
+__all__ = ["NAMESPACE", "publish", "publish_at_most", "room_channel", "user_channel"]
 
 
 def publish(event: Event) -> None:
@@ -40,6 +40,46 @@ def publish(event: Event) -> None:
     if plugin_manager.plugin_manager().hook.track_event.get_hookimpls():
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         socketio.start_background_task(_track, app, event)
+
+
+class AtMost:
+    """Publish an event of one key at most once per `every` seconds, on this process:
+    the first at once, then the newest of those that came meanwhile when the interval
+    ends (nothing is lost but the intermediate states)."""
+
+    def __init__(self, every: float):
+        self.every = every
+        self.sent: dict[str, float] = {}  # key -> when the last one went out
+        self.waiting: dict[str, Event] = {}  # key -> the newest not sent yet
+
+    def publish(self, key: str, event: Event) -> None:
+        now = time.monotonic()
+        if key in self.waiting:
+            self.waiting[key] = event  # its timer sends the newest
+            return
+        if now - self.sent.get(key, float("-inf")) >= self.every:
+            self.sent[key] = now
+            publish(event)
+            if len(self.sent) > 10_000:  # forget keys quiet for a whole interval
+                self.sent = {k: t for k, t in self.sent.items() if now - t < self.every}
+            return
+        self.waiting[key] = event
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        wait = self.every - (now - self.sent[key])
+        socketio.start_background_task(self._later, app, key, wait)
+
+    def _later(self, app, key: str, wait: float) -> None:
+        socketio.sleep(wait)
+        with app.app_context():
+            self.sent[key] = time.monotonic()
+            publish(self.waiting.pop(key))
+
+
+def publish_at_most(key: str, event: Event, every: float = 1.0) -> None:
+    """`publish(event)`, coalesced per `key`: see AtMost (one per app and interval)."""
+    limiters = current_app.extensions.setdefault("publish_at_most", {})
+    limiter = limiters.get(every) or limiters.setdefault(every, AtMost(every))
+    limiter.publish(key, event)
 
 
 def _track(app, event: Event) -> None:

@@ -69,6 +69,23 @@ class TypingOut(Schema):
     isTyping = fields.Boolean(required=True)
 
 
+class ReceiptOut(Schema):
+    """How far a member has read (GET /api/rooms/:roomId/reads)."""
+
+    userId = _id()
+    lastReadMessageId = _id()
+    lastReadSeq = fields.Integer(required=True)
+    at = fields.String(required=True)
+
+
+class ReadUpdatedOut(ReceiptOut):
+    roomId = _id()
+
+
+class ReceiptsOut(Schema):
+    reads = fields.List(fields.Nested(ReceiptOut), required=True)
+
+
 class UserUpdatedOut(Schema):
     user = fields.Nested(UserOut, required=True)
 

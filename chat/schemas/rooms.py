@@ -3,7 +3,14 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean, Text
+from chat.schemas.common import (
+    EventSchema,
+    ObjectIdField,
+    OutSchema,
+    Schema,
+    StrictBoolean,
+    Text,
+)
 
 # Characters a name may not hold (Text refuses lone surrogates): controls, and the
 # invisible ones that make two names look alike or reorder what follows them (soft
@@ -83,4 +90,11 @@ class RoomListOut(OutSchema):
 
 
 class ReadOut(OutSchema):
-    unreadCount = fields.Integer()
+    unreadCount = fields.Integer(required=True)
+
+
+class MarkReadEvent(EventSchema):
+    """socket mark_read: {roomId, messageId}."""
+
+    room_id = ObjectIdField(data_key="roomId", required=True)
+    message_id = ObjectIdField(data_key="messageId", required=True)

@@ -31,7 +31,17 @@ def _one_emoji(value: str) -> None:
 
 class StatusIn(Schema):
     text = Text(load_default="", validate=validate.Length(max=140))
-    emoji = Text(load_default="", validate=[validate.Length(max=64), _one_emoji])
+    emoji = Text(
+        load_default="",
+        validate=[
+            validate.Length(max=64),
+            # the shape for the document (a :shortcode: or non-ASCII); _one_emoji the set
+            validate.Regexp(
+                r"^(|:[a-z0-9_+-]{1,32}:|[#*0-9]?[^\x00-\x7f]+)$", error="Not one emoji."
+            ),
+            _one_emoji,
+        ],
+    )
     expires_at = fields.AwareDateTime(
         data_key="expiresAt",
         load_default=None,

@@ -1,4 +1,4 @@
-"""Rooms: visibility, membership, roles, direct rooms, read pointers, serialization."""
+"""Rooms: visibility, membership, roles, direct rooms, read pointers and receipts."""
 
 from bson import ObjectId
 
@@ -9,14 +9,15 @@ from chat.events import (
     MemberLeft,
     MemberUnbanned,
     ReadMarked,
+    ReadUpdated,
     RoleChanged,
     RoomCreated,
     RoomUpdated,
 )
 from chat.live import roomcache
-from chat.live.publish import publish
+from chat.live.publish import publish, publish_at_most
 from chat.models import Message, ReadState, Room, User
-from chat.models.base import utcnow
+from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
 from chat.services import presence
@@ -381,13 +382,46 @@ def mark_read(actor: User, room_id: str, message_id: str) -> int:
     message = Message.objects(id=to_oid(message_id, "Message"), room=room.id).only("seq").first()
     if message is None:
         raise NotFound("Message not found in this room.")
-    ReadState._get_collection().update_one(
+    now = utcnow()
+    before = ReadState._get_collection().find_one_and_update(
         {"user": actor.id, "room": room.id},
-        {"$max": {"seq": message.seq}, "$set": {"updated_at": utcnow()}},
+        {"$max": {"seq": message.seq}, "$set": {"updated_at": now}},
         upsert=True,
+        projection={"seq": 1},
     )
-    publish(ReadMarked(str(room.id), user_id=str(actor.id), seq=message.seq))
+    if before is None or before.get("seq", 0) < message.seq:  # it moved: tell
+        room_id = str(room.id)
+        publish(ReadMarked(room_id, user_id=str(actor.id), seq=message.seq))
+        if actor.read_receipts:
+            at = isoformat(now) or ""
+            receipt = ReadUpdated(room_id, str(actor.id), str(message.id), message.seq, at)
+            publish_at_most(f"read:{room_id}:{actor.id}", receipt)
     return unread_counts(actor, [room])[room.id]
+
+
+def read_receipts(actor: User, room_id: str) -> list[dict]:
+    """How far each member has read, for members: those who turned read receipts off
+    are left out (but the caller always sees their own)."""
+    room = get_member_room(actor, room_id)
+    states = list(ReadState.objects(room=room.id, user__in=room.participants, seq__gt=0))
+    private = {
+        u.id for u in User.objects(id__in=[s.user for s in states], read_receipts=False).only("id")
+    }
+    shown = [s for s in states if s.user not in private or s.user == actor.id]
+    ids = {
+        m.seq: str(m.id)
+        for m in Message.objects(room=room.id, seq__in=[s.seq for s in shown]).only("id", "seq")
+    }
+    return [
+        {
+            "userId": str(s.user),
+            "lastReadMessageId": ids[s.seq],
+            "lastReadSeq": s.seq,
+            "at": isoformat(s.updated_at),
+        }
+        for s in sorted(shown, key=lambda s: (-s.seq, str(s.user)))
+        if s.seq in ids
+    ]
 
 
 def unread_counts(actor: User, rooms: list[Room]) -> dict[ObjectId, int]:

@@ -1,4 +1,4 @@
-"""Room events on /chat: join_room, leave_room, typing_start, typing_stop."""
+"""Room events on /chat: join_room, leave_room, mark_read, typing_start, typing_stop."""
 
 import time
 
@@ -11,6 +11,7 @@ from chat.live.publish import NAMESPACE, publish, room_channel
 from chat.live.sockets import states, stop_typing
 from chat.schemas.common import RoomEvent
 from chat.schemas.events import RoomAck
+from chat.schemas.rooms import MarkReadEvent, ReadOut
 from chat.services import rooms
 from chat.sockets.common import event, rate_limit
 
@@ -28,6 +29,13 @@ def leave_room(state, data):
     """Leave the room; every socket of the user stops receiving it."""
     rooms.leave_room(state.user, data["room_id"])
     return {}
+
+
+@event("mark_read", MarkReadEvent, ack=ReadOut)
+def mark_read(state, data):
+    """Move your read pointer to a message; ack {unreadCount}; the room may get
+    read_updated (at most one a second per reader)."""
+    return {"unreadCount": rooms.mark_read(state.user, data["room_id"], data["message_id"])}
 
 
 @event("typing_start", RoomEvent)
