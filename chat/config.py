@@ -130,6 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
       "nothing is cached while that feed is down; `0` turns the cache off"),
     S("PRESENCE_PROCESS_TTL", "int", 15, "seconds of silence after which a process's "
       "sockets are presumed gone"),
+    S("SYNC_RETENTION_DAYS", "int", 30, "days changes are kept for `GET /api/sync` and "
+      "`sync_all`; an older cursor gets 410 `sync_expired`"),
     S("CHAT_PLUGINS", "list", None, "comma-separated plugin names to load",
       shown="all found"),
     S("CHAT_PLUGINS_BLOCKED", "list", [], "comma-separated plugin names never to load"),

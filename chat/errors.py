@@ -40,6 +40,13 @@ class Conflict(ChatError):
     code, status, default_message = "conflict", 409, "Conflict."
 
 
+class SyncExpired(ChatError):
+    """A sync cursor older than the changes kept (SYNC_RETENTION_DAYS): start over."""
+
+    code, status = "sync_expired", 410
+    default_message = "This cursor is older than the changes kept; sync from scratch."
+
+
 class PayloadTooLarge(ChatError):
     code, status, default_message = "payload_too_large", 413, "Payload too large."
 

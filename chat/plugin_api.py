@@ -43,6 +43,7 @@ from chat.plugin_manager import plugin_config
 from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 from chat.schemas.events import MessageAck
 from chat.schemas.messages import MessageOut, ReactionOut
+from chat.services.changes import change_message
 from chat.services.messages import Posted, get_message, post_message
 from chat.services.presence import online_ids
 from chat.services.rooms import get_member_room, get_room, require_member
@@ -97,6 +98,7 @@ __all__ = [
     "User",
     "UserRegistered",
     "ValidationError",
+    "change_message",
     "get_member_room",
     "get_message",
     "get_room",

@@ -94,25 +94,31 @@ class Isolating(pluggy.PluginManager):
         return name
 
     def _isolated(self, function, hook: str, plugin: str):
-        failure = ISOLATED[hook]
+        failure, metrics = ISOLATED[hook], self.metrics
+        # the labelled series of the usual outcome, looked up once (a send calls hooks)
+        latency = metrics.hook_latency.labels(hook) if metrics else None
+        succeeded = metrics.hook_calls.labels(hook, "ok") if metrics else None
+
+        def count(start: float, outcome: str = "ok") -> None:
+            if metrics is not None:
+                latency.observe(time.perf_counter() - start)
+                calls = succeeded if outcome == "ok" else metrics.hook_calls.labels(hook, outcome)
+                calls.inc()
 
         @functools.wraps(function)
         def run(*args):
-            start, outcome = time.perf_counter(), "error"
+            start = time.perf_counter()
             try:
                 result = function(*args)
-                outcome = "ok"
-                return result
             except Exception as exc:
                 if isinstance(failure, tuple) and isinstance(exc, failure):
-                    outcome = getattr(exc, "code", "error")  # a refusal: its error code
+                    count(start, getattr(exc, "code", "error"))  # a refusal: its error code
                     raise
                 log.exception("plugin %s failed in %s", plugin, hook)
+                count(start, "error")
                 return failure if isinstance(failure, bool) else None
-            finally:
-                if self.metrics is not None:
-                    self.metrics.hook_latency.labels(hook).observe(time.perf_counter() - start)
-                    self.metrics.hook_calls.labels(hook, outcome).inc()
+            count(start)
+            return result
 
         return run
 

@@ -74,6 +74,7 @@ def test_what_the_server_emits_is_documented(document, people):
         acks.setdefault(event, []).append(ack)
         return ack
 
+    cursor = call(a, "sync_all", {})["cursor"]
     assert call(b, "join_room", {"roomId": room})["ok"]
     call(b, "typing_start", {"roomId": room})
     call(b, "typing_stop", {"roomId": room})
@@ -84,6 +85,7 @@ def test_what_the_server_emits_is_documented(document, people):
     call(a, "add_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "remove_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "sync", {"roomId": room})
+    call(a, "sync_all", {"since": cursor})
     call(a, "send_message", {"roomId": "not an id", "content": "x"})  # refused
     alice.ok("put", f"/api/rooms/{room}", json={"description": "documented"})
     alice.ok("patch", "/api/users/me", json={"status": {"text": "documenting", "emoji": "📝"}})

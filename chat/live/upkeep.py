@@ -26,11 +26,14 @@ SCAN_CHUNK = 500  # sockets looked at between yields (cut_slow_consumers)
 _sockets_at_freeze = 0
 
 
-def init_app(app: Flask, rooms_of: Callable[[str], list[str]]) -> None:
-    """`rooms_of` gives a user's room ids (a read of the domain's, handed down by the
-    transport: the live layer does not reach up to the services), for telling a gone
-    user's rooms."""
+def init_app(
+    app: Flask, rooms_of: Callable[[str], list[str]], jobs: dict[int, Callable[[], object]]
+) -> None:
+    """Handed down by the transport (the live layer does not reach up to the services):
+    `rooms_of` gives a user's room ids, for telling a gone user's rooms; `jobs` are the
+    domain's periodic work, by period in seconds (the sync log's archiving, say)."""
     app.extensions["rooms_of"] = rooms_of
+    app.extensions["upkeep_jobs"] = jobs
 
 
 def ensure_running(app: Flask) -> None:
@@ -59,6 +62,9 @@ def _loop(app: Flask) -> None:
                 cut_slow_consumers(app.config["SOCKET_MAX_QUEUE"])
                 if tick % HEARTBEAT_EVERY == 0:
                     _heartbeat()
+                for every, job in app.extensions["upkeep_jobs"].items():
+                    if tick % every == 0:
+                        job()
                 collect_garbage(tick, len(states()))
             except Exception:  # the loop must outlive a Redis or database hiccup
                 log.exception("socket upkeep failed; retrying")

@@ -3,6 +3,7 @@
 from mongoengine import (
     BooleanField,
     DateTimeField,
+    DictField,
     Document,
     EmbeddedDocument,
     EmbeddedDocumentField,
@@ -39,6 +40,12 @@ class Room(Document):
     created_at = DateTimeField(default=utcnow)
     last_activity = DateTimeField(default=utcnow)
     last_seq = IntField(default=0)  # newest stored message seq (a lower bound; see messages)
+    # Complete sync (services/changes.py): the newest change's rev, and the changes not
+    # archived yet; log[i] has rev log_base + i.
+    rev = IntField(default=0)
+    log_base = IntField(default=1)
+    log = ListField(DictField())
+    log_since = DateTimeField()  # when the oldest entry of the log was made
 
     meta = {"collection": "rooms", **NO_AUTO_INDEX}
 

@@ -16,6 +16,7 @@ from collections import Counter
 
 import bson
 import mongoengine
+from bson import ObjectId
 from pymongo import DESCENDING, InsertOne, UpdateOne
 from pymongo.errors import (
     BulkWriteError,
@@ -29,6 +30,7 @@ from chat.errors import Conflict, ValidationError
 from chat.extensions import WRITER
 from chat.metrics import count
 from chat.models import Message, Room
+from chat.services import changes
 from chat.services.common import Combiner, Pending
 
 SEQ_ATTEMPTS = 50
@@ -70,7 +72,7 @@ def _commit(batch: list[Pending]) -> None:
             doc = p.item[0]
             following[doc["room"]] += 1
             doc["seq"] = following[doc["room"]]
-            doc.pop("_id", None)
+            doc["_id"] = ObjectId()  # a new one each attempt: its log entry names it
         try:
             moved = (_insert(todo, stored), None)
             stored += todo
@@ -78,8 +80,10 @@ def _commit(batch: list[Pending]) -> None:
         except (BulkWriteError, ClientBulkWriteException) as exc:
             error, failure = _first_error(exc), exc
             at = error.get("index", error.get("idx"))
-            if at is None:  # no write of ours failed: the operation did
+            logged = getattr(exc, "logged", 0)  # room-log updates before the inserts
+            if at is None or at < logged:  # no insert of ours failed: the operation did
                 raise
+            at -= logged
         except UNENCODABLE:  # nothing was sent: the documents that cannot be fail alone
             todo = _without_unencodable(todo)
             continue
@@ -124,14 +128,26 @@ def _first_error(exc: BulkWriteError | ClientBulkWriteException) -> dict:
 _one_round_trip = [True]
 
 
+def _log_entries(docs: list[dict]) -> list[tuple[dict, dict]]:
+    """Each room's `message_created` entries (services/changes), appended before the
+    inserts: a stored message always has its rev (an entry whose insert then failed
+    names no message, and readers pass it over)."""
+    entries: dict = {}
+    for doc in docs:
+        entries.setdefault(doc["room"], []).append(changes.new_entry("message_created", doc["_id"]))
+    return [({"_id": room}, changes.append_update(e)) for room, e in entries.items()]
+
+
 def _insert(todo: list[Pending], stored: list[Pending]) -> bool:
-    """Insert `todo` in order; with one round trip, also move the rooms of everything
-    stored so far and `todo` (after the inserts, so only once they all succeeded).
-    Returns whether the rooms were moved."""
+    """Append `todo`'s change-log entries, then insert `todo` in order; with one round
+    trip, also move the rooms of everything stored so far and `todo` (after the
+    inserts, so only once they all succeeded). Returns whether the rooms were moved."""
     docs = [p.item[0] for p in todo]
+    logs = _log_entries(docs)
     if _one_round_trip[0]:
         messages, rooms = _namespace(Message), _namespace(Room)
-        ops: list[InsertOne | UpdateOne] = [InsertOne(doc, namespace=messages) for doc in docs]
+        ops: list[InsertOne | UpdateOne] = [UpdateOne(q, u, namespace=rooms) for q, u in logs]
+        ops += [InsertOne(doc, namespace=messages) for doc in docs]
         ops += [
             UpdateOne(query, update, namespace=rooms)
             for query, update in _room_moves(stored + todo)
@@ -144,7 +160,9 @@ def _insert(todo: list[Pending], stored: list[Pending]) -> bool:
         except ClientBulkWriteException as exc:
             if isinstance(exc.error, Exception):  # the database is gone, say: as such
                 raise exc.error from None
+            exc.logged = len(logs)  # type: ignore[attr-defined]
             raise
+    _collection(Room).bulk_write([UpdateOne(q, u) for q, u in logs], ordered=False)
     _collection(Message).insert_many(docs, ordered=True)
     return False
 

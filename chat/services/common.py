@@ -28,10 +28,10 @@ def find_document(cls: type[Document], query: dict):
     return cls._from_son(doc) if doc else None
 
 
-def atomic_update(cls: type[Document], query: dict, update: dict):
+def atomic_update(cls: type[Document], query: dict, update: dict, projection=None):
     """find_one_and_update on the raw collection; the updated document, or None."""
     doc = cls._get_collection().find_one_and_update(
-        query, update, return_document=ReturnDocument.AFTER
+        query, update, projection, return_document=ReturnDocument.AFTER
     )
     return cls._from_son(doc) if doc else None
 

@@ -16,7 +16,7 @@ from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import utcnow
 from chat.plugin_manager import permission
-from chat.services import commit
+from chat.services import changes, commit
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, require_member
 
@@ -192,10 +192,10 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
         raise Conflict("The message was deleted.")
     draft = _validated(actor, room, content, message.message_type, message.data, is_edit=True)
     content = draft["content"]
-    message.update(
-        content=content, mentions=parse_mentions(content, room), edited=True, edited_at=utcnow()
-    )
-    message.reload()
+    edit = {"content": content, "mentions": parse_mentions(content, room), "edited": True}
+    edit["edited_at"] = utcnow()
+    if not changes.change_message(message, "message_updated", {"$set": edit}) and message.deleted:
+        raise Conflict("The message was deleted.")
     publish(MessageUpdated(room_id=str(room.id), message=wire.message(message)))
     return message
 
@@ -207,9 +207,8 @@ def delete_message(actor: User, message_id: str) -> Message:
         raise Forbidden("Only the sender or a room admin can delete a message.")
     if message.deleted:
         return message
-    message.update(
-        content="", mentions=[], reactions=[], data={}, deleted=True, deleted_at=utcnow()
-    )
-    message.reload()
+    tombstone = {"content": "", "mentions": [], "reactions": [], "data": {}, "deleted": True}
+    tombstone["deleted_at"] = utcnow()
+    changes.change_message(message, "message_deleted", {"$set": tombstone})
     publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
     return message

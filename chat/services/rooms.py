@@ -1,5 +1,7 @@
 """Rooms: visibility, membership, roles, direct rooms, read pointers and receipts."""
 
+from contextlib import nullcontext
+
 from bson import ObjectId
 
 from chat import wire
@@ -20,7 +22,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services import presence
+from chat.services import changes, presence
 from chat.services.common import KeyedReads, atomic_update, to_oid
 
 
@@ -36,8 +38,9 @@ def is_owner(user: User, room: Room) -> bool:
     return user.id in room.owners
 
 
-# Concurrent room reads (every send reads its room) share one query.
-_room_reads = KeyedReads(lambda: Room._get_collection())
+# Concurrent room reads (every send reads its room) share one query; the change log
+# (services/changes) is the sync's, not theirs.
+_room_reads = KeyedReads(lambda: Room._get_collection(), {"log": 0})
 
 
 def get_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room:
@@ -80,10 +83,11 @@ def require_owner(actor: User, room: Room) -> None:
         raise Forbidden("Only room owners can do that.")
 
 
-def _write(query: dict, update: dict) -> Room | None:
-    """An atomic update of one room (None when `query` matched nothing); every process
-    drops its cached copy."""
-    updated = atomic_update(Room, query, update)
+def _write(query: dict, update: dict, kind: str, ref: ObjectId | str = "") -> Room | None:
+    """An atomic update of one room, recorded as the change `kind` in the same write
+    (None when `query` matched nothing: nothing is recorded); every process drops its
+    cached copy."""
+    updated = atomic_update(Room, query, changes.room_change(update, kind, ref), {"log": 0})
     if updated is not None:
         roomcache.changed(updated.id)
     return updated
@@ -147,16 +151,16 @@ def update_room(actor: User, room_id: str, data: dict) -> Room:
     _no_direct(room)
     if not permission(actor, "update_room", room):
         raise Forbidden("Only room admins can do that.")
-    for key in ("name", "description"):
-        if key in data:
-            setattr(room, key, data[key])
+    fields = {key: data[key] for key in ("name", "description") if key in data}
     if "settings" in data:
-        room.settings = _settings(data["settings"], room.settings)
-        room.type = "private" if room.settings.is_private else "public"
-    room.save()
-    roomcache.changed(room.id)
-    publish(RoomUpdated(room_id=str(room.id), room=wire.room(room)))
-    return room
+        settings = _settings(data["settings"], room.settings)
+        fields["settings"] = settings.to_mongo().to_dict()
+        fields["type"] = "private" if settings.is_private else "public"
+    updated = _write({"_id": room.id}, {"$set": fields}, "room_updated") if fields else room
+    if updated is None:
+        raise NotFound("Room not found.")
+    publish(RoomUpdated(room_id=str(updated.id), room=wire.room(updated)))
+    return updated
 
 
 def _add_participant(room: Room, user_id: ObjectId) -> Room:
@@ -167,7 +171,7 @@ def _add_participant(room: Room, user_id: ObjectId) -> Room:
         "banned": {"$ne": user_id},
         f"participants.{limit - 1}": {"$exists": False},
     }
-    updated = _write(query, {"$addToSet": {"participants": user_id}})
+    updated = _write(query, {"$addToSet": {"participants": user_id}}, "member_joined", user_id)
     if updated is None:
         fresh = Room.objects(id=room.id).first()
         if fresh is None:
@@ -230,7 +234,8 @@ def _no_direct(room: Room) -> None:
 def _drop(room: Room, user_id: ObjectId, reason: str, guard: dict | None = None, **extra) -> Room:
     """Atomically remove a user from every role; `guard` adds conditions to the filter."""
     pull = {"participants": user_id, "admins": user_id, "owners": user_id}
-    updated = _write({"_id": room.id, **(guard or {})}, {"$pull": pull, **extra})
+    query = {"_id": room.id, **(guard or {})}
+    updated = _write(query, {"$pull": pull, **extra}, "member_left", user_id)
     if updated is None:
         raise Conflict("You are the last owner: make someone else owner first.")
     publish(MemberLeft(room_id=str(room.id), user_id=str(user_id), reason=reason))
@@ -282,7 +287,8 @@ def unban_member(actor: User, room_id: str, user_id: str) -> Room:
     room = get_room(actor, room_id)
     require_admin(actor, room)
     target = to_oid(user_id, "User")
-    updated = _write({"_id": room.id, "banned": target}, {"$pull": {"banned": target}})
+    query = {"_id": room.id, "banned": target}
+    updated = _write(query, {"$pull": {"banned": target}}, "room_updated", target)
     if updated is None:
         return get_room(actor, room.id)
     publish(MemberUnbanned(str(room.id), user_id=user_id, by=str(actor.id)))
@@ -304,7 +310,7 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
     if granted:
         fields = ["admins", "owners"] if role == "owner" else ["admins"]
         update = {"$addToSet": {f: target for f in fields}}
-        updated = _write({"_id": room.id, "participants": target}, update)
+        updated = _write({"_id": room.id, "participants": target}, update, "role_changed", target)
         return _role_changed(actor, room, updated, target, role, True)
     if role == "admin" and target in room.owners:
         raise Conflict("Owners are admins; remove ownership first.")
@@ -316,7 +322,7 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
     query = {"_id": room.id}
     if role == "owner":
         query["owners"] = {"$elemMatch": {"$ne": target}}
-    updated = _write(query, {"$pull": {f: target for f in fields}})
+    updated = _write(query, {"$pull": {f: target for f in fields}}, "role_changed", target)
     if updated is None:
         raise Conflict("A room needs at least one owner.")
     return _role_changed(actor, room, updated, target, role, False)
@@ -383,13 +389,19 @@ def mark_read(actor: User, room_id: str, message_id: str) -> int:
     if message is None:
         raise NotFound("Message not found in this room.")
     now = utcnow()
-    before = ReadState._get_collection().find_one_and_update(
-        {"user": actor.id, "room": room.id},
-        {"$max": {"seq": message.seq}, "$set": {"updated_at": now}},
-        upsert=True,
-        projection={"seq": 1},
-    )
-    if before is None or before.get("seq", 0) < message.seq:  # it moved: tell
+    # a receipt others may see takes the room's next rev (services/changes)
+    record = changes.change(room.id, "read_updated", actor.id) if actor.read_receipts else None
+    with record or nullcontext() as entry:
+        before = ReadState._get_collection().find_one_and_update(
+            {"user": actor.id, "room": room.id},
+            {"$max": {"seq": message.seq}, "$set": {"updated_at": now}},
+            upsert=True,
+            projection={"seq": 1},
+        )
+        moved = before is None or before.get("seq", 0) < message.seq
+        if entry is not None:
+            entry.applied = moved
+    if moved:  # tell
         room_id = str(room.id)
         publish(ReadMarked(room_id, user_id=str(actor.id), seq=message.seq))
         if actor.read_receipts:

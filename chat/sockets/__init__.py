@@ -1,5 +1,7 @@
 """The /chat Socket.IO namespace: connection auth, event handlers, background upkeep."""
 
+from collections.abc import Callable
+
 from flask import Flask, abort
 from flask.sessions import SessionInterface
 
@@ -8,7 +10,7 @@ from chat.extensions import socketio
 from chat.live import sockets as live_sockets
 from chat.live import upkeep
 from chat.live.publish import NAMESPACE
-from chat.services import presence
+from chat.services import changes, presence
 from chat.sockets.guard import guard
 from chat.sockets.manager import Manager, RedisManager
 
@@ -107,5 +109,10 @@ def init_app(app: Flask) -> None:
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)
 
     live_sockets.init_app(app)
-    upkeep.init_app(app, rooms_of=presence.user_room_ids)
+    retention = app.config["SYNC_RETENTION_DAYS"]
+    jobs: dict[int, Callable[[], object]] = {
+        2: changes.archive_due,  # the rooms' change logs stay short
+        600: lambda: changes.purge(retention),
+    }
+    upkeep.init_app(app, rooms_of=presence.user_room_ids, jobs=jobs)
     app.extensions["metrics"].active_rooms.set_function(_active_rooms)

@@ -9,7 +9,8 @@ from chat.schemas.messages import (
     SendMessageEvent,
     SyncEvent,
 )
-from chat.services import messages
+from chat.schemas.sync import SyncAllEvent, SyncOut
+from chat.services import changes, messages
 from chat.sockets.common import event
 
 
@@ -32,6 +33,12 @@ def delete_message(state, data):
     """Delete a message (yours, or any as a room admin); the room gets message_deleted."""
     message = messages.delete_message(state.user, data["message_id"])
     return {"messageId": str(message.id)}
+
+
+@event("sync_all", SyncAllEvent, ack=SyncOut)
+def sync_all(state, data):
+    """Every change in your rooms after the cursor `since` (as GET /api/sync)."""
+    return changes.sync(state.user, data["since"], data["limit"])
 
 
 @event("sync", SyncEvent, ack=MessageListOut)

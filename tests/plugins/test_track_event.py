@@ -43,6 +43,7 @@ def test_every_state_change_reaches_track_event(app, make_user):
             ("RoomUpdated", ""),
             ("MessageCreated", ""),
             ("ReadMarked", alice.id),
+            ("ReadUpdated", alice.id),  # the receipt others see
             ("MemberLeft", bob.id),
             ("MemberUnbanned", bob.id),
             ("RoomCreated", alice.id),

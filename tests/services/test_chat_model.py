@@ -1,16 +1,20 @@
-"""A hypothesis state machine over rooms, membership, sends, resends, kicks and sync.
+"""A hypothesis state machine over rooms, membership, sends, resends, edits, deletes,
+kicks, adds, and clients that sync now and then (each sync a reconnect after time away).
 
-Invariants (RELIABILITY.md): per-room seq unique and increasing, one message per
-clientId, and sync returns exactly the messages a user may see, once each.
+Invariants (RELIABILITY.md rows 25 and 35): per-room seq unique and increasing, one
+message per clientId, `sync` returns exactly the messages a user may see, once each,
+and after `sync_all` a client's rooms and messages equal the server's, every change
+having arrived once, in rev order per room.
 """
 
 import pytest
+from bson import ObjectId
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
-from chat.models import Message, User
-from chat.services import messages
+from chat.models import Message, Room, User
+from chat.services import changes, messages
 from tests.conftest import AuthActions, Caller, clear_database
 
 NAMES = ("ann", "ben", "cid")
@@ -30,6 +34,8 @@ class ChatModel(RuleBasedStateMachine):
         self.sent: dict[str, list[str]] = {}  # room id -> message ids in send order
         self.by_client_id: dict[tuple, str] = {}
         self.cursor: dict[tuple, str | None] = {}  # (user, room) -> last synced id
+        # each user's client: its sync cursor, rooms, messages, and every (room, rev) seen
+        self.clients = {n: Client(self.users[n]) for n in NAMES}
 
     @rule(target=rooms, owner=st.sampled_from(NAMES), private=st.booleans())
     def create_room(self, owner, private):
@@ -89,6 +95,25 @@ class ChatModel(RuleBasedStateMachine):
             self.by_client_id[key] = message_id
         self.sent[room].append(message_id)
 
+    @rule(room=rooms, user=st.sampled_from(NAMES), pick=st.integers(0, 20), delete=st.booleans())
+    def edit_or_delete(self, room, user, pick, delete):
+        """The sender edits, or an admin or the sender deletes, one of the room's messages."""
+        if not self.sent[room]:
+            return
+        message_id = self.sent[room][pick % len(self.sent[room])]
+        caller = self.users[user]
+        if delete:
+            response = caller.call("delete", f"/api/messages/{message_id}")
+        else:
+            body = {"content": f"edited by {user} {pick}"}
+            response = caller.call("patch", f"/api/messages/{message_id}", json=body)
+        assert response.status_code in (200, 204, 403, 404, 409), response.get_data(True)
+
+    @rule(user=st.sampled_from(NAMES))
+    def client_syncs(self, user):
+        """The user's client comes back (or starts) and applies sync_all's changes."""
+        self.clients[user].sync()
+
     @rule(room=rooms, count=st.integers(1, 6))
     def member_sends_a_burst(self, room, count):
         for name in sorted(self.members[room])[:1]:
@@ -117,6 +142,14 @@ class ChatModel(RuleBasedStateMachine):
         assert got == known[start:]
 
     @invariant()
+    def a_synced_client_equals_the_server(self):
+        """Right after a client's sync, its rooms and messages are the server's."""
+        for client in self.clients.values():
+            if client.just_synced:
+                client.just_synced = False
+                client.assert_equals_server()
+
+    @invariant()
     def seq_is_unique_and_increasing(self):
         for room, ids in self.sent.items():
             stored = list(Message.objects(room=room).order_by("seq").only("id", "seq"))
@@ -137,6 +170,68 @@ class ChatModel(RuleBasedStateMachine):
             {"$match": {"n": {"$gt": 1}}},
         ]
         assert list(Message._get_collection().aggregate(pipeline)) == []
+
+
+class Client:
+    """A user's client: it applies sync_all's changes to what it holds."""
+
+    def __init__(self, caller: Caller):
+        self.caller, self.cursor = caller, None
+        self.rooms: dict[str, int] = {}  # room id -> the rev from which the client holds it
+        self.messages: dict[str, dict] = {}  # id -> wire message
+        self.seen: set[tuple] = set()  # (room, rev) of every change applied
+        self.just_synced = False
+
+    def sync(self) -> None:
+        if self.cursor is None:  # first start: the rooms now, changes from here on
+            self.cursor = self.caller.ok("get", "/api/sync")["cursor"]
+            self.rooms = {str(r.id): r.rev for r in Room.objects(participants=self.caller.id)}
+            self.just_synced = True
+            return
+        last: dict[str, int] = {}
+        for _ in range(100):
+            query = {"since": self.cursor, "limit": 4}
+            page = self.caller.ok("get", "/api/sync", query_string=query)
+            for change in page["changes"]:
+                self._apply(change, last)
+            self.cursor = page["cursor"]
+            if not page["hasMore"]:
+                break
+        self.just_synced = True
+
+    def _apply(self, change: dict, last: dict) -> None:
+        room, kind = change["roomId"], change["type"]
+        if kind == "room_removed":
+            self.rooms.pop(room)
+            self.messages = {i: m for i, m in self.messages.items() if m["roomId"] != room}
+            return
+        if kind == "room_added":
+            self.rooms[room] = change["rev"]
+            return
+        key = (room, change["rev"])
+        assert key not in self.seen, f"{kind} {key} arrived twice"
+        assert change["rev"] > last.get(room, 0), "out of rev order"
+        self.seen.add(key)
+        last[room] = change["rev"]
+        assert room in self.rooms, f"{kind} for a room the client does not hold"
+        if "message" in change["data"]:
+            message = change["data"]["message"]
+            self.messages[message["id"]] = message
+
+    def assert_equals_server(self) -> None:
+        assert set(self.rooms) == {str(r.id) for r in Room.objects(participants=self.caller.id)}
+        for message_id, held in self.messages.items():
+            stored = Message.objects.get(id=message_id)
+            assert (held["content"], held.get("deleted", False)) == (stored.content, stored.deleted)
+        for room, since in self.rooms.items():  # every message sent since it held the room
+            raw = Room._get_collection().find_one({"_id": ObjectId(room)})
+            created = {
+                e["ref"]
+                for e in changes._entries(raw, since, 10_000)
+                if e["type"] == "message_created"
+            }
+            stored = {str(m.id) for m in Message.objects(id__in=[ObjectId(i) for i in created])}
+            assert stored <= set(self.messages), "a message sent meanwhile never arrived"
 
 
 @pytest.mark.timeout(300)

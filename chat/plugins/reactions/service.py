@@ -16,6 +16,7 @@ from chat.plugin_api import (
     Schema,
     User,
     ValidationError,
+    change_message,
     get_message,
     publish,
     serialize_reactions,
@@ -97,9 +98,11 @@ def add_reaction(actor: User, message_id: str, emoji: str) -> Message:
         raise Conflict(f"At most {MAX_PER_USER} different reactions per message.")
     # The filter makes (user, emoji) unique even when two requests race.
     reaction = {"user": actor.id, "emoji": emoji}
-    Message._get_collection().update_one(
-        {"_id": message.id, "deleted": False, "reactions": {"$not": {"$elemMatch": reaction}}},
+    change_message(
+        message,
+        "reaction_updated",
         {"$push": {"reactions": {**reaction, "timestamp": utcnow()}}},
+        where={"reactions": {"$not": {"$elemMatch": reaction}}},
     )
     return _changed(message)
 
@@ -107,9 +110,8 @@ def add_reaction(actor: User, message_id: str, emoji: str) -> Message:
 def remove_reaction(actor: User, message_id: str, emoji: str) -> Message:
     """Take your reaction back (idempotent)."""
     message, _room = get_message(actor, message_id)
-    Message._get_collection().update_one(
-        {"_id": message.id}, {"$pull": {"reactions": {"user": actor.id, "emoji": emoji}}}
-    )
+    pull = {"$pull": {"reactions": {"user": actor.id, "emoji": emoji}}}
+    change_message(message, "reaction_updated", pull, live_only=False)
     return _changed(message)
 
 

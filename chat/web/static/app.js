@@ -15,6 +15,7 @@ const state = {
   messages: new Map(),     // room id -> Map(message id -> message), kept in seq order
   hasOlder: new Map(),     // room id -> more history before the oldest we hold
   lastSeen: new Map(),     // room id -> id of the newest message we hold
+  syncCursor: null,        // GET /api/sync's cursor: every change after it is still to apply
   typing: new Map(),       // room id -> Map(user id -> username)
   online: new Map(),       // user id -> username
   notifications: [],
@@ -112,6 +113,7 @@ async function start() {
   $("auth").hidden = true;
   $("app").hidden = false;
   $("me-name").textContent = state.me.username;
+  state.syncCursor = (await api("GET", "/api/sync")).cursor; // before loading: nothing slips by
   await Promise.all([loadRooms(), loadNotifications(), loadOnline()]);
   connect();
   const first = [...state.rooms.values()].find(isMember);
@@ -163,27 +165,53 @@ function setConnected(up) {
   document.body.dataset.connected = up ? "yes" : "no";
 }
 
-// On every (re)connect: fetch what we missed in every room we hold messages for.
+// On every (re)connect: every change in our rooms since the cursor (sync_all), once
+// each: new, edited and deleted messages, reactions, members, rooms added and removed.
 async function onConnect() {
   setConnected(true);
-  for (const roomId of state.messages.keys()) await syncRoom(roomId);
+  await syncAll();
   loadOnline();
 }
 
-async function syncRoom(roomId) {
-  let after = state.lastSeen.get(roomId);
-  for (let round = 0; round < 50; round++) {
-    const ack = await state.socket.timeout(10000).emitWithAck("sync", after ? { roomId, after } : { roomId });
-    if (!ack.ok && ack.error.code === "rate_limited") { // many rooms: the event budget says wait
+async function syncAll() {
+  for (let round = 0; round < 200; round++) {
+    const ack = await state.socket.timeout(10000).emitWithAck("sync_all", { since: state.syncCursor, limit: 200 });
+    if (!ack.ok && ack.error.code === "rate_limited") { // the event budget says wait
       await new Promise((resolve) => setTimeout(resolve, ack.error.retryAfter * 1000));
       continue;
     }
+    if (!ack.ok && ack.error.code === "sync_expired") return startOver();
     if (!ack.ok) return;
-    ack.messages.forEach((m) => receive(m, true));
-    if (!ack.hasMore || !ack.messages.length) break;
-    after = ack.messages[ack.messages.length - 1].id;
+    ack.changes.forEach(applyChange);
+    state.syncCursor = ack.cursor;
+    if (!ack.hasMore) break;
   }
-  if (roomId === state.current) renderMessages(true);
+  renderRooms();
+  renderHeader();
+  if (state.current) renderMessages(true);
+}
+
+function applyChange({ type, roomId, data }) {
+  if (data.message) return receive(data.message, true);
+  if (type === "room_removed") {
+    state.rooms.delete(roomId);
+    state.messages.delete(roomId);
+    if (state.current === roomId) {
+      state.current = null;
+      $("messages").replaceChildren();
+      $("composer").hidden = true;
+    }
+    return;
+  }
+  if (data.room) mergeRoom(data.room);
+}
+
+// Away longer than the server keeps changes: load everything again.
+async function startOver() {
+  state.syncCursor = (await api("GET", "/api/sync")).cursor;
+  state.messages.clear();
+  await loadRooms();
+  if (state.current) openRoom(state.current);
 }
 
 // ---------------------------------------------------------------- rooms

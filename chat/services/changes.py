@@ -1,0 +1,332 @@
+"""Complete sync: every change a member can observe in a room takes the room's next
+`rev`, and `sync` (GET /api/sync, socket `sync_all`) returns the changes in the
+caller's rooms after a cursor, once each, in rev order per room.
+
+The invariant: a change that happened always has its rev, and a reader never passes a
+rev whose change may still land.
+
+- Each room document holds the log of its recent changes: `rev` (the newest), `log`
+  (entries {id, type, ref, at, done}) and `log_base` (the rev of log[0]). An entry and
+  its rev are taken by one atomic update of the room, so revs appear in order, with no
+  gaps. A change of the room itself (members, roles, settings) is in that same update
+  (`room_change`), done at once. A change of another document (a message edit, a read
+  pointer) appends its entry first, then writes, then marks the entry done, or noop
+  when the write changed nothing (`change`). New messages append their entries in the
+  group commit's bulkWrite, before their inserts (services/commit.py).
+- A reader delivers an entry once it is done (a new message: once it exists), with the
+  entity's current state as `data`. An entry not done yet is in flight: the room's page
+  ends before it, unless it is older than GRACE seconds, when its write has failed and
+  it is passed over.
+- Entries older than ARCHIVE_AFTER seconds move to `changes` (the upkeep loop of any
+  process; idempotent, guarded by `log_base`), so a room's log stays short.
+- Cursors live in `sync_cursors`: the caller's rooms and the last rev delivered in
+  each. A cursor (or a change it needs) older than SYNC_RETENTION_DAYS is 410
+  `sync_expired`; a cursor that is not the caller's is unknown (422).
+"""
+
+import secrets
+import time
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bson import ObjectId
+from flask import current_app
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.errors import PyMongoError
+
+from chat import wire
+from chat.errors import NotFound, SyncExpired, ValidationError
+from chat.extensions import mongo_db
+from chat.models import Message, ReadState, Room, User
+from chat.models.base import isoformat, utcnow
+
+GRACE = 10.0  # seconds an entry may wait for its entity's write before it is passed over
+ARCHIVE_AFTER = 2.0  # seconds an entry stays in its room's log
+MESSAGE_TYPES = {"message_created", "message_updated", "message_deleted", "reaction_updated"}
+ROOM_TYPES = {"member_joined", "member_left", "room_updated", "role_changed"}
+READ_TYPES = {"read_updated"}
+
+
+def _rooms():
+    return mongo_db()["rooms"]
+
+
+def _changes():
+    return mongo_db()["changes"]
+
+
+def _cursors():
+    return mongo_db()["sync_cursors"]
+
+
+@dataclass
+class Entry:
+    room: ObjectId
+    rev: int
+    id: ObjectId
+    applied: bool = False
+
+
+def new_entry(kind: str, ref: ObjectId | str = "", done: bool = False) -> dict:
+    return {"id": ObjectId(), "type": kind, "ref": str(ref), "at": utcnow(), "done": done}
+
+
+def append_update(entries: list[dict]) -> dict:
+    """The update of a room that appends `entries` to its log (and takes their revs)."""
+    return {
+        "$inc": {"rev": len(entries)},
+        "$push": {"log": {"$each": entries}},
+        "$min": {"log_since": entries[0]["at"]},
+    }
+
+
+def room_change(update: dict, kind: str, ref: ObjectId | str = "") -> dict:
+    """`update` of a room, also recording it as the change `kind` (done: the same write)."""
+    merged = {op: dict(fields) for op, fields in update.items()}
+    for op, fields in append_update([new_entry(kind, ref, done=True)]).items():
+        if set(fields) & set(merged.get(op, {})):
+            raise ValueError(f"{op} of {list(fields)} is the change log's")
+        merged.setdefault(op, {}).update(fields)
+    return merged
+
+
+def append(room_id: ObjectId, kind: str, ref: ObjectId | str = "") -> Entry:
+    """Append one entry (not done yet) to the room's log: its rev."""
+    entry = new_entry(kind, ref)
+    doc = _rooms().find_one_and_update(
+        {"_id": room_id},
+        append_update([entry]),
+        projection={"rev": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        raise NotFound("Room not found.")
+    return Entry(room_id, doc["rev"], entry["id"])
+
+
+def _finish(entry: Entry, fields: dict) -> None:
+    """Set fields of an entry, in its room's log or, once archived, in `changes`."""
+    in_log = {f"log.$.{k}": v for k, v in fields.items()}
+    done = _rooms().update_one({"_id": entry.room, "log.id": entry.id}, {"$set": in_log})
+    if not done.matched_count:
+        _changes().update_one({"room": entry.room, "rev": entry.rev}, {"$set": fields})
+
+
+@contextmanager
+def change(room_id: ObjectId | str, kind: str, ref: ObjectId | str = ""):
+    """Record a change of another document than the room: yields its Entry; write, and
+    set `entry.applied` when the write changed something. The entry is then marked
+    done, or noop (nothing changed, or an error). Best effort: a reader passes an
+    entry left in flight over after GRACE."""
+    entry = append(ObjectId(room_id), kind, ref)
+    try:
+        yield entry
+    finally:
+        with suppress(PyMongoError):
+            _finish(entry, {"done": True} if entry.applied else {"type": "noop"})
+
+
+def change_message(
+    message: Message, kind: str, update: dict, where: dict | None = None, live_only: bool = True
+) -> bool:
+    """One raw update of a message (by default only while it is not deleted; `where`
+    narrows it further), recorded as the change `kind` (it takes the room's next rev):
+    whether it changed the message, which is reloaded."""
+    query = {"_id": message.id, **({"deleted": False} if live_only else {}), **(where or {})}
+    with change(message.room, kind, message.id) as entry:
+        done = Message._get_collection().update_one(query, update)
+        entry.applied = done.modified_count > 0
+    message.reload()
+    return entry.applied
+
+
+# --- archiving and retention (the upkeep loop) ---
+
+
+def archive(room_id: ObjectId) -> int:
+    """Move the room's entries older than ARCHIVE_AFTER to `changes`; how many."""
+    doc = _rooms().find_one({"_id": room_id}, {"log": 1, "log_base": 1})
+    log = (doc or {}).get("log") or []
+    cutoff = utcnow() - timedelta(seconds=ARCHIVE_AFTER)
+    count = next((i for i, e in enumerate(log) if e["at"] > cutoff), len(log))
+    if not count:
+        return 0
+    base = doc.get("log_base", 1)
+    old = log[:count]
+    _changes().bulk_write(
+        [
+            UpdateOne(
+                {"room": room_id, "rev": base + i},
+                {"$setOnInsert": {k: e[k] for k in ("type", "ref", "at", "done")}},
+                upsert=True,
+            )
+            for i, e in enumerate(old)
+        ],
+        ordered=False,
+    )
+    rest = log[count:]
+    update: dict = {"$pull": {"log": {"id": {"$in": [e["id"] for e in old]}}}}
+    update["$inc"] = {"log_base": count}
+    if rest:
+        update["$set"] = {"log_since": rest[0]["at"]}
+    else:
+        update["$unset"] = {"log_since": ""}
+    _rooms().update_one({"_id": room_id, "log_base": base}, update)  # another archiver: no-op
+    return count
+
+
+def archive_due(limit: int = 100) -> int:
+    """Archive the rooms whose oldest log entry is due; how many entries moved."""
+    cutoff = utcnow() - timedelta(seconds=ARCHIVE_AFTER)
+    due = _rooms().find({"log_since": {"$lt": cutoff}}, {"_id": 1}).limit(limit)
+    return sum(archive(doc["_id"]) for doc in list(due))
+
+
+def purge(days: int) -> None:
+    """Forget changes and cursors older than the retention."""
+    cutoff = utcnow() - timedelta(days=days)
+    _changes().delete_many({"at": {"$lt": cutoff}})
+    _cursors().delete_many({"created_at": {"$lt": cutoff}})
+
+
+# --- reading ---
+
+
+def _entries(room: dict, after: int, limit: int) -> list[dict]:
+    """The room's entries after rev `after` (archived first), up to `limit`, each with
+    its `rev`. `room` is the raw room document (rev, log_base, log) read before."""
+    base, found = room.get("log_base", 1), []
+    if after + 1 < base:
+        query = {"room": room["_id"], "rev": {"$gt": after, "$lt": base}}
+        found = list(_changes().find(query).sort("rev", ASCENDING).limit(limit))
+        if not found or found[0]["rev"] != after + 1:
+            raise SyncExpired()  # purged: older than the retention
+    for i, entry in enumerate(room.get("log") or []):
+        if base + i > after and len(found) < limit:
+            found.append({**entry, "rev": base + i})
+    return found
+
+
+def _resolve(room: Room, entries: list[dict]) -> tuple[list[dict], int | None]:
+    """The changes the entries stand for, in order, up to the first still in flight;
+    and the rev reached (entries passed over count as reached)."""
+    refs = {ObjectId(e["ref"]) for e in entries if e["type"] in MESSAGE_TYPES}
+    messages = {m.id: m for m in Message.objects(id__in=list(refs))} if refs else {}
+    people = {ObjectId(e["ref"]) for e in entries if e["ref"] and e["type"] not in MESSAGE_TYPES}
+    reads = _receipts(room, people)
+    users = {u.id: u for u in User.objects(id__in=list(people))} if people else {}
+    out, reached, now = [], None, utcnow()
+    for entry in entries:
+        data = None if entry["type"] == "noop" else _data(room, entry, messages, reads, users)
+        if data is None and entry["type"] != "noop":
+            if (now - entry["at"]).total_seconds() < GRACE:
+                break  # its write may still land: this room's page ends here
+        elif data is not None:
+            at = isoformat(entry["at"])
+            out.append({"roomId": str(room.id), "rev": entry["rev"], "type": entry["type"],
+                        "at": at, "data": data})  # fmt: skip
+        reached = entry["rev"]
+    return out, reached
+
+
+def _receipts(room: Room, users: set[ObjectId]) -> dict[ObjectId, dict]:
+    """The current read receipts of `users` in the room (as `read_updated` carries)."""
+    states = list(ReadState.objects(room=room.id, user__in=list(users), seq__gt=0)) if users else []
+    seqs = [s.seq for s in states]
+    ids = {m.seq: str(m.id) for m in Message.objects(room=room.id, seq__in=seqs).only("id", "seq")}
+    return {
+        s.user: {
+            "userId": str(s.user),
+            "lastReadMessageId": ids[s.seq],
+            "lastReadSeq": s.seq,
+            "at": isoformat(s.updated_at),
+        }
+        for s in states
+        if s.seq in ids
+    }
+
+
+def _data(room: Room, entry: dict, messages: dict, reads: dict, users: dict) -> dict | None:
+    """The entity's current state, once the entry is done (a new message: once it
+    exists); None while it is in flight."""
+    kind = entry["type"]
+    if kind == "message_created" or (kind in MESSAGE_TYPES and entry.get("done")):
+        message = messages.get(ObjectId(entry["ref"]))
+        return {"message": wire.message(message)} if message is not None else None
+    if not entry.get("done"):
+        return None
+    if kind in READ_TYPES:
+        return reads.get(ObjectId(entry["ref"]))
+    if kind not in ROOM_TYPES:
+        return None
+    data: dict = {"room": wire.room(room)}
+    if entry["ref"]:
+        data["userId"] = entry["ref"]
+        user = users.get(ObjectId(entry["ref"]))
+        if kind == "member_joined" and user is not None:
+            data["user"] = wire.user(user)
+    return data
+
+
+def sync(actor: User, since: str | None, limit: int) -> dict:
+    """Every change in the caller's rooms after the cursor `since` (none: just the
+    current cursor), once each, in rev order per room, at most `limit`."""
+    raw = {r["_id"]: r for r in _rooms().find({"participants": actor.id})}
+    if since is None:
+        positions = {str(r): doc.get("rev", 0) for r, doc in raw.items()}
+        return {"changes": [], "cursor": _save(actor, positions), "hasMore": False}
+    positions = _load(actor, since)
+    out: list[dict] = []
+    gone = sorted(set(positions) - {str(r) for r in raw})
+    rooms = sorted(raw)
+    for room_id in gone:
+        if len(out) >= limit:
+            break
+        out.append({"roomId": room_id, "rev": positions.pop(room_id), "type": "room_removed",
+                    "at": isoformat(utcnow()), "data": {}})  # fmt: skip
+    more = bool(set(gone) & set(positions))  # the limit stopped the removals
+    for room_id in rooms:
+        if len(out) >= limit:
+            more = True
+            break
+        doc, key = raw[room_id], str(room_id)
+        room = Room._from_son(doc)
+        if key not in positions:
+            positions[key] = doc.get("rev", 0)
+            out.append({"roomId": key, "rev": positions[key], "type": "room_added",
+                        "at": isoformat(utcnow()), "data": {"room": wire.room(room)}})  # fmt: skip
+            continue
+        want = limit - len(out)
+        entries = _entries(doc, positions[key], want)
+        changed, reached = _resolve(room, entries)
+        out += changed
+        if reached is not None:
+            positions[key] = reached
+        cut = len(entries) == want and reached == entries[-1]["rev"]  # by the limit
+        more = more or (cut and reached < doc.get("rev", 0))
+    return {"changes": out, "cursor": _save(actor, positions), "hasMore": more}
+
+
+def _save(actor: User, positions: dict) -> str:
+    """A new cursor: `<creation time, hex>.<random>` (the time tells an expired cursor
+    from an unknown one after it is purged)."""
+    token = f"{int(time.time()):x}.{secrets.token_urlsafe(18)}"
+    _cursors().insert_one(
+        {"_id": token, "user": actor.id, "positions": positions, "created_at": utcnow()}
+    )
+    return token
+
+
+def _load(actor: User, token: str) -> dict:
+    days = current_app.config["SYNC_RETENTION_DAYS"]
+    doc = _cursors().find_one({"_id": token})
+    stamp = token.partition(".")[0]
+    created = int(stamp, 16) if stamp and all(c in "0123456789abcdef" for c in stamp) else None
+    if doc is None or doc["user"] != actor.id:
+        if doc is None and created is not None and created < time.time() - days * 86400:
+            raise SyncExpired()
+        raise ValidationError("Unknown cursor.", fields={"since": ["Unknown cursor."]})
+    if doc["created_at"] < utcnow() - timedelta(days=days):
+        raise SyncExpired()
+    return dict(doc["positions"])
