@@ -148,8 +148,10 @@ def archive(room_id: ObjectId) -> int:
     """Move the room's entries older than ARCHIVE_AFTER to `changes`; how many."""
     doc = _rooms().find_one({"_id": room_id}, {"log": 1, "log_base": 1})
     log = (doc or {}).get("log") or []
-    cutoff = utcnow() - timedelta(seconds=ARCHIVE_AFTER)
-    count = next((i for i, e in enumerate(log) if e["at"] > cutoff), len(log))
+    now = utcnow()
+    # entries still in flight stay where their writer marks them done (up to GRACE)
+    due = [now - timedelta(seconds=ARCHIVE_AFTER), now - timedelta(seconds=GRACE)]
+    count = next((i for i, e in enumerate(log) if not _settled(e, *due)), len(log))
     if not count:
         return 0
     base = doc.get("log_base", 1)
@@ -174,6 +176,27 @@ def archive(room_id: ObjectId) -> int:
         update["$unset"] = {"log_since": ""}
     _rooms().update_one({"_id": room_id, "log_base": base}, update)  # another archiver: no-op
     return count
+
+
+def _settled(entry: dict, archive_before, grace_before) -> bool:
+    """Old enough to archive, and done, a noop, a new message's, or past GRACE."""
+    finished = entry.get("done") or entry["type"] in ("noop", "message_created")
+    return entry["at"] <= archive_before and (finished or entry["at"] <= grace_before)
+
+
+def cancel_created(docs: list[dict]) -> None:
+    """New messages' entries whose inserts did not happen: noops, so readers need not
+    wait for them (best effort: they pass them over after GRACE anyway)."""
+    by_room: dict = {}
+    for doc in docs:
+        by_room.setdefault(doc["room"], []).append(str(doc["_id"]))
+    for room_id, refs in by_room.items():
+        with suppress(PyMongoError):
+            _rooms().update_one(
+                {"_id": room_id},
+                {"$set": {"log.$[e].type": "noop"}},
+                array_filters=[{"e.ref": {"$in": refs}, "e.type": "message_created"}],
+            )
 
 
 def archive_due(limit: int = 100) -> int:
@@ -292,12 +315,14 @@ def sync(actor: User, since: str | None, limit: int) -> dict:
             break
         doc, key = raw[room_id], str(room_id)
         room = Room._from_son(doc)
-        if key not in positions:
-            positions[key] = doc.get("rev", 0)
+        if key not in positions:  # the room, then its changes since the caller joined
+            positions[key] = _joined_at(doc, actor.id)
             out.append({"roomId": key, "rev": positions[key], "type": "room_added",
                         "at": isoformat(utcnow()), "data": {"room": wire.room(room)}})  # fmt: skip
-            continue
         want = limit - len(out)
+        if want <= 0:  # the room_added took the last place: its changes come next
+            more = True
+            break
         entries = _entries(doc, positions[key], want)
         changed, reached = _resolve(room, entries)
         out += changed
@@ -306,6 +331,23 @@ def sync(actor: User, since: str | None, limit: int) -> dict:
         cut = len(entries) == want and reached == entries[-1]["rev"]  # by the limit
         more = more or (cut and reached < doc.get("rev", 0))
     return {"changes": out, "cursor": _save(actor, positions), "hasMore": more}
+
+
+def _joined_at(room: dict, user_id: ObjectId) -> int:
+    """The rev of the caller's latest join of the room (the changes after it are theirs
+    to get); the room's newest rev when there is none (a room created by, or opened
+    for, them)."""
+    base, ref = room.get("log_base", 1), str(user_id)
+    joins = [base + i for i, e in enumerate(room.get("log") or []) if _joined(e, ref)]
+    if not joins:
+        query = {"room": room["_id"], "type": "member_joined", "ref": ref}
+        older = _changes().find_one(query, {"rev": 1}, sort=[("rev", -1)])
+        joins = [older["rev"]] if older else []
+    return joins[-1] if joins else room.get("rev", 0)
+
+
+def _joined(entry: dict, ref: str) -> bool:
+    return entry["type"] == "member_joined" and entry["ref"] == ref
 
 
 def _save(actor: User, positions: dict) -> str:

@@ -94,6 +94,7 @@ def _commit(batch: list[Pending]) -> None:
         stored += todo[:at]
         for p in todo[:at]:
             newest[p.item[0]["room"]] = p.item[0]["seq"]
+        changes.cancel_created([p.item[0] for p in todo[at:]])  # none of them was stored
         failed, todo = todo[at], todo[at + 1 :]
         if error.get("code") != 11000:
             failed.finish(error=OperationFailure(error["errmsg"], error.get("code"), error))

@@ -50,4 +50,5 @@ def test_online_users_of_a_room(people):
     assert _online(alice, roomId=room) == ["alice", "bob"]
     assert carol.rest("get", "/api/users/online", params={"roomId": room}).status_code == 403
     response = alice.ok("get", "/api/users/online", params={"roomId": room})
-    assert all(set(u) == {"id", "username", "createdAt", "online"} for u in response["users"])
+    public = {"id", "username", "displayName", "avatarUrl", "status", "bot", "deactivated"}
+    assert all(set(u) == public | {"createdAt", "online"} for u in response["users"])
