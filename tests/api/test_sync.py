@@ -137,6 +137,29 @@ def test_a_change_in_flight_ends_its_rooms_page_until_done(app, alice, bob, db):
     assert [c["data"]["message"]["content"] for c in seen] == ["before", "after"]
 
 
+def test_entries_in_flight_stay_in_the_log_until_settled(app, monkeypatch, alice, bob, db):
+    room = alice.create_room()["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    with app.app_context():
+        entry = changes.append(ObjectId(room), "message_updated", ObjectId())
+    bob.send(room, "behind it")
+    monkeypatch.setattr(changes, "ARCHIVE_AFTER", 0.0)
+    with app.app_context():
+        assert changes.archive(ObjectId(room)) == 1  # bob's join; the rest waits
+        log = db.rooms.find_one({"_id": ObjectId(room)})["log"]
+        assert [e["type"] for e in log] == ["message_updated", "message_created"]
+        db.rooms.update_one(  # its writer finishes
+            {"_id": ObjectId(room), "log.id": entry.id}, {"$set": {"log.$.done": True}}
+        )
+        assert changes.archive(ObjectId(room)) == 2
+    stored = db.changes.find({"room": ObjectId(room)}).sort("rev", 1)
+    assert [(c["rev"], c["type"], c["done"]) for c in stored] == [
+        (1, "member_joined", True),
+        (2, "message_updated", True),
+        (3, "message_created", False),
+    ]
+
+
 def test_socket_sync_all_answers_as_rest(people):
     alice, bob = people("alice", "bob")
     room = alice.create_room()

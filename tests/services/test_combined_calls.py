@@ -87,6 +87,7 @@ def test_a_batch_of_sends_is_stored_gap_free_with_one_message_per_client_id(
 
 def test_a_batch_that_meets_another_writers_seq_renumbers_without_gaps(app, db, alice, round_trips):
     room = alice.create_room("busy")["id"]
+    cursor = alice.ok("get", "/api/sync")["cursor"]
     alice.send(room, "before")  # seq 1, the room's last_seq is 1
     # Another process stores seq 2 and 3 without moving the room yet.
     for seq in (2, 3):
@@ -117,6 +118,13 @@ def test_a_batch_that_meets_another_writers_seq_renumbers_without_gaps(app, db, 
     history = alice.history(room)["messages"]
     assert [m["seq"] for m in history] == list(range(1, 9))
     assert db.rooms.find_one({"_id": ObjectId(room)})["last_seq"] == 8
+    # the attempts that clashed left log entries naming no message: cancelled, so a
+    # syncing client gets every stored message at once (none waits out the grace)
+    synced = alice.ok("get", "/api/sync", query_string={"since": cursor, "limit": 50})
+    created = [c["data"]["message"]["content"] for c in synced["changes"]]
+    assert created == ["before"] + [
+        b["content"] for _, b in sorted(responses, key=lambda r: r[1]["seq"])
+    ]
 
 
 def test_room_reads_queued_before_a_kick_are_answered_after_it(app, db, alice, bob, make_user):
