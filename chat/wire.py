@@ -72,6 +72,8 @@ def message(stored: Message) -> dict:
     if stored.deleted:
         data["deleted"] = True
         data["deletedAt"] = isoformat(stored.deleted_at)
+    if stored.pinned_at:
+        data["pinned"] = {"by": str(stored.pinned_by), "at": isoformat(stored.pinned_at)}
     for extra in plugin_manager.call("extend_message", message=stored):
         data.update(extra)
     return data
@@ -104,6 +106,7 @@ def room(stored: Room, unread: int | None = None) -> dict:
             "isPrivate": stored.settings.is_private,
             "maxParticipants": stored.settings.max_participants,
             "allowFileSharing": stored.settings.allow_file_sharing,
+            "membersCanPin": stored.settings.members_can_pin,
         },
         "createdAt": isoformat(stored.created_at),
         "lastActivity": isoformat(stored.last_activity),

@@ -1,8 +1,15 @@
-"""Messages over REST: send, history, edit, delete."""
+"""Messages over REST: send, history, edit, delete, pins, edit history."""
 
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.messages import HistoryQuery, MessageEditIn, MessageIn, MessageListOut, MessageOut
+from chat.schemas.messages import (
+    HistoryOut,
+    HistoryQuery,
+    MessageEditIn,
+    MessageIn,
+    MessageListOut,
+    MessageOut,
+)
 from chat.services import messages
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Messages")
@@ -48,3 +55,31 @@ def edit_message(data, message_id, actor):
 def delete_message(message_id, actor):
     """Delete a message (sender or room admin); a tombstone stays in history."""
     messages.delete_message(actor, message_id)
+
+
+@bp.get("/<message_id>/history")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, HistoryOut)
+def message_history(message_id, actor):
+    """Every version of a message, oldest first, the current one last (members of its
+    room only; a deleted message keeps none)."""
+    return {"versions": messages.message_history(actor, message_id)}
+
+
+@bp.put("/<message_id>/pin")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, MessageOut)
+def pin(message_id, actor):
+    """Pin a message (room admins, or members when the room's `membersCanPin`)."""
+    return wire.message(messages.pin_message(actor, message_id, pinned=True))
+
+
+@bp.delete("/<message_id>/pin")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, MessageOut)
+def unpin(message_id, actor):
+    """Unpin a message (who may pin it may unpin it)."""
+    return wire.message(messages.pin_message(actor, message_id, pinned=False))

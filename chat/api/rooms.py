@@ -4,6 +4,7 @@ from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.common import PageQuerySchema
 from chat.schemas.events import ReceiptsOut
+from chat.schemas.messages import PinsOut
 from chat.schemas.rooms import (
     ReadIn,
     ReadOut,
@@ -13,7 +14,7 @@ from chat.schemas.rooms import (
     RoomUpdateIn,
     UserIdIn,
 )
-from chat.services import rooms
+from chat.services import messages, rooms
 
 bp = Blueprint("rooms", __name__, url_prefix="/api/rooms", description="Rooms")
 ROOM = "/<room_id>"
@@ -147,6 +148,15 @@ def _role_views(role: str) -> None:
 
 _role_views("admin")
 _role_views("owner")
+
+
+@bp.get(f"{ROOM}/pins")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, PinsOut)
+def pins(room_id, actor):
+    """The room's pinned messages, the newest pin first."""
+    return {"messages": [wire.message(m) for m in messages.pins(actor, room_id)]}
 
 
 @bp.get(f"{ROOM}/reads")

@@ -40,5 +40,8 @@ class Message(Document):
     deleted = BooleanField(default=False)
     deleted_at = DateTimeField()
     data = DictField()  # plugin-owned fields (attachments, ...)
+    pinned_by = ObjectIdField()
+    pinned_at = DateTimeField()
+    history = ListField(DictField())  # earlier versions {content, edited_at}, oldest first
 
     meta = {"collection": "messages", **NO_AUTO_INDEX}

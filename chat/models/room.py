@@ -22,6 +22,7 @@ class RoomSettings(EmbeddedDocument):
     is_private = BooleanField(default=False)
     max_participants = IntField(default=1000)
     allow_file_sharing = BooleanField(default=True)
+    members_can_pin = BooleanField(default=False)  # else only admins pin
 
 
 class Room(Document):

@@ -41,6 +41,24 @@ class ReactionOut(Schema):
     timestamp = fields.String(required=True)
 
 
+class PinOut(Schema):
+    by = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class VersionOut(Schema):
+    content = fields.String(required=True)
+    editedAt = fields.String(required=True, metadata={"description": "When it was written."})
+
+
+class HistoryOut(OutSchema):
+    versions = fields.List(fields.Nested(VersionOut), required=True)
+
+
+class PinsOut(OutSchema):
+    messages = fields.List(fields.Nested("MessageOut"), required=True)
+
+
 class MessageOut(OutSchema):
     id = fields.String(required=True)
     roomId = fields.String(required=True)
@@ -56,6 +74,7 @@ class MessageOut(OutSchema):
     reactions = fields.List(fields.Nested(ReactionOut), required=True)
     deleted = fields.Boolean()
     deletedAt = fields.String()
+    pinned = fields.Nested(PinOut, metadata={"description": "Set while the message is pinned."})
 
 
 class MessageListOut(OutSchema):

@@ -38,6 +38,7 @@ class RoomSettingsIn(Schema):
         data_key="maxParticipants", strict=True, validate=validate.Range(min=2, max=10000)
     )
     allow_file_sharing = StrictBoolean(data_key="allowFileSharing")
+    members_can_pin = StrictBoolean(data_key="membersCanPin")
 
 
 class RoomUpdateIn(Schema):
@@ -68,6 +69,7 @@ class RoomSettingsOut(Schema):
     isPrivate = fields.Boolean(required=True)
     maxParticipants = fields.Integer(required=True)
     allowFileSharing = fields.Boolean(required=True)
+    membersCanPin = fields.Boolean(required=True)
 
 
 class RoomOut(OutSchema):

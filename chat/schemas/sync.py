@@ -12,6 +12,7 @@ TYPES = [
     "message_created",
     "message_updated",
     "message_deleted",
+    "message_pinned",
     "reaction_updated",
     "member_joined",
     "member_left",

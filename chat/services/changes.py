@@ -43,7 +43,13 @@ from chat.models.base import isoformat, utcnow
 
 GRACE = 10.0  # seconds an entry may wait for its entity's write before it is passed over
 ARCHIVE_AFTER = 2.0  # seconds an entry stays in its room's log
-MESSAGE_TYPES = {"message_created", "message_updated", "message_deleted", "reaction_updated"}
+MESSAGE_TYPES = {
+    "message_created",
+    "message_updated",
+    "message_deleted",
+    "message_pinned",
+    "reaction_updated",
+}
 ROOM_TYPES = {"member_joined", "member_left", "room_updated", "role_changed"}
 READ_TYPES = {"read_updated"}
 
@@ -145,37 +151,49 @@ def change_message(
 
 
 def archive(room_id: ObjectId) -> int:
-    """Move the room's entries older than ARCHIVE_AFTER to `changes`; how many."""
-    doc = _rooms().find_one({"_id": room_id}, {"log": 1, "log_base": 1})
-    log = (doc or {}).get("log") or []
+    """Move the room's settled entries older than ARCHIVE_AFTER to `changes`; how many."""
+    return _archive(list(_rooms().find({"_id": room_id}, {"log": 1, "log_base": 1})))
+
+
+def archive_due(limit: int = 500) -> int:
+    """Archive every room whose oldest entry is due, in three round trips whatever the
+    number of rooms; how many entries moved."""
+    cutoff = utcnow() - timedelta(seconds=ARCHIVE_AFTER)
+    query = {"log_since": {"$lt": cutoff}}
+    return _archive(list(_rooms().find(query, {"log": 1, "log_base": 1}).limit(limit)))
+
+
+def _archive(rooms: list[dict]) -> int:
     now = utcnow()
     # entries still in flight stay where their writer marks them done (up to GRACE)
     due = [now - timedelta(seconds=ARCHIVE_AFTER), now - timedelta(seconds=GRACE)]
-    count = next((i for i, e in enumerate(log) if not _settled(e, *due)), len(log))
-    if not count:
-        return 0
-    base = doc.get("log_base", 1)
-    old = log[:count]
-    _changes().bulk_write(
-        [
+    copies, trims = [], []
+    for doc in rooms:
+        log = doc.get("log") or []
+        count = next((i for i, e in enumerate(log) if not _settled(e, *due)), len(log))
+        if not count:
+            continue
+        base, old, rest = doc.get("log_base", 1), log[:count], log[count:]
+        copies += [
             UpdateOne(
-                {"room": room_id, "rev": base + i},
+                {"room": doc["_id"], "rev": base + i},
                 {"$setOnInsert": {k: e[k] for k in ("type", "ref", "at", "done")}},
                 upsert=True,
             )
             for i, e in enumerate(old)
-        ],
-        ordered=False,
-    )
-    rest = log[count:]
-    update: dict = {"$pull": {"log": {"id": {"$in": [e["id"] for e in old]}}}}
-    update["$inc"] = {"log_base": count}
-    if rest:
-        update["$set"] = {"log_since": rest[0]["at"]}
-    else:
-        update["$unset"] = {"log_since": ""}
-    _rooms().update_one({"_id": room_id, "log_base": base}, update)  # another archiver: no-op
-    return count
+        ]
+        update: dict = {"$pull": {"log": {"id": {"$in": [e["id"] for e in old]}}}}
+        update["$inc"] = {"log_base": count}
+        if rest:
+            update["$set"] = {"log_since": rest[0]["at"]}
+        else:
+            update["$unset"] = {"log_since": ""}
+        # guarded by log_base: another process archiving the same room changes nothing
+        trims.append(UpdateOne({"_id": doc["_id"], "log_base": base}, update))
+    if copies:  # copied before they leave the log: a reader finds them in one or the other
+        _changes().bulk_write(copies, ordered=False)
+        _rooms().bulk_write(trims, ordered=False)
+    return len(copies)
 
 
 def _settled(entry: dict, archive_before, grace_before) -> bool:
@@ -197,13 +215,6 @@ def cancel_created(docs: list[dict]) -> None:
                 {"$set": {"log.$[e].type": "noop"}},
                 array_filters=[{"e.ref": {"$in": refs}, "e.type": "message_created"}],
             )
-
-
-def archive_due(limit: int = 100) -> int:
-    """Archive the rooms whose oldest log entry is due; how many entries moved."""
-    cutoff = utcnow() - timedelta(seconds=ARCHIVE_AFTER)
-    due = _rooms().find({"log_since": {"$lt": cutoff}}, {"_id": 1}).limit(limit)
-    return sum(archive(doc["_id"]) for doc in list(due))
 
 
 def purge(days: int) -> None:

@@ -14,12 +14,15 @@ from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.events import MessageCreated, MessageDeleted, MessageUpdated
 from chat.live.publish import publish
 from chat.models import Message, Room, User
-from chat.models.base import utcnow
+from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
 from chat.services import changes, commit
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, require_member
 
+HISTORY_KEPT = 50  # earlier versions kept per message
+PINS_PER_ROOM = 50
+PINNED, UNPINNED = {"pinned_at": {"$exists": True}}, {"pinned_at": {"$exists": False}}
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
 
 
@@ -194,10 +197,58 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
     content = draft["content"]
     edit = {"content": content, "mentions": parse_mentions(content, room), "edited": True}
     edit["edited_at"] = utcnow()
-    if not changes.change_message(message, "message_updated", {"$set": edit}) and message.deleted:
+    # the version it replaces joins the history (the newest HISTORY_KEPT of them)
+    was = {"content": message.content, "edited_at": message.edited_at or message.timestamp}
+    history = {"history": {"$each": [was], "$slice": -HISTORY_KEPT}}
+    update = {"$set": edit, "$push": history}
+    if not changes.change_message(message, "message_updated", update) and message.deleted:
         raise Conflict("The message was deleted.")
     publish(MessageUpdated(room_id=str(room.id), message=wire.message(message)))
     return message
+
+
+def message_history(actor: User, message_id: str) -> list[dict]:
+    """Every version of a message, oldest first, the current one last (members only)."""
+    message, _room = get_message(actor, message_id)
+    if message.deleted:
+        return []
+    versions = [
+        {"content": v["content"], "editedAt": isoformat(v["edited_at"])} for v in message.history
+    ]
+    current = message.edited_at or message.timestamp
+    return [*versions, {"content": message.content, "editedAt": isoformat(current)}]
+
+
+def pin_message(actor: User, message_id: str, pinned: bool) -> Message:
+    """Pin or unpin (idempotent): room admins, or members when `membersCanPin`.
+
+    Raises:
+        Forbidden: not allowed. Conflict: a deleted message, or the room's pins are full.
+    """
+    message, room = get_message(actor, message_id)
+    if not (actor.id in room.admins or room.settings.members_can_pin):
+        raise Forbidden("Only room admins can pin here.")
+    if message.deleted:
+        raise Conflict("The message was deleted.")
+    if pinned and not message.pinned_at:
+        if Message.objects(room=room.id, pinned_at__exists=True).count() >= PINS_PER_ROOM:
+            raise Conflict(f"A room keeps at most {PINS_PER_ROOM} pins; unpin one first.")
+        pin = {"$set": {"pinned_by": actor.id, "pinned_at": utcnow()}}
+        changed = changes.change_message(message, "message_pinned", pin, where=UNPINNED)
+    elif not pinned and message.pinned_at:
+        unpin = {"$unset": {"pinned_by": "", "pinned_at": ""}}
+        changed = changes.change_message(message, "message_pinned", unpin, where=PINNED)
+    else:
+        changed = False
+    if changed:
+        publish(MessageUpdated(room_id=str(room.id), message=wire.message(message)))
+    return message
+
+
+def pins(actor: User, room_id: str) -> list[Message]:
+    """The room's pinned messages, the newest pin first (members only)."""
+    room = get_member_room(actor, room_id)
+    return list(Message.objects(room=room.id, pinned_at__exists=True).order_by("-pinned_at"))
 
 
 def delete_message(actor: User, message_id: str) -> Message:
@@ -208,7 +259,8 @@ def delete_message(actor: User, message_id: str) -> Message:
     if message.deleted:
         return message
     tombstone = {"content": "", "mentions": [], "reactions": [], "data": {}, "deleted": True}
-    tombstone["deleted_at"] = utcnow()
-    changes.change_message(message, "message_deleted", {"$set": tombstone})
+    tombstone |= {"deleted_at": utcnow(), "history": []}  # no earlier version survives
+    unpin = {"pinned_by": "", "pinned_at": ""}
+    changes.change_message(message, "message_deleted", {"$set": tombstone, "$unset": unpin})
     publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
     return message

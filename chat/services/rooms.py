@@ -363,7 +363,12 @@ def open_direct_room(actor: User, user_id: str) -> Room:
                 "admins": [],
                 "owners": [],
                 "banned": [],
-                "settings": {"is_private": True, "max_participants": 2, "allow_file_sharing": True},
+                "settings": {
+                    "is_private": True,
+                    "max_participants": 2,
+                    "allow_file_sharing": True,
+                    "members_can_pin": True,  # two people: either may pin
+                },
                 "created_by": actor.id,
                 "created_at": now,
                 "last_activity": now,

@@ -12,14 +12,16 @@ def test_create_room_makes_the_creator_owner_admin_and_participant(alice):
         "isPrivate": False,
         "maxParticipants": 1000,
         "allowFileSharing": True,
+        "membersCanPin": False,
     }
     assert room["createdAt"].endswith("Z") and room["lastActivity"].endswith("Z")
 
 
 def test_private_room_settings(alice):
-    room = alice.create_room("secret", isPrivate=True, maxParticipants=5, allowFileSharing=False)
+    settings = {"isPrivate": True, "maxParticipants": 5, "allowFileSharing": False}
+    room = alice.create_room("secret", **settings, membersCanPin=True)
     assert room["type"] == "private"
-    assert room["settings"] == {"isPrivate": True, "maxParticipants": 5, "allowFileSharing": False}
+    assert room["settings"] == {**settings, "membersCanPin": True}
 
 
 def test_list_shows_public_rooms_and_mine_with_cursor_pages(alice, bob):
@@ -82,6 +84,7 @@ def test_update_room_is_for_admins(alice, bob):
         "isPrivate": False,
         "maxParticipants": 50,
         "allowFileSharing": True,
+        "membersCanPin": False,
     }
     private = alice.ok("put", f"/api/rooms/{room}", json={"settings": {"isPrivate": True}})
     assert private["type"] == "private"

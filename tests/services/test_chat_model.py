@@ -1,4 +1,4 @@
-"""A hypothesis state machine over rooms, membership, sends, resends, edits, deletes,
+"""A hypothesis state machine over rooms, membership, sends, resends, edits, deletes, reactions,
 kicks, adds, and clients that sync now and then (each sync a reconnect after time away).
 
 Invariants (RELIABILITY.md rows 25 and 35): per-room seq unique and increasing, one
@@ -108,6 +108,26 @@ class ChatModel(RuleBasedStateMachine):
             body = {"content": f"edited by {user} {pick}"}
             response = caller.call("patch", f"/api/messages/{message_id}", json=body)
         assert response.status_code in (200, 204, 403, 404, 409), response.get_data(True)
+
+    @rule(
+        room=rooms,
+        user=st.sampled_from(NAMES),
+        pick=st.integers(0, 20),
+        emoji=st.sampled_from(["👍", "🎉"]),
+        remove=st.booleans(),
+    )
+    def react(self, room, user, pick, emoji, remove):
+        """A reaction (the reactions plugin) added or taken back."""
+        if not self.sent[room]:
+            return
+        message_id = self.sent[room][pick % len(self.sent[room])]
+        path = f"/api/messages/{message_id}/reactions"
+        caller = self.users[user]
+        if remove:
+            response = caller.call("delete", f"{path}/{emoji}")
+        else:
+            response = caller.call("post", path, json={"emoji": emoji})
+        assert response.status_code in (200, 403, 404, 409), response.get_data(True)
 
     @rule(user=st.sampled_from(NAMES))
     def client_syncs(self, user):
@@ -223,6 +243,8 @@ class Client:
         for message_id, held in self.messages.items():
             stored = Message.objects.get(id=message_id)
             assert (held["content"], held.get("deleted", False)) == (stored.content, stored.deleted)
+            reactions = sorted((r["user"], r["emoji"]) for r in held["reactions"])
+            assert reactions == sorted((str(r.user), r.emoji) for r in stored.reactions)
         for room, since in self.rooms.items():  # every message sent since it held the room
             raw = Room._get_collection().find_one({"_id": ObjectId(room)})
             created = {
