@@ -51,8 +51,15 @@ def status(current: Status | None) -> dict | None:
     }
 
 
-def message(stored: Message) -> dict:
-    """The contract's `message`, with the fields plugins add (`extend_message`)."""
+QUOTE_LENGTH = 200  # characters of a quoted message shown with the quote
+
+
+def message(stored: Message, quoted: Message | None = None) -> dict:
+    """The contract's `message`, with the fields plugins add (`extend_message`).
+
+    Args:
+        quoted: the message it quotes, when the caller has it (read otherwise).
+    """
     data = {
         "id": str(stored.id),
         "roomId": str(stored.room),
@@ -72,11 +79,29 @@ def message(stored: Message) -> dict:
     if stored.deleted:
         data["deleted"] = True
         data["deletedAt"] = isoformat(stored.deleted_at)
+    if stored.quoted_id:
+        data["quoted"] = quote(stored.quoted_id, quoted)
     if stored.pinned_at:
         data["pinned"] = {"by": str(stored.pinned_by), "at": isoformat(stored.pinned_at)}
     for extra in plugin_manager.call("extend_message", message=stored):
         data.update(extra)
     return data
+
+
+def quote(message_id, quoted: Message | None = None) -> dict:
+    """What a quote shows of the message it quotes, as it is now: the start of its
+    content, or nothing once it was deleted."""
+    if quoted is None or quoted.id != message_id:
+        quoted = (
+            Message.objects(id=message_id)
+            .only("id", "sender", "sender_name", "content", "deleted")
+            .first()
+        )
+    if quoted is None or quoted.deleted:
+        return {"id": str(message_id), "sender": None, "content": "", "deleted": True}
+    sender = {"id": str(quoted.sender), "username": quoted.sender_name}
+    content = quoted.content[:QUOTE_LENGTH]
+    return {"id": str(message_id), "sender": sender, "content": content, "deleted": False}
 
 
 def reactions(stored: Message) -> list[dict]:
@@ -88,8 +113,15 @@ def reactions(stored: Message) -> list[dict]:
 
 
 def message_page(page: list[Message], more: bool) -> dict:
-    """A page of history, oldest first (`get_messages` and `GET /api/messages/:room`)."""
-    return {"messages": [message(m) for m in page], "hasMore": more}
+    """A page of history, oldest first (`get_messages` and `GET /api/messages/:room`);
+    the messages it quotes are read at once."""
+    ids = [m.quoted_id for m in page if m.quoted_id]
+    fields = ("id", "sender", "sender_name", "content", "deleted")
+    quoted = {q.id: q for q in Message.objects(id__in=ids).only(*fields)} if ids else {}
+    return {
+        "messages": [message(m, quoted.get(m.quoted_id)) for m in page],
+        "hasMore": more,
+    }
 
 
 def room(stored: Room, unread: int | None = None) -> dict:

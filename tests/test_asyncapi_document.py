@@ -82,6 +82,8 @@ def test_what_the_server_emits_is_documented(document, people):
     message = sent["message"]["id"]
     call(b, "edit_message", {"messageId": message, "content": "hello @alice"})
     call(b, "mark_read", {"roomId": room, "messageId": message})
+    quoting = {"roomId": room, "content": "quoting", "quotedMessageId": message}
+    call(a, "send_message", quoting)
     call(a, "add_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "remove_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "sync", {"roomId": room})

@@ -40,6 +40,7 @@ class Message(Document):
     deleted = BooleanField(default=False)
     deleted_at = DateTimeField()
     data = DictField()  # plugin-owned fields (attachments, ...)
+    quoted_id = ObjectIdField()  # a message of the same room this one quotes
     pinned_by = ObjectIdField()
     pinned_at = DateTimeField()
     history = ListField(DictField())  # earlier versions {content, edited_at}, oldest first

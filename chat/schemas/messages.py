@@ -18,6 +18,7 @@ class MessageIn(Schema):
         data_key="messageType", load_default="text", validate=validate.OneOf(MESSAGE_TYPES)
     )
     client_id = Text(data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID)
+    quoted_message_id = ObjectIdField(data_key="quotedMessageId", load_default=None)
 
 
 class MessageEditIn(Schema):
@@ -39,6 +40,13 @@ class ReactionOut(Schema):
     user = fields.String(required=True)
     emoji = fields.String(required=True)
     timestamp = fields.String(required=True)
+
+
+class QuoteOut(Schema):
+    id = fields.String(required=True)
+    sender = fields.Nested(SenderOut, allow_none=True, required=True)
+    content = fields.String(required=True, metadata={"description": "Its first 200 characters."})
+    deleted = fields.Boolean(required=True)
 
 
 class PinOut(Schema):
@@ -75,6 +83,7 @@ class MessageOut(OutSchema):
     deleted = fields.Boolean()
     deletedAt = fields.String()
     pinned = fields.Nested(PinOut, metadata={"description": "Set while the message is pinned."})
+    quoted = fields.Nested(QuoteOut, metadata={"description": "The message it quotes, now."})
 
 
 class MessageListOut(OutSchema):
@@ -92,6 +101,7 @@ class SendMessageEvent(EventSchema):
         data_key="messageType", load_default="text", validate=validate.OneOf(MESSAGE_TYPES)
     )
     client_id = Text(data_key="clientId", load_default=None, allow_none=False, validate=CLIENT_ID)
+    quoted_message_id = ObjectIdField(data_key="quotedMessageId", load_default=None)
     timestamp = fields.Raw(load_only=True, metadata={"description": "Ignored: the server sets it."})
 
     @ma.post_load

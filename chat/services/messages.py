@@ -72,11 +72,13 @@ def post_message(
     message_type: str = "text",
     client_id: str | None = None,
     data: dict | None = None,
+    quoted_message_id: str | None = None,
 ) -> Posted:
     """Store a message and broadcast it.
 
     Args:
         data: plugin-owned fields stored with the message (an attachment, ...).
+        quoted_message_id: a message of the same room this one quotes.
 
     Returns:
         Posted. A retry with a clientId already used by this sender in this room
@@ -88,6 +90,7 @@ def post_message(
     if not permission(actor, "post_message", room):
         raise Forbidden("You cannot post in this room.")
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
+    quoted = _quotable(room, quoted_message_id) if quoted_message_id else None
     now = utcnow()
     doc = {
         "room": room.id,
@@ -104,6 +107,8 @@ def post_message(
     }
     if client_id is not None:
         doc["client_id"] = client_id
+    if quoted is not None:
+        doc["quoted_id"] = quoted.id
     try:
         doc = commit.store(doc, room.last_seq or 0)
     except DuplicateKeyError:  # a retry: this clientId is already stored
@@ -111,10 +116,19 @@ def post_message(
         stored = find_document(Message, query)
         return Posted(stored, False, wire.message(stored))
     message = Message._from_son(doc)
-    payload = wire.message(message)
+    payload = wire.message(message, quoted)
     event = MessageCreated(room_id=str(room.id), message=payload, room_type=room.type)
     publish(event)
     return Posted(message, True, payload)
+
+
+def _quotable(room: Room, message_id: str) -> Message:
+    """The message a new one quotes: in the same room, and not deleted."""
+    quoted = Message.objects(id=to_oid(message_id, "Message"), room=room.id).first()
+    if quoted is None or quoted.deleted:
+        problem = "No such message in this room." if quoted is None else "It was deleted."
+        raise ValidationError(fields={"quotedMessageId": [problem]})
+    return quoted
 
 
 def _cursor_seq(room: Room, message_id: str, name: str) -> int:
