@@ -183,13 +183,15 @@ def _archive(rooms: list[dict]) -> int:
             for i, e in enumerate(old)
         ]
         update: dict = {"$pull": {"log": {"id": {"$in": [e["id"] for e in old]}}}}
-        update["$inc"] = {"log_base": count}
+        update["$set"] = {"log_base": base + count}  # (a missing log_base is 1)
         if rest:
-            update["$set"] = {"log_since": rest[0]["at"]}
+            update["$set"]["log_since"] = rest[0]["at"]
         else:
             update["$unset"] = {"log_since": ""}
         # guarded by log_base: another process archiving the same room changes nothing
-        trims.append(UpdateOne({"_id": doc["_id"], "log_base": base}, update))
+        # (a room that never archived may have no log_base yet: null matches it)
+        guard = {"$in": [base, None]} if base == 1 else base
+        trims.append(UpdateOne({"_id": doc["_id"], "log_base": guard}, update))
     if copies:  # copied before they leave the log: a reader finds them in one or the other
         _changes().bulk_write(copies, ordered=False)
         _rooms().bulk_write(trims, ordered=False)

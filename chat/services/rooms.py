@@ -372,6 +372,9 @@ def open_direct_room(actor: User, user_id: str) -> Room:
                 "created_by": actor.id,
                 "created_at": now,
                 "last_activity": now,
+                "rev": 0,
+                "log_base": 1,
+                "log": [],
             }
         },
         upsert=True,

@@ -120,6 +120,28 @@ def test_a_page_walk_across_archiving_is_the_same(monkeypatch, alice, bob):
     assert [c["rev"] for c in walked_again] == [c["rev"] for c in seen]
 
 
+def test_archiving_shortens_every_kind_of_room(app, monkeypatch, alice, bob, db):
+    """Direct rooms and rooms from before complete sync (no log fields) too."""
+    direct = alice.ok("post", "/api/rooms/direct", json={"userId": bob.id})["id"]
+    older = alice.create_room("older")["id"]
+    db.rooms.update_one(
+        {"_id": ObjectId(older)}, {"$unset": {"rev": "", "log_base": "", "log": ""}}
+    )
+    cursor = _start(bob)
+    for room in (direct, older):
+        if room == older:
+            bob.ok("post", f"/api/rooms/{room}/join")
+        alice.send(room, f"in {room}")
+    monkeypatch.setattr(changes, "ARCHIVE_AFTER", 0.0)
+    with app.app_context():
+        assert changes.archive_due() >= 3
+        assert changes.archive_due() == 0  # done once: nothing left to move
+    for room in (direct, older):
+        assert db.rooms.find_one({"_id": ObjectId(room)})["log"] == []
+    seen, _ = _walk(bob, cursor)
+    assert sorted(c["type"] for c in seen) == ["message_created", "message_created", "room_added"]
+
+
 def test_a_change_in_flight_ends_its_rooms_page_until_done(app, alice, bob, db):
     room = alice.create_room()["id"]
     bob.ok("post", f"/api/rooms/{room}/join")
