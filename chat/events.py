@@ -232,6 +232,19 @@ class ReadUpdated(Event):
 
 
 @dataclass(frozen=True)
+class ThreadUpdated(Event):
+    """A thread's summary changed (a reply, a deleted reply): the room gets it."""
+
+    name: ClassVar[str] = "thread_updated"
+    schema: ClassVar[type[Schema] | None] = shapes.ThreadUpdatedOut
+    message_id: str = ""
+    thread: dict = field(default_factory=dict)
+
+    def payload(self) -> dict:
+        return {"roomId": self.room_id, "messageId": self.message_id, "thread": self.thread}
+
+
+@dataclass(frozen=True)
 class UserRegistered(Event):
     user_id: str = ""
     username: str = ""

@@ -47,6 +47,7 @@ from chat.services.changes import change_message
 from chat.services.messages import Posted, get_message, post_message
 from chat.services.presence import online_ids
 from chat.services.rooms import get_member_room, get_room, require_member
+from chat.services.threads import members as thread_members
 from chat.sockets.common import event as socket_event
 from chat.wire import message as serialize_message
 from chat.wire import reactions as serialize_reactions
@@ -115,6 +116,7 @@ __all__ = [
     "serialize_reactions",
     "socket_event",
     "spawn",
+    "thread_members",
     "user_channel",
     "utcnow",
 ]

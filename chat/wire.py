@@ -83,9 +83,23 @@ def message(stored: Message, quoted: Message | None = None) -> dict:
         data["quoted"] = quote(stored.quoted_id, quoted)
     if stored.pinned_at:
         data["pinned"] = {"by": str(stored.pinned_by), "at": isoformat(stored.pinned_at)}
+    if stored.parent_id:
+        data["parentId"] = str(stored.parent_id)
+        data["alsoInRoom"] = not stored.thread_only
+    if stored.thread_counted:
+        data["thread"] = thread(stored)
     for extra in plugin_manager.call("extend_message", message=stored):
         data.update(extra)
     return data
+
+
+def thread(parent: Message) -> dict:
+    """A thread's summary, as counted last (services/threads)."""
+    return {
+        "replyCount": parent.reply_count or 0,
+        "lastReplyAt": isoformat(parent.last_reply_at),
+        "participants": [str(p) for p in parent.thread_participants],
+    }
 
 
 def quote(message_id, quoted: Message | None = None) -> dict:

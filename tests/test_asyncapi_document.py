@@ -84,6 +84,8 @@ def test_what_the_server_emits_is_documented(document, people):
     call(b, "mark_read", {"roomId": room, "messageId": message})
     quoting = {"roomId": room, "content": "quoting", "quotedMessageId": message}
     call(a, "send_message", quoting)
+    reply = {"roomId": room, "content": "in a thread", "parentId": message, "alsoInRoom": True}
+    call(a, "send_message", reply)  # thread_updated, and a reply's fields
     call(a, "add_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "remove_reaction", {"messageId": message, "emoji": "👍"})
     call(a, "sync", {"roomId": room})

@@ -89,3 +89,47 @@ def test_client_id_retries_on_two_processes_store_once(two_servers):
         assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
         assert len({r.json()["id"] for r in responses}) == 1
     assert Message.objects(room=room).count() == 15
+
+
+def test_thread_summaries_stay_exact_under_concurrent_replies(two_servers):
+    """Replies from four writers through two processes: the summary counts every one."""
+    first, second = two_servers
+    writers = [_session(first, name) for name in ("ann", "ben", "cat", "dan")]
+    owner = writers[0]
+    room = owner.post(f"{first}/api/rooms", json={"name": "busy"}, timeout=10).json()["id"]
+    for http in writers[1:]:
+        assert http.post(f"{second}/api/rooms/{room}/join", timeout=10).status_code == 200
+    body = {"roomId": room, "content": "topic"}
+    parent = owner.post(f"{first}/api/messages", json=body, timeout=10).json()["id"]
+    each = 15
+    barrier = threading.Barrier(len(writers))
+
+    def reply(worker: int) -> list[str]:
+        barrier.wait()
+        ids = []
+        for i in range(each):
+            base = (first, second)[(worker + i) % 2]
+            body = {"roomId": room, "content": f"{worker}-{i}", "parentId": parent}
+            response = writers[worker].post(f"{base}/api/messages", json=body, timeout=30)
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+        return ids
+
+    with ThreadPoolExecutor(len(writers)) as pool:
+        sent = [i for ids in pool.map(reply, range(len(writers))) for i in ids]
+    # one reply deleted while another writer replies: still exact
+    with ThreadPoolExecutor(2) as pool:
+        gone = pool.submit(owner.delete, f"{first}/api/messages/{sent[0]}", timeout=10)
+        body = {"roomId": room, "content": "late", "parentId": parent}
+        late = pool.submit(writers[2].post, f"{second}/api/messages", json=body, timeout=10)
+        assert gone.result().status_code == 204 and late.result().status_code == 201
+    total = len(sent)  # minus the deleted one, plus the late one
+    for base in (first, second):
+        (shown,) = owner.get(f"{base}/api/messages/{room}", timeout=10).json()["messages"]
+        assert shown["thread"]["replyCount"] == total
+        assert len(shown["thread"]["participants"]) == len(writers)
+        page = owner.get(
+            f"{base}/api/messages/{parent}/thread", params={"limit": 100}, timeout=10
+        ).json()["messages"]
+        seqs = [m["seq"] for m in page]
+        assert len(page) == total + 1 and seqs == sorted(seqs)  # the tombstone stays

@@ -9,8 +9,10 @@ from chat.schemas.messages import (
     MessageIn,
     MessageListOut,
     MessageOut,
+    ThreadsOut,
+    ThreadsQuery,
 )
-from chat.services import messages
+from chat.services import messages, threads
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Messages")
 
@@ -57,6 +59,17 @@ def delete_message(message_id, actor):
     messages.delete_message(actor, message_id)
 
 
+@bp.get("/<message_id>/thread")
+@bp.doc(security=BEARER)
+@login_required
+@bp.arguments(HistoryQuery, location="query")
+@bp.response(200, MessageListOut)
+def thread(query, message_id, actor):
+    """The replies in a message's thread, oldest first, paged by reply-id cursors."""
+    page, more = messages.thread(actor, message_id, **query)
+    return wire.message_page(page, more)
+
+
 @bp.get("/<message_id>/history")
 @bp.doc(security=BEARER)
 @login_required
@@ -83,3 +96,18 @@ def pin(message_id, actor):
 def unpin(message_id, actor):
     """Unpin a message (who may pin it may unpin it)."""
     return wire.message(messages.pin_message(actor, message_id, pinned=False))
+
+
+threads_bp = Blueprint("threads", __name__, url_prefix="/api/threads", description="Messages")
+
+
+@threads_bp.get("")
+@threads_bp.doc(security=BEARER)
+@login_required
+@threads_bp.arguments(ThreadsQuery, location="query")
+@threads_bp.response(200, ThreadsOut)
+def my_threads(query, actor):
+    """The threads you wrote in or were mentioned in, the most recently active first,
+    each with its top-level message and your unread count (others' replies past the
+    last one you marked read with `mark_read`)."""
+    return threads.my_threads(actor, query["limit"], query["cursor"])

@@ -1,7 +1,15 @@
 """MongoEngine documents. Indexes are created by chat/migrations/, never at import time."""
 
-from chat.models.message import Message
+from chat.models.message import Message, ThreadState
 from chat.models.room import ReadState, Room
 from chat.models.user import LoginThrottle, RevokedSession, User
 
-__all__ = ["LoginThrottle", "Message", "ReadState", "RevokedSession", "Room", "User"]
+__all__ = [
+    "LoginThrottle",
+    "Message",
+    "ReadState",
+    "RevokedSession",
+    "Room",
+    "ThreadState",
+    "User",
+]

@@ -44,5 +44,28 @@ class Message(Document):
     pinned_by = ObjectIdField()
     pinned_at = DateTimeField()
     history = ListField(DictField())  # earlier versions {content, edited_at}, oldest first
+    # a reply: its thread's top-level message; thread_only unless sent with alsoInRoom
+    parent_id = ObjectIdField()
+    thread_only = BooleanField()
+    # a thread's top-level message: its summary (services/threads), counted at version
+    # `thread_counted` of the requests `thread_v` (the newest count wins)
+    reply_count = IntField()
+    last_reply_at = DateTimeField()
+    thread_participants = ListField(ObjectIdField())
+    thread_v = IntField()
+    thread_counted = IntField()
 
     meta = {"collection": "messages", **NO_AUTO_INDEX}
+
+
+class ThreadState(Document):
+    """A user's part in a thread: they wrote in it or were mentioned in it. `seq` is how
+    far they have read its replies; `last_reply_at` orders their thread list."""
+
+    user = ObjectIdField(required=True)
+    parent = ObjectIdField(required=True)
+    room = ObjectIdField(required=True)
+    seq = IntField(default=0)
+    last_reply_at = DateTimeField()
+
+    meta = {"collection": "thread_states", **NO_AUTO_INDEX}

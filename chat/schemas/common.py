@@ -96,6 +96,11 @@ class StrictBoolean(fields.Boolean):
     def __init__(self, **kwargs):
         super().__init__(truthy={True}, falsy={False}, **kwargs)
 
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 1 == True in Python's sets
+            raise self.make_error("invalid", input=value)
+        return value
+
 
 class EventSchema(Schema):
     """Base for socket event payloads. A `userId` a client sends is accepted and

@@ -7,7 +7,7 @@ from marshmallow import fields
 
 from chat.schemas.auth import UserOut
 from chat.schemas.common import Schema
-from chat.schemas.messages import MessageOut, SenderOut
+from chat.schemas.messages import MessageOut, SenderOut, ThreadOut
 from chat.schemas.rooms import RoomOut
 
 
@@ -84,6 +84,12 @@ class ReadUpdatedOut(ReceiptOut):
 
 class ReceiptsOut(Schema):
     reads = fields.List(fields.Nested(ReceiptOut), required=True)
+
+
+class ThreadUpdatedOut(Schema):
+    roomId = _id()
+    messageId = _id("The thread's top-level message.")
+    thread = fields.Nested(ThreadOut, required=True)
 
 
 class UserUpdatedOut(Schema):

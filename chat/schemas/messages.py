@@ -4,14 +4,32 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from chat.models.message import MESSAGE_TYPES
-from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, Text
+from chat.schemas.common import (
+    EventSchema,
+    ObjectIdField,
+    OutSchema,
+    Schema,
+    StrictBoolean,
+    Text,
+)
 
 # The configured MESSAGE_MAX_LENGTH is enforced by the service; this is a hard ceiling.
 CONTENT = validate.Length(max=100_000)
 CLIENT_ID = validate.Regexp(r"^[\x21-\x7e]{1,64}$", error="1 to 64 printable ASCII characters.")
 
 
-class MessageIn(Schema):
+class Reply:
+    """The fields of a send that make it a reply (schema mixin)."""
+
+    parent_id = ObjectIdField(data_key="parentId", load_default=None)
+    also_in_room = StrictBoolean(
+        data_key="alsoInRoom",
+        load_default=False,
+        metadata={"description": "A reply shown in the room's history too (top-level: always)."},
+    )
+
+
+class MessageIn(Reply, Schema):
     room_id = ObjectIdField(data_key="roomId", required=True)
     content = Text(required=True, validate=CONTENT)
     message_type = Text(
@@ -54,6 +72,19 @@ class PinOut(Schema):
     at = fields.String(required=True)
 
 
+class ThreadOut(Schema):
+    replyCount = fields.Integer(required=True, metadata={"description": "Live replies."})
+    lastReplyAt = fields.String(required=True, allow_none=True)
+    participants = fields.List(
+        fields.String(), required=True, metadata={"description": "Who replied (user ids)."}
+    )
+
+
+class ThreadsQuery(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
+    cursor = Text(load_default=None, validate=validate.Length(min=1, max=200))
+
+
 class VersionOut(Schema):
     content = fields.String(required=True)
     editedAt = fields.String(required=True, metadata={"description": "When it was written."})
@@ -84,6 +115,9 @@ class MessageOut(OutSchema):
     deletedAt = fields.String()
     pinned = fields.Nested(PinOut, metadata={"description": "Set while the message is pinned."})
     quoted = fields.Nested(QuoteOut, metadata={"description": "The message it quotes, now."})
+    parentId = fields.String(metadata={"description": "A reply: its thread's message."})
+    alsoInRoom = fields.Boolean(metadata={"description": "A reply also shown in the room."})
+    thread = fields.Nested(ThreadOut, metadata={"description": "A thread's summary."})
 
 
 class MessageListOut(OutSchema):
@@ -91,7 +125,18 @@ class MessageListOut(OutSchema):
     hasMore = fields.Boolean(required=True)
 
 
-class SendMessageEvent(EventSchema):
+class ThreadItemOut(Schema):
+    roomId = fields.String(required=True)
+    message = fields.Nested(MessageOut, required=True)
+    unreadCount = fields.Integer(required=True, metadata={"description": "Others' replies."})
+
+
+class ThreadsOut(OutSchema):
+    threads = fields.List(fields.Nested(ThreadItemOut), required=True)
+    nextCursor = fields.String(required=True, allow_none=True)
+
+
+class SendMessageEvent(Reply, EventSchema):
     """socket send_message: {roomId, message | content, messageType?, clientId?}."""
 
     room_id = ObjectIdField(data_key="roomId", required=True)

@@ -14,6 +14,7 @@ TYPES = [
     "message_deleted",
     "message_pinned",
     "reaction_updated",
+    "thread_updated",
     "member_joined",
     "member_left",
     "room_updated",
@@ -45,7 +46,7 @@ class ChangeOut(Schema):
         required=True,
         metadata={
             "description": "The changed object's current state: {message} for message "
-            "changes; {room, userId?, user?} for members, roles and the room; a receipt "
+            "changes (thread_updated: the thread's top-level message); {room, userId?, user?} for members, roles and the room; a receipt "
             "{userId, lastReadMessageId, lastReadSeq, at}; {room} for room_added; {} "
             "for room_removed."
         },

@@ -49,6 +49,7 @@ MESSAGE_TYPES = {
     "message_deleted",
     "message_pinned",
     "reaction_updated",
+    "thread_updated",
 }
 ROOM_TYPES = {"member_joined", "member_left", "room_updated", "role_changed"}
 READ_TYPES = {"read_updated"}

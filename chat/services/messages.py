@@ -16,13 +16,14 @@ from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
-from chat.services import changes, commit
+from chat.services import changes, commit, threads
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, require_member
 
 HISTORY_KEPT = 50  # earlier versions kept per message
 PINS_PER_ROOM = 50
 PINNED, UNPINNED = {"pinned_at": {"$exists": True}}, {"pinned_at": {"$exists": False}}
+IN_ROOM = {"thread_only": {"$ne": True}}  # room history: no reply sent to its thread only
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
 
 
@@ -73,12 +74,16 @@ def post_message(
     client_id: str | None = None,
     data: dict | None = None,
     quoted_message_id: str | None = None,
+    parent_id: str | None = None,
+    also_in_room: bool = False,
 ) -> Posted:
     """Store a message and broadcast it.
 
     Args:
         data: plugin-owned fields stored with the message (an attachment, ...).
         quoted_message_id: a message of the same room this one quotes.
+        parent_id: a top-level message of the same room: this one is a reply in its
+            thread, shown in the room's history only with `also_in_room`.
 
     Returns:
         Posted. A retry with a clientId already used by this sender in this room
@@ -91,6 +96,7 @@ def post_message(
         raise Forbidden("You cannot post in this room.")
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
     quoted = _quotable(room, quoted_message_id) if quoted_message_id else None
+    parent = threads.check_parent(room, parent_id) if parent_id else None
     now = utcnow()
     doc = {
         "room": room.id,
@@ -109,13 +115,20 @@ def post_message(
         doc["client_id"] = client_id
     if quoted is not None:
         doc["quoted_id"] = quoted.id
+    if parent is not None:
+        doc["parent_id"] = parent.id
+        doc["thread_only"] = not also_in_room
     try:
         doc = commit.store(doc, room.last_seq or 0)
     except DuplicateKeyError:  # a retry: this clientId is already stored
         query = {"room": room.id, "sender": actor.id, "client_id": client_id}
         stored = find_document(Message, query)
+        if parent is not None and stored.parent_id == parent.id:
+            threads.recount(parent)  # in case the first try's count was lost
         return Posted(stored, False, wire.message(stored))
     message = Message._from_son(doc)
+    if parent is not None:
+        threads.replied(message, parent)
     payload = wire.message(message, quoted)
     event = MessageCreated(room_id=str(room.id), message=payload, room_type=room.type)
     publish(event)
@@ -173,7 +186,7 @@ def sync_messages(
 
 
 def _page(room: Room, seq_range: dict, forward: bool, limit: int) -> tuple[list[Message], bool]:
-    query = {"room": room.id, **({"seq": seq_range} if seq_range else {})}
+    query = {"room": room.id, **({"seq": seq_range} if seq_range else {}), **IN_ROOM}
     order = ASCENDING if forward else DESCENDING
     docs = list(Message._get_collection().find(query).sort("seq", order).limit(limit + 1))
     more = len(docs) > limit
@@ -219,6 +232,14 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
         raise Conflict("The message was deleted.")
     publish(MessageUpdated(room_id=str(room.id), message=wire.message(message)))
     return message
+
+
+def thread(
+    actor: User, message_id: str, limit: int = 50, before: str | None = None, after=None
+) -> tuple[list[Message], bool]:
+    """A page of the replies in the thread of a top-level message, oldest first."""
+    parent, _room = get_message(actor, message_id)
+    return threads.replies(parent, limit, before, after)
 
 
 def message_history(actor: User, message_id: str) -> list[dict]:
@@ -277,4 +298,8 @@ def delete_message(actor: User, message_id: str) -> Message:
     unpin = {"pinned_by": "", "pinned_at": ""}
     changes.change_message(message, "message_deleted", {"$set": tombstone, "$unset": unpin})
     publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
+    if message.parent_id:
+        parent = Message.objects(id=message.parent_id).first()
+        if parent is not None:
+            threads.recount(parent)
     return message

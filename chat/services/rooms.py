@@ -22,7 +22,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services import changes, presence
+from chat.services import changes, presence, threads
 from chat.services.common import KeyedReads, atomic_update, to_oid
 
 
@@ -387,15 +387,22 @@ def open_direct_room(actor: User, user_id: str) -> Room:
 
 
 def mark_read(actor: User, room_id: str, message_id: str) -> int:
-    """Move the actor's read pointer forward to `message_id` (never backward).
+    """Move the actor's read pointer forward to `message_id` (never backward). For a
+    reply shown in its thread only, the pointer is the actor's in that thread.
 
     Returns:
-        the actor's unread count afterwards.
+        the actor's unread count afterwards (in the room, or in the thread).
     """
     room = get_member_room(actor, room_id)
-    message = Message.objects(id=to_oid(message_id, "Message"), room=room.id).only("seq").first()
+    message = (
+        Message.objects(id=to_oid(message_id, "Message"), room=room.id)
+        .only("seq", "room", "parent_id", "thread_only")
+        .first()
+    )
     if message is None:
         raise NotFound("Message not found in this room.")
+    if message.thread_only:
+        return threads.mark_read(actor, message)
     now = utcnow()
     # a receipt others may see takes the room's next rev (services/changes)
     record = changes.change(room.id, "read_updated", actor.id) if actor.read_receipts else None
@@ -445,7 +452,8 @@ def read_receipts(actor: User, room_id: str) -> list[dict]:
 
 
 def unread_counts(actor: User, rooms: list[Room]) -> dict[ObjectId, int]:
-    """Unread messages per room the actor is in: others' live messages past the pointer."""
+    """Unread messages per room the actor is in: others' live messages past the pointer
+    (replies shown in their thread only are counted there: services/threads)."""
     mine = [r.id for r in rooms if is_member(actor, r)]
     pointers = {
         s.room: s.seq for s in ReadState.objects(user=actor.id, room__in=mine).only("room", "seq")
@@ -453,6 +461,10 @@ def unread_counts(actor: User, rooms: list[Room]) -> dict[ObjectId, int]:
     counts = {}
     for room_id in mine:
         counts[room_id] = Message.objects(
-            room=room_id, seq__gt=pointers.get(room_id, 0), sender__ne=actor.id, deleted=False
+            room=room_id,
+            seq__gt=pointers.get(room_id, 0),
+            sender__ne=actor.id,
+            deleted=False,
+            thread_only__ne=True,
         ).count()
     return counts

@@ -20,7 +20,12 @@ PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login")}
 # there: one emoji of Unicode's recommended set (the document gives the shape, not the
 # set), a status that ends within a year from now, and a cursor that exists (a
 # well-formed one may be unknown, or expired: 410).
-BEYOND_SCHEMA = {"/api/messages/{message_id}/reactions", "/api/users/me", "/api/sync"}
+BEYOND_SCHEMA = {
+    "/api/messages/{message_id}/reactions",
+    "/api/users/me",
+    "/api/sync",
+    "/api/threads",
+}
 
 
 def _operations(app):

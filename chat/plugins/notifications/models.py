@@ -4,7 +4,7 @@ from mongoengine import BooleanField, DateTimeField, Document, ListField, Object
 
 from chat.plugin_api import NO_AUTO_INDEX, utcnow
 
-TYPES = ("mention", "direct_message")
+TYPES = ("mention", "direct_message", "thread_reply")
 
 
 class Notification(Document):

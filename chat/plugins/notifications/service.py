@@ -20,18 +20,19 @@ from chat.plugin_api import (
     online_ids,
     publish,
     spawn,
+    thread_members,
     user_channel,
 )
 
 from . import delivery
-from .models import Notification, NotificationPrefs
+from .models import TYPES, Notification, NotificationPrefs
 
 log = logging.getLogger(__name__)
 
 
 class NotificationOut(OutSchema):
     id = fields.String(required=True)
-    type = fields.String(required=True, metadata={"enum": ["mention", "direct_message"]})
+    type = fields.String(required=True, metadata={"enum": list(TYPES)})
     roomId = fields.String(required=True)
     messageId = fields.String(required=True)
     actorId = fields.String(required=True)
@@ -72,9 +73,15 @@ def serialize(n: Notification) -> dict:
 
 
 def _recipients(message: dict, room: Room) -> dict[str, str]:
-    """user id -> notification type: mentioned users, and offline direct-room peers."""
+    """user id -> notification type: mentioned users, the other members of a reply's
+    thread, and offline direct-room peers."""
     sender = message["sender"]["id"]
     wanted = {uid: "mention" for uid in message.get("mentions", []) if uid != sender}
+    if message.get("parentId"):
+        present = {str(p) for p in room.participants}
+        for uid in thread_members(message["parentId"]):
+            if uid != sender and uid in present:
+                wanted.setdefault(uid, "thread_reply")
     if room.type == "direct":
         peers = [str(p) for p in room.participants if str(p) != sender]
         offline = set(peers) - online_ids(peers)
@@ -91,7 +98,8 @@ def _recipients(message: dict, room: Room) -> dict[str, str]:
 def on_message_created(event: MessageCreated) -> list[Notification]:
     """Store, push live, and deliver out of band the notifications a message causes."""
     message = event.message
-    if not message.get("mentions") and event.room_type not in ("direct", ""):
+    quiet = not message.get("mentions") and not message.get("parentId")
+    if quiet and event.room_type not in ("direct", ""):
         return []  # nobody to notify: no room to load
     room = Room.objects(id=message["roomId"]).first()
     if room is None or message.get("deleted"):
@@ -150,7 +158,9 @@ def _send_email(conf: dict, to: str, subject: str, text: str) -> None:
 
 def _email_text(note: Notification, message: dict, room: Room) -> tuple[str, str]:
     who = message["sender"]["username"]
-    what = "mentioned you" if note.type == "mention" else "sent you a message"
+    what = {"mention": "mentioned you", "thread_reply": "replied in a thread you follow"}.get(
+        note.type, "sent you a message"
+    )
     subject = f"{who} {what} in {room.name}"[:200]
     return subject, f"{who} {what} in {room.name}:\n\n{message['content']}\n"
 
