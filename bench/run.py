@@ -65,7 +65,17 @@ BIG_RATES = [1, 10, 50]
 SCALE_RATES = [100, 200]
 SCALE_ROOMS = 200
 RUST = SECANTUS_RS.exists()  # `make bench` builds it; else the Python server, said so
-SCENARIOS = ["connections", "rooms", "bigroom", "persistence", "scaleout", "cost", "profile"]
+SCENARIOS = [
+    "connections",
+    "rooms",
+    "bigroom",
+    "persistence",
+    "scaleout",
+    "cost",
+    "profile",
+    "sync",
+]
+SYNC_ROOMS, SYNC_CHANGES = 50, 10_000
 COST_PEERS = {"ours": True, "python floor": False, "node": True}  # peer -> stores messages
 # Users 0..CONNECTIONS-1 form rooms of 10; the next 1,000 share the big room.
 ROOM_MEMBERS = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
@@ -111,6 +121,12 @@ def seed(db, users: int, rooms: list[list[int]]) -> tuple[list[str], list[str]]:
         for i, members in enumerate(rooms)
     ]
     room_ids = db.rooms.insert_many(room_docs).inserted_ids if room_docs else []
+    # each user's session, as a login makes it (tokens name it: `sid`)
+    later = now + timedelta(days=1)
+    sessions = [
+        {"_id": f"bench-{u}", "user": u, "created_at": now, "expires_at": later} for u in user_ids
+    ]
+    db.sessions.insert_many([{**s, "last_used_at": now, "device": "bench"} for s in sessions])
     return [str(u) for u in user_ids], [str(r) for r in room_ids]
 
 
@@ -358,6 +374,143 @@ def profile(uri: str, toks: list[str], room_ids: list[str], members: list[list[i
     return {"ours": figures}
 
 
+def sync_catch_up(uri: str, user_ids: list[str], toks: list[str]) -> dict:
+    """A client offline while SYNC_CHANGES changes happen in its SYNC_ROOMS rooms (new
+    messages, edits, deletes, reactions, pins: as others make them, over REST), then
+    `sync_all` over its socket until it is up to date: time, requests, and whether it
+    got every change exactly once."""
+    import socketio as sio
+
+    reader, writers = toks[0], toks[1:5]
+    members = [ObjectId(u) for u in user_ids[:5]]
+    now = datetime.now(UTC)
+    with MongoClient(uri) as client:
+        rooms = (
+            client.get_default_database()
+            .rooms.insert_many(
+                [
+                    {
+                        "name": f"sync {i}",
+                        "type": "public",
+                        "participants": members,
+                        "admins": members[1:],
+                        "owners": members[1:2],
+                        "banned": [],
+                        "settings": {
+                            "is_private": False,
+                            "max_participants": 100,
+                            "allow_file_sharing": True,
+                            "members_can_pin": True,
+                        },
+                        "created_at": now,
+                        "last_activity": now,
+                        "last_seq": 0,
+                    }
+                    for i in range(SYNC_ROOMS)
+                ]
+            )
+            .inserted_ids
+        )
+    room_ids = [str(r) for r in rooms]
+    peer = start_peer("ours", uri)
+    try:
+        base = peer.base
+        http = requests.Session()
+        cursor = http.get(
+            f"{base}/api/sync", headers={"Authorization": f"Bearer {reader}"}, timeout=30
+        ).json()["cursor"]
+        started = time.monotonic()
+        calls = _make_changes(base, writers, room_ids)
+        writing = time.monotonic() - started
+        made = _changes_recorded(uri, rooms)
+        client = sio.Client(reconnection=False)
+        client.connect(base, namespaces=["/chat"], auth={"token": reader}, transports=["websocket"])
+        seen: set = set()
+        requests_made, got, began = 0, 0, time.monotonic()
+        while True:
+            ack = client.call(
+                "sync_all", {"since": cursor, "limit": 500}, namespace="/chat", timeout=60
+            )
+            requests_made += 1
+            assert ack["ok"], ack
+            for change in ack["changes"]:
+                seen.add((change["roomId"], change["rev"]))
+            got += len(ack["changes"])
+            cursor = ack["cursor"]
+            if not ack["hasMore"]:
+                break
+        seconds = time.monotonic() - began
+        client.disconnect()
+    finally:
+        peer.close()
+    return {
+        "ours": {
+            "rooms": SYNC_ROOMS,
+            "requestsMade": calls,
+            "changesMade": made,
+            "changesReceived": got,
+            "duplicates": got - len(seen),
+            "missing": made - len(seen),
+            "requests": requests_made,
+            "catchUpSeconds": round(seconds, 2),
+            "changesPerSecond": round(got / max(seconds, 1e-9)),
+            "writeSeconds": round(writing, 1),
+        }
+    }
+
+
+def _changes_recorded(uri: str, rooms: list) -> int:
+    """The changes the rooms recorded (archived or still in their logs), noops aside:
+    what a syncing client must receive."""
+    with MongoClient(uri) as client:
+        db = client.get_default_database()
+        real = {"type": {"$ne": "noop"}}
+        archived = db.changes.count_documents({"room": {"$in": rooms}, **real})
+        logged = sum(
+            sum(1 for e in doc.get("log") or [] if e["type"] != "noop")
+            for doc in db.rooms.find({"_id": {"$in": rooms}}, {"log": 1})
+        )
+    return archived + logged
+
+
+def _make_changes(base: str, writers: list[str], room_ids: list[str]) -> int:
+    """SYNC_CHANGES requests by four writers in parallel: about 60% new messages, 15%
+    edits, 10% reactions, 10% pins, 5% deletes; how many were made."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    per_writer = SYNC_CHANGES // len(writers)
+
+    def write(index: int) -> int:
+        rnd, own, made = random.Random(index), [], 0
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {writers[index]}"
+        for i in range(per_writer):
+            room, roll = room_ids[(index + i) % len(room_ids)], rnd.random()
+            live = [m for m in own if m[0] == room]
+            if roll < 0.6 or not live:
+                body = {"roomId": room, "content": f"w{index} m{i}"}
+                message = http.post(f"{base}/api/messages", json=body, timeout=30).json()
+                own.append((room, message["id"]))
+            elif roll < 0.75:
+                body = {"content": f"w{index} m{i} edited"}
+                http.patch(f"{base}/api/messages/{live[-1][1]}", json=body, timeout=30)
+            elif roll < 0.85:
+                emoji = rnd.choice(["👍", "🎉", "👀"])
+                url = f"{base}/api/messages/{live[-1][1]}/reactions"
+                http.post(url, json={"emoji": emoji}, timeout=30)
+            elif roll < 0.95:
+                http.put(f"{base}/api/messages/{live[-1][1]}/pin", timeout=30)
+            else:
+                http.delete(f"{base}/api/messages/{live[-1][1]}", timeout=30)
+                own.remove(live[-1])
+            made += 1
+        return made
+
+    with ThreadPoolExecutor(len(writers)) as pool:
+        return sum(pool.map(write, range(len(writers))))
+
+
 def database_alone_python(uri: str, room_ids: list[str]) -> dict:
     """The same figure on SecantusDB's pip-installed Python server (`make run`'s and the
     tests' database), holding the same rooms: what the choice of server costs."""
@@ -430,7 +583,9 @@ def _database_alone(uri: str, room_ids: list[str], seconds: int, workers: int) -
     return round(sum(done) / seconds, 1)
 
 
-def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) -> dict:
+def run_scenario(
+    scenario: str, uri: str, toks: list[str], room_ids: list[str], user_ids: list[str]
+) -> dict:
     rooms, big = (room_ids[:-1], ROOM_MEMBERS), (room_ids[-1:], BIG_MEMBERS)
 
     def rooms_run(peer: Peer) -> dict:
@@ -465,6 +620,8 @@ def run_scenario(scenario: str, uri: str, toks: list[str], room_ids: list[str]) 
         return cost(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
     if scenario == "profile":
         return profile(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
+    if scenario == "sync":
+        return sync_catch_up(uri, user_ids, toks)
     raise ValueError(f"SCENARIO must be one of {SCENARIOS}")
 
 
@@ -506,7 +663,7 @@ def run(scenarios: list[str]) -> dict:
             for scenario in scenarios:
                 settle(uri)
                 started = time.monotonic()
-                figures = run_scenario(scenario, uri, toks, room_ids)
+                figures = run_scenario(scenario, uri, toks, room_ids, user_ids)
                 report["scenarios"][scenario] = figures
                 took = time.monotonic() - started
                 costs = {k: v.get("cpuMsPer1000Deliveries") for k, v in figures.items()}

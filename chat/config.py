@@ -130,6 +130,17 @@ SETTINGS: tuple[Setting, ...] = (
       "nothing is cached while that feed is down; `0` turns the cache off"),
     S("PRESENCE_PROCESS_TTL", "int", 15, "seconds of silence after which a process's "
       "sockets are presumed gone"),
+    S("SMTP_HOST", "str", "", "SMTP server for account email (password resets); unset: "
+      "no reset email is sent (an error is logged)"),
+    S("SMTP_PORT", "int", 25, "SMTP port"),
+    S("SMTP_STARTTLS", "bool", False, "`true`: STARTTLS before sending"),
+    S("SMTP_USER", "str", "", "SMTP login (none when empty)"),
+    S("SMTP_PASSWORD", "str", "", "SMTP password"),
+    S("MAIL_FROM", "str", "chat@localhost", "the From address of account email"),
+    S("PASSWORD_RESET_URL", "str", "", "link in a reset email, `{token}` replaced by the "
+      "token (e.g. `https://chat.example.com/#reset={token}`); empty: the email carries "
+      "the token itself"),
+    S("PASSWORD_RESET_MINUTES", "int", 30, "how long a password-reset token works"),
     S("SYNC_RETENTION_DAYS", "int", 30, "days changes are kept for `GET /api/sync` and "
       "`sync_all`; an older cursor gets 410 `sync_expired`"),
     S("CHAT_PLUGINS", "list", None, "comma-separated plugin names to load",

@@ -37,9 +37,11 @@ from chat.events import (
 from chat.extensions import socketio
 from chat.hookspecs import hookimpl
 from chat.live.publish import publish
+from chat.mail import send as send_mail
 from chat.models import Message, Room, User
 from chat.models.base import NO_AUTO_INDEX, isoformat, utcnow
 from chat.plugin_manager import plugin_config
+from chat.schemas.auth import UserOut
 from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 from chat.schemas.events import MessageAck
 from chat.schemas.messages import MessageOut, ReactionOut
@@ -48,9 +50,11 @@ from chat.services.messages import Posted, get_message, post_message
 from chat.services.presence import online_ids
 from chat.services.rooms import get_member_room, get_room, require_member
 from chat.services.threads import members as thread_members
+from chat.services.users import set_avatar
 from chat.sockets.common import event as socket_event
 from chat.wire import message as serialize_message
 from chat.wire import reactions as serialize_reactions
+from chat.wire import user as serialize_user
 
 
 def spawn(fn, *args, **kwargs):
@@ -97,6 +101,7 @@ __all__ = [
     "TypingChanged",
     "Unauthorized",
     "User",
+    "UserOut",
     "UserRegistered",
     "ValidationError",
     "change_message",
@@ -112,8 +117,11 @@ __all__ = [
     "publish",
     "require_member",
     "room_channel",
+    "send_mail",
     "serialize_message",
     "serialize_reactions",
+    "serialize_user",
+    "set_avatar",
     "socket_event",
     "spawn",
     "thread_members",

@@ -3,6 +3,7 @@
 import json
 import os
 import tempfile
+import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -248,6 +249,40 @@ def people(live):
     yield make
     for person in made:
         person.close()
+
+
+def eventually(predicate, timeout: float = 5.0):
+    """The predicate's first truthy value within `timeout` seconds (else its last)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+class Inbox:
+    """What a real SMTP server (aiosmtpd) received: its envelopes."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    """(port, Inbox) of an SMTP server on 127.0.0.1, stopped after the test."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=servers.free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()
 
 
 def plugin_enabled(name: str) -> bool:

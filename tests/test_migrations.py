@@ -18,7 +18,8 @@ def test_user_indexes_exist(db):
     indexes = db.users.index_information()
     assert indexes["username_unique"]["unique"]
     assert indexes["email_unique_when_set"]["unique"]
-    assert "expires_ttl" in db.revoked_sessions.index_information()
+    assert "expires_ttl" in db.sessions.index_information()
+    assert "expires_ttl" in db.password_resets.index_information()
 
 
 def test_room_and_message_indexes_exist(db):

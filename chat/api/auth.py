@@ -5,14 +5,25 @@ from flask_jwt_extended import current_user, get_jwt, jwt_required
 
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.auth import AccessOut, LoginIn, RegisterIn, SessionOut
+from chat.schemas.auth import (
+    AcceptedOut,
+    AccessOut,
+    LoginIn,
+    PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    RegisterIn,
+    SessionListOut,
+    SessionOut,
+)
 from chat.services import auth
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
 
 def _session(user) -> dict:
-    session = {"user": wire.user(user, private=True), **auth.issue_tokens(user)}
+    device = request.headers.get("User-Agent", "")
+    session = {"user": wire.user(user, private=True), **auth.issue_tokens(user, device)}
     return {**session, "deviceToken": auth.device_token(user)}
 
 
@@ -41,8 +52,9 @@ def login(data):
 @bp.response(200, AccessOut)
 @jwt_required(refresh=True)
 def refresh():
-    """Trade a refresh token (as Bearer) for a new access token."""
-    return {"accessToken": auth.refresh_access(current_user, get_jwt())}
+    """Trade a refresh token (as Bearer) for new access and refresh tokens. A refresh
+    token works once: presenting a spent one again ends its session (reuse detection)."""
+    return auth.refresh(current_user, get_jwt())
 
 
 @bp.post("/logout")
@@ -52,3 +64,50 @@ def refresh():
 def logout(actor):
     """Revoke the current session (access and refresh tokens)."""
     auth.logout(get_jwt())
+
+
+@bp.post("/password")
+@bp.doc(security=BEARER)
+@login_required
+@bp.arguments(PasswordChangeIn)
+@bp.response(204)
+def change_password(data, actor):
+    """Change your password; every other session ends and its sockets close."""
+    auth.change_password(actor, get_jwt(), data["current_password"], data["new_password"],
+                         request.remote_addr)  # fmt: skip
+
+
+@bp.get("/sessions")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, SessionListOut)
+def sessions(actor):
+    """Your sessions (signed-in clients), the most recently used first."""
+    return {"sessions": auth.sessions(actor, get_jwt()["sid"])}
+
+
+@bp.delete("/sessions/<session_id>")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(204)
+def revoke_session(session_id, actor):
+    """End one of your sessions: its tokens stop working and its sockets close."""
+    auth.revoke_session(actor, session_id)
+
+
+@bp.post("/password-reset")
+@bp.arguments(PasswordResetIn)
+@bp.response(202, AcceptedOut)
+def password_reset(data):
+    """Email a password-reset token to the account with this address. The answer is
+    the same whether or not there is one."""
+    auth.request_password_reset(data["email"])
+    return {"message": "If an account has this address, an email is on its way."}
+
+
+@bp.post("/password-reset/confirm")
+@bp.arguments(PasswordResetConfirmIn)
+@bp.response(204)
+def password_reset_confirm(data):
+    """Set a new password with an emailed token (it works once); every session ends."""
+    auth.confirm_password_reset(data["token"], data["new_password"])

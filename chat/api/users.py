@@ -2,9 +2,9 @@
 
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.auth import OnlineQuery, OnlineUsersOut, UserOut
+from chat.schemas.auth import OnlineQuery, OnlineUsersOut, PasswordIn, UserOut
 from chat.schemas.users import ProfileIn, UserIdsQuery, UserListOut, UserSearchQuery
-from chat.services import presence, users
+from chat.services import auth, presence, users
 from chat.services.rooms import get_member_room
 
 bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
@@ -28,6 +28,19 @@ def update_me(data, actor):
     """Change your display name, status (null clears it) or settings; the rooms you are
     in get `user_updated`."""
     return wire.user(users.update_profile(actor, data), private=True)
+
+
+@bp.delete("/me")
+@bp.doc(security=BEARER)
+@login_required
+@bp.arguments(PasswordIn)
+@bp.response(204)
+def deactivate(data, actor):
+    """Deactivate your account (your password confirms it): every session ends, your
+    messages stay, and the account cannot sign in again."""
+    auth.deactivate(actor, data["password"])
+    actor.reload()
+    users.announce(actor)  # the rooms see `deactivated: true`
 
 
 @bp.get("")

@@ -2,14 +2,15 @@
 
 from chat.models.message import Message, ThreadState
 from chat.models.room import ReadState, Room
-from chat.models.user import LoginThrottle, RevokedSession, User
+from chat.models.user import LoginThrottle, PasswordReset, Session, User
 
 __all__ = [
     "LoginThrottle",
     "Message",
+    "PasswordReset",
     "ReadState",
-    "RevokedSession",
     "Room",
+    "Session",
     "ThreadState",
     "User",
 ]

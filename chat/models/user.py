@@ -41,14 +41,30 @@ class User(Document):
     meta = {"collection": "users", **NO_AUTO_INDEX}
 
 
-class RevokedSession(Document):
-    """A logged-out session id (`sid` claim); kept until its refresh token would expire."""
+class Session(Document):
+    """A signed-in client: its tokens carry `sid` = this id, and are refused once the
+    document is gone (revoked, or expired with its refresh token)."""
 
     sid = StringField(primary_key=True)
     user = ObjectIdField(required=True)
+    device = StringField(default="", max_length=200)  # the client's User-Agent
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(default=utcnow)
+    refresh_jti = StringField()  # the one refresh token that may be used next
+    expires_at = DateTimeField(required=True)  # TTL index: when that refresh token dies
+
+    meta = {"collection": "sessions", **NO_AUTO_INDEX}
+
+
+class PasswordReset(Document):
+    """A password-reset token, by the SHA-256 of the token (the token is only emailed)."""
+
+    digest = StringField(primary_key=True)
+    user = ObjectIdField(required=True)
+    created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(required=True)  # TTL index
 
-    meta = {"collection": "revoked_sessions", **NO_AUTO_INDEX}
+    meta = {"collection": "password_resets", **NO_AUTO_INDEX}
 
 
 class LoginThrottle(Document):

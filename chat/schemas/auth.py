@@ -94,6 +94,49 @@ class SessionOut(Schema):
 
 class AccessOut(Schema):
     accessToken = fields.String(required=True)
+    refreshToken = fields.String(
+        required=True, metadata={"description": "The next refresh token: this one is spent."}
+    )
+
+
+class PasswordChangeIn(Schema):
+    current_password = Text(data_key="currentPassword", required=True, load_only=True,
+                            validate=validate.Length(min=1, max=128))  # fmt: skip
+    new_password = Text(data_key="newPassword", required=True, load_only=True, validate=PASSWORD)
+
+
+class PasswordResetIn(Schema):
+    email = Text(required=True, validate=validate.Length(min=1, max=254))
+
+    @ma.post_load
+    def _normalize(self, data, **kwargs):
+        data["email"] = normalize_email(data["email"])
+        return data
+
+
+class AcceptedOut(Schema):
+    message = fields.String(required=True)
+
+
+class PasswordResetConfirmIn(Schema):
+    token = Text(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+    new_password = Text(data_key="newPassword", required=True, load_only=True, validate=PASSWORD)
+
+
+class PasswordIn(Schema):
+    password = Text(required=True, load_only=True, validate=validate.Length(min=1, max=128))
+
+
+class SessionInfoOut(Schema):
+    id = fields.String(required=True)
+    device = fields.String(required=True, metadata={"description": "The client's User-Agent."})
+    createdAt = fields.String(required=True)
+    lastUsedAt = fields.String(required=True, metadata={"description": "To the minute."})
+    current = fields.Boolean(required=True, metadata={"description": "The caller's own."})
+
+
+class SessionListOut(Schema):
+    sessions = fields.List(fields.Nested(SessionInfoOut), required=True)
 
 
 class OnlineQuery(Schema):

@@ -46,9 +46,10 @@ class ChangeOut(Schema):
         required=True,
         metadata={
             "description": "The changed object's current state: {message} for message "
-            "changes (thread_updated: the thread's top-level message); {room, userId?, user?} for members, roles and the room; a receipt "
-            "{userId, lastReadMessageId, lastReadSeq, at}; {room} for room_added; {} "
-            "for room_removed."
+            "changes (thread_updated: the thread's top-level message); {room, userId?, "
+            "user?} for members, roles and the room; a receipt {userId, "
+            "lastReadMessageId, lastReadSeq, at}; {room} for room_added; {} for "
+            "room_removed."
         },
     )
 

@@ -1,6 +1,8 @@
 """Accounts and sessions: registration, login with throttling, tokens, logout."""
 
+import hashlib
 import logging
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -13,12 +15,19 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 
-from chat import asyncmode
-from chat.errors import Conflict, RateLimited, Unauthorized
+from chat import asyncmode, mail
+from chat.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    ValidationError,
+)
 from chat.events import SessionRevoked, UserRegistered
 from chat.live.publish import publish
-from chat.models import LoginThrottle, RevokedSession, User
-from chat.models.base import utcnow
+from chat.models import LoginThrottle, PasswordReset, Session, User
+from chat.models.base import isoformat, utcnow
 from chat.services.common import KeyedReads
 
 # argon2id, 19 MiB, 2 passes: OWASP's minimum recommendation.
@@ -27,7 +36,10 @@ _DUMMY_HASH = HASHER.hash("timing-equaliser-for-unknown-accounts")
 BAD_LOGIN = "Invalid login or password."
 MAX_DELAY = 900  # the longest any client waits between login attempts (no lockout)
 DEVICE_DAYS = 90
+USE_PRECISION = 60  # seconds: a session's lastUsedAt is written at most this often
+RESET_EVERY = 60  # seconds between reset emails to one account
 security_log = logging.getLogger("chat.security")
+log = logging.getLogger(__name__)
 
 
 def hash_password(password: str) -> str:
@@ -176,41 +188,204 @@ def authenticate(
     LoginThrottle.objects(
         key__in=[key for key, _ in keys if not key.startswith("account:")]
     ).delete()
+    if user.deactivated:
+        raise Forbidden("This account was deactivated.")
     return user
 
 
-def issue_tokens(user: User) -> dict:
-    """A new session: access and refresh tokens sharing one `sid`."""
-    claims = {"sid": uuid.uuid4().hex}
-    identity = str(user.id)
-    return {
-        "accessToken": create_access_token(identity, additional_claims=claims),
-        "refreshToken": create_refresh_token(identity, additional_claims=claims),
-    }
+def issue_tokens(user: User, device: str = "") -> dict:
+    """A new session: its document, and access and refresh tokens sharing its `sid`."""
+    session = Session(sid=uuid.uuid4().hex, user=user.id, device=device[:200])
+    tokens = _tokens(user, session)
+    session.save(force_insert=True)
+    return tokens
 
 
-def refresh_access(user: User, claims: dict) -> str:
-    """A fresh access token for the same session as the refresh token."""
-    return create_access_token(str(user.id), additional_claims={"sid": claims["sid"]})
+def _tokens(user: User, session: Session) -> dict:
+    """New access and refresh tokens of `session`; the session (not saved) now expects
+    the new refresh token, and lives as long as it."""
+    claims, identity = {"sid": session.sid}, str(user.id)
+    refresh = create_refresh_token(identity, additional_claims=claims)
+    session.refresh_jti = decode_token(refresh)["jti"]
+    ttl = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    session.expires_at = utcnow() + timedelta(seconds=ttl)
+    access = create_access_token(identity, additional_claims=claims)
+    return {"accessToken": access, "refreshToken": refresh}
+
+
+def refresh(user: User, claims: dict) -> dict:
+    """Rotate: new access and refresh tokens for the session of a refresh token, which
+    is spent. A spent refresh token presented again (stolen, or replayed) ends the
+    session: reuse detection.
+
+    Raises:
+        Unauthorized: the session is gone, or the token was already used.
+    """
+    session = Session(sid=claims["sid"], user=user.id)
+    tokens = _tokens(user, session)
+    rotated = Session._get_collection().update_one(
+        {"_id": claims["sid"], "user": user.id, "refresh_jti": claims["jti"]},
+        {
+            "$set": {
+                "refresh_jti": session.refresh_jti,
+                "expires_at": session.expires_at,
+                "last_used_at": utcnow(),
+            }
+        },
+    )
+    if not rotated.matched_count:
+        security_log.warning(
+            "refresh token reused: session revoked",
+            extra={"event": "refresh_reuse", "login": claims["sub"]},
+        )
+        revoke(user.id, [claims["sid"]])
+        raise Unauthorized("This refresh token was already used; sign in again.")
+    return tokens
+
+
+def revoke(user_id: ObjectId, sids: list[str]) -> None:
+    """End sessions of a user: their tokens stop working and their sockets close on
+    every process."""
+    if not sids:
+        return
+    Session._get_collection().delete_many({"_id": {"$in": sids}, "user": user_id})
+    for sid in sids:
+        publish(SessionRevoked(room_id="", user_id=str(user_id), session=sid))
+
+
+def revoke_all(user_id: ObjectId, keep: str | None = None) -> None:
+    """End every session of a user but `keep`."""
+    found = Session._get_collection().find({"user": user_id}, {"_id": 1})
+    revoke(user_id, [s["_id"] for s in found if s["_id"] != keep])
 
 
 def logout(claims: dict) -> None:
     """Revoke the session: its access and refresh tokens stop working everywhere."""
-    refresh_ttl = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    RevokedSession.objects(sid=claims["sid"]).update_one(
-        set__user=ObjectId(claims["sub"]),
-        set__expires_at=utcnow() + timedelta(seconds=refresh_ttl),
-        upsert=True,
+    revoke(ObjectId(claims["sub"]), [claims["sid"]])
+
+
+def sessions(actor: User, current: str) -> list[dict]:
+    """The actor's sessions, the most recently used first."""
+    found = Session.objects(user=actor.id).order_by("-last_used_at")
+    return [
+        {
+            "id": s.sid,
+            "device": s.device,
+            "createdAt": isoformat(s.created_at),
+            "lastUsedAt": isoformat(s.last_used_at),
+            "current": s.sid == current,
+        }
+        for s in found
+    ]
+
+
+def revoke_session(actor: User, sid: str) -> None:
+    """End one of the actor's sessions (404 for any other)."""
+    if not Session.objects(sid=sid, user=actor.id).first():
+        raise NotFound("No such session.")
+    revoke(actor.id, [sid])
+
+
+def change_password(actor: User, claims: dict, current: str, new: str, remote: str | None):
+    """Set a new password after checking the current one (failures count as failed
+    logins); every other session ends."""
+    keys = _throttle_keys(str(actor.id), remote, None)[:1]
+    wait = _lock_for(keys[0][0])
+    if wait:
+        raise RateLimited("Too many wrong passwords; try again later.", retry_after=int(wait) + 1)
+    if not asyncmode.run_blocking(_verify, actor.password_hash, current):
+        _record_failure(*keys[0])
+        raise ValidationError(fields={"currentPassword": ["Wrong password."]})
+    _set_password(actor, new)
+    revoke_all(actor.id, keep=claims["sid"])
+    security_log.info(
+        "password changed", extra={"event": "password_changed", "login": str(actor.id)}
     )
-    publish(SessionRevoked(room_id="", user_id=claims["sub"], session=claims["sid"]))
+
+
+def _set_password(user: User, password: str) -> None:
+    User.objects(id=user.id).update_one(set__password_hash=hash_password(password))
+
+
+def request_password_reset(email: str) -> None:
+    """Email a single-use reset token to the account with this address, if there is
+    one (the caller learns nothing either way; at most one email a minute per account)."""
+    config = current_app.config
+    if not config["SMTP_HOST"]:
+        log.error("a password reset was asked for, but SMTP_HOST is unset: no email sent")
+        return
+    user = User.objects(email=email, deactivated=False).first()
+    if user is None:
+        return
+    recent = utcnow() - timedelta(seconds=RESET_EVERY)
+    if PasswordReset.objects(user=user.id, created_at__gt=recent).first():
+        return
+    token = secrets.token_urlsafe(32)
+    minutes = config["PASSWORD_RESET_MINUTES"]
+    expires = utcnow() + timedelta(minutes=minutes)
+    PasswordReset(digest=_digest(token), user=user.id, expires_at=expires).save(force_insert=True)
+    link = (
+        config["PASSWORD_RESET_URL"].replace("{token}", token)
+        if config["PASSWORD_RESET_URL"]
+        else ""
+    )
+    text = (
+        f"Someone asked to reset the password of {user.username}.\n\n"
+        + (f"Open {link}\n" if link else f"Your reset token: {token}\n")
+        + f"\nIt works once, for {minutes} minutes. If it was not you, ignore this email.\n"
+    )
+    mail.send_later(config, user.email, "Reset your password", text)
+    security_log.info(
+        "password reset sent", extra={"event": "password_reset", "login": str(user.id)}
+    )
+
+
+def confirm_password_reset(token: str, password: str) -> None:
+    """Spend a reset token: the new password is set and every session ends.
+
+    Raises:
+        ValidationError: unknown, used or expired token.
+    """
+    reset = PasswordReset._get_collection().find_one_and_delete(
+        {"_id": _digest(token), "expires_at": {"$gt": utcnow()}}
+    )
+    user = User.objects(id=reset["user"], deactivated=False).first() if reset else None
+    if user is None:
+        raise ValidationError(fields={"token": ["Unknown, used or expired token."]})
+    PasswordReset.objects(user=user.id).delete()  # any other outstanding token too
+    _set_password(user, password)
+    revoke_all(user.id)
+    security_log.info(
+        "password reset", extra={"event": "password_reset_done", "login": str(user.id)}
+    )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def deactivate(actor: User, password: str) -> None:
+    """Deactivate the actor's account after checking the password: sessions end, the
+    messages stay, and the account can no longer sign in."""
+    if not asyncmode.run_blocking(_verify, actor.password_hash, password):
+        raise ValidationError(fields={"password": ["Wrong password."]})
+    User.objects(id=actor.id).update_one(set__deactivated=True, unset__status=True)
+    revoke_all(actor.id)
+    security_log.info("account deactivated", extra={"event": "deactivated", "login": str(actor.id)})
 
 
 def is_revoked(claims: dict) -> bool:
-    """True when the token's session was logged out (or the token has no session)."""
+    """True unless the token's session exists (and belongs to the token's user)."""
     sid = claims.get("sid")
     if not isinstance(sid, str):
         return True
-    return _revoked_reads.get(sid) is not None
+    session = _session_reads.get(sid)
+    if session is None or str(session["user"]) != claims.get("sub"):
+        return True
+    now = utcnow()
+    if session["last_used_at"] < now - timedelta(seconds=USE_PRECISION):
+        Session._get_collection().update_one({"_id": sid}, {"$set": {"last_used_at": now}})
+    return False
 
 
 def verify_access_token(token: str) -> tuple[User, dict]:
@@ -238,10 +413,10 @@ def load_user(claims: dict) -> User | None:
     if not isinstance(sub, str) or not ObjectId.is_valid(sub):
         return None
     doc = _user_reads.get(ObjectId(sub))
-    return User._from_son(doc) if doc else None
+    return User._from_son(doc) if doc and not doc.get("deactivated") else None
 
 
 # Every REST call and socket connect reads its session and its user: concurrent ones
 # share a query (a reconnect storm is thousands at once).
-_revoked_reads = KeyedReads(lambda: RevokedSession._get_collection(), {"_id": 1})
+_session_reads = KeyedReads(lambda: Session._get_collection(), {"user": 1, "last_used_at": 1})
 _user_reads = KeyedReads(lambda: User._get_collection())

@@ -65,8 +65,23 @@ def update_profile(actor: User, changes: dict) -> User:
     if updates:
         User.objects(id=actor.id).update_one(**updates)
         actor.reload()
-    public = wire.user(actor)
-    if public != before:  # settings are the user's own: no one else is told
-        rooms = tuple(presence.user_room_ids(str(actor.id)))
-        publish(UserUpdated("", user_id=str(actor.id), user=public, room_ids=rooms))
+    if wire.user(actor) != before:  # settings are the user's own: no one else is told
+        announce(actor)
+    return actor
+
+
+def announce(user: User) -> None:
+    """`user_updated` with the user's public fields, to their rooms and own sockets."""
+    rooms = tuple(presence.user_room_ids(str(user.id)))
+    publish(UserUpdated("", user_id=str(user.id), user=wire.user(user), room_ids=rooms))
+
+
+def set_avatar(actor: User, url: str | None) -> User:
+    """Set (or, with None, clear) the actor's avatar URL; `user_updated` when it changed.
+    (File sharing stores the image and calls this.)"""
+    if (actor.avatar_url or None) != url:
+        update = {"set__avatar_url": url} if url else {"unset__avatar_url": True}
+        User.objects(id=actor.id).update_one(**update)
+        actor.reload()
+        announce(actor)
     return actor

@@ -15,16 +15,24 @@ from tests.conftest import PASSWORD, AuthActions
 FUZZ = settings(
     max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
-PUBLIC = {("POST", "/api/auth/register"), ("POST", "/api/auth/login")}
+PUBLIC = {
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/password-reset"),
+    ("POST", "/api/auth/password-reset/confirm"),
+}
 # Rules no JSON Schema can state, so schema-valid data may still be refused (422, 410)
 # there: one emoji of Unicode's recommended set (the document gives the shape, not the
 # set), a status that ends within a year from now, and a cursor that exists (a
-# well-formed one may be unknown, or expired: 410).
+# well-formed one may be unknown, or expired: 410), a reset token that exists, and the
+# right password.
 BEYOND_SCHEMA = {
     "/api/messages/{message_id}/reactions",
     "/api/users/me",
     "/api/sync",
     "/api/threads",
+    "/api/auth/password",
+    "/api/auth/password-reset/confirm",
 }
 
 

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import expect, sync_playwright
 
 from tests.plugins.files import png
@@ -51,7 +52,8 @@ class Person:
     def _dialog(self, dialog):
         if dialog.type == "alert":
             self.errors.append(f"alert: {dialog.message}")
-        dialog.accept(self.answer) if self.answer is not None else dialog.accept()
+        answer = self.answer.pop(0) if isinstance(self.answer, list) else self.answer
+        dialog.accept(answer) if answer is not None else dialog.accept()
 
     def register(self):
         page = self.page
@@ -69,7 +71,10 @@ class Person:
         self.page.press("#text", "Enter")
 
     def message(self, text: str):
-        return self.page.locator(".message", has_text=text)
+        return self.page.locator("#message-list .message", has_text=text)
+
+    def token(self) -> str:
+        return self.page.evaluate("() => window.chat.access")
 
 
 def test_two_people_chat_in_the_browser(browser, live, shots):
@@ -177,3 +182,74 @@ def test_a_membership_flood_costs_other_clients_nothing(browser, live):
     assert bob.errors == []
     outsider.close()
     flooder.close()
+
+
+def test_threads_pins_receipts_profiles_and_an_offline_period(browser, live):
+    """Issue 16 in the browser: a profile change (display name, status, avatar), a
+    thread, a pin, a read receipt, and edits and deletes made while a client was
+    offline, shown right once it is back."""
+    alice, bob = Person(browser, live, "alice"), Person(browser, live, "bob")
+    alice.register()
+    bob.register()
+    alice.page.fill("#new-room-name", "team")
+    alice.page.click("#new-room button")
+    expect(alice.page.locator("#room-title")).to_have_text("team")
+    bob.page.reload()
+    bob.page.locator("#rooms li", has_text="team").locator(".join").click()
+    expect(bob.page.locator("#room-title")).to_have_text("team")
+    alice.send("hello team")
+    expect(bob.message("hello team")).to_have_count(1)
+
+    # alice's profile: bob's page follows (user_updated), avatar included
+    alice.answer = ["Alice Liddell", "down the rabbit hole"]
+    alice.page.click("#profile")
+    expect(alice.page.locator("#me-name")).to_have_text("Alice Liddell")
+    shown = bob.message("hello team")
+    expect(shown.locator(".sender")).to_have_text("Alice Liddell")
+    expect(shown.locator(".status")).to_have_text("down the rabbit hole")
+    image = {"file": ("me.png", png(16, 16), "image/png")}
+    headers = {"Authorization": f"Bearer {alice.token()}"}
+    assert requests.put(f"{live}/api/users/me/avatar", files=image, headers=headers, timeout=10).ok
+    expect(shown.locator("img.avatar")).to_have_js_property("naturalWidth", 16)
+
+    # a thread: bob replies; alice's room shows a reply count, the thread the reply
+    shown.locator("button", has_text="reply").click()
+    bob.page.fill("#thread-text", "answering in the thread")
+    bob.page.press("#thread-text", "Enter")
+    expect(bob.page.locator("#thread-list .message", has_text="answering")).to_have_count(1)
+    link = alice.message("hello team").locator(".thread-link")
+    expect(link).to_have_text("1 reply")
+    expect(alice.message("answering in the thread")).to_have_count(0)
+    link.click()
+    expect(alice.page.locator("#thread-list .message", has_text="answering")).to_have_count(1)
+
+    # a pin by alice (the room's owner) shows for bob
+    alice.message("hello team").locator("button", has_text="pin").first.click()
+    expect(bob.message("hello team").locator(".pinned")).to_have_count(1)
+
+    # a read receipt: bob has the room open, so alice sees he read her newest message
+    alice.send("typo heer")
+    expect(bob.message("typo heer")).to_have_count(1)
+    expect(alice.page.locator("#seen")).to_have_text("Seen by bob", timeout=10000)
+
+    # bob is offline while alice edits one message and deletes another
+    alice.send("soon gone")
+    expect(bob.message("soon gone")).to_have_count(1)
+    bob.context.set_offline(True)
+    bob.page.evaluate("window.chat.socket.io.engine.close()")
+    expect(bob.page.locator("body")).to_have_attribute("data-connected", "no")
+    alice.answer = "typo here"
+    alice.message("typo heer").locator("button", has_text="edit").click()
+    expect(alice.message("typo here")).to_have_count(1)
+    alice.answer = None
+    alice.message("soon gone").locator("button", has_text="delete").click()
+    expect(alice.message("soon gone")).to_have_count(0)
+    bob.context.set_offline(False)
+    expect(bob.page.locator("body")).to_have_attribute("data-connected", "yes", timeout=15000)
+    expect(bob.message("typo here").locator(".meta")).to_contain_text("(edited)")
+    expect(bob.message("typo heer")).to_have_count(0)
+    expect(bob.message("soon gone")).to_have_count(0)
+    expect(bob.page.locator("#message-list .message.deleted")).to_have_count(1)
+    assert alice.errors == [] and bob.errors == []
+    alice.context.close()
+    bob.context.close()

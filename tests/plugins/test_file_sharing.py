@@ -139,3 +139,42 @@ def test_deleting_the_message_hides_and_removes_the_file(room, alice, bob, plugi
     while stored.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not stored.exists()
+
+
+def _avatar(caller, data: bytes, **extra):
+    form = {"file": (io.BytesIO(data), "me.png", "image/png"), **extra}
+    return caller.call("put", "/api/users/me/avatar", data=form, content_type="multipart/form-data")
+
+
+def test_avatars_are_stored_as_files_and_shown_to_everyone(alice, make_user, plugin_settings):
+    stranger = make_user("stranger")  # shares no room with alice
+    first = _avatar(alice, png(4, 4))
+    assert first.status_code == 200, first.get_data(as_text=True)
+    url = first.get_json()["avatarUrl"]
+    assert url.startswith("/api/files/") and first.get_json()["email"] == "alice@example.com"
+    assert stranger.ok("get", f"/api/users/{alice.id}")["avatarUrl"] == url
+    shown = stranger.call("get", url)
+    assert shown.status_code == 200 and shown.data == png(4, 4)
+    assert shown.headers["Content-Type"] == "image/png"
+    assert alice.client.get(url).status_code == 401  # signed-in users only
+    second = _avatar(alice, png(8, 8)).get_json()["avatarUrl"]
+    assert second != url and stranger.call("get", url).status_code == 404  # replaced: gone
+    store = Path(plugin_settings["file_sharing"]["directory"])
+    assert not any(url.rsplit("/", 1)[1] in p.name for p in store.rglob("*"))
+    assert alice.ok("delete", "/api/users/me/avatar")["avatarUrl"] is None
+    assert stranger.call("get", second).status_code == 404
+
+
+@pytest.mark.parametrize("data", [PDF, SVG, HTML, EXE, b""])
+def test_avatars_are_images(alice, db, data):
+    response = _avatar(alice, data)
+    assert "file" in assert_error(response, 422, "validation_error")["fields"]
+    assert Attachment.objects.count() == 0
+    assert alice.ok("get", "/api/users/me")["avatarUrl"] is None
+
+
+def test_avatars_are_small_and_alone(alice, small_limit):
+    big = png(4, 4) + b"\x00" * small_limit  # (the plugin's limit when below 1 MiB)
+    assert_error(_avatar(alice, big), 413, "payload_too_large")
+    assert_error(_avatar(alice, png(), content="hi"), 422, "validation_error")
+    assert Attachment.objects.count() == 0

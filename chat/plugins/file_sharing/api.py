@@ -13,8 +13,10 @@ from chat.plugin_api import (
     MessageOut,
     PayloadTooLarge,
     Schema,
+    UserOut,
     ValidationError,
     login_required,
+    serialize_user,
 )
 
 from . import service
@@ -70,11 +72,64 @@ class Upload(MethodView):
             caption = request.form.get("content", "")
         except RequestEntityTooLarge:
             raise PayloadTooLarge(f"Files are limited to {service.max_bytes()} bytes.") from None
-        if upload is None or request.mimetype != "multipart/form-data":
-            raise ValidationError(fields={"file": ["Send the file as multipart/form-data."]})
-        if set(request.form) - {"content"} or set(request.files) != {"file"}:
+        if set(request.form) - {"content"}:
             raise ValidationError(fields={"_form": ["Only 'file' and 'content' are accepted."]})
+        _check_form(upload)
         return service.upload_file(actor, room, upload.stream, upload.filename, caption).wire
+
+
+def _check_form(upload) -> None:
+    if upload is None or request.mimetype != "multipart/form-data":
+        raise ValidationError(fields={"file": ["Send the file as multipart/form-data."]})
+    if set(request.files) != {"file"}:
+        raise ValidationError(fields={"_form": ["Only the fields named here are accepted."]})
+
+
+AVATAR_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+}
+
+
+@bp.route("/users/me/avatar")
+class Avatar(MethodView):
+    accepts_multipart = True
+
+    @bp.doc(security=BEARER, requestBody=AVATAR_BODY)
+    @login_required
+    @bp.response(200, UserOut)
+    def put(self, actor):
+        """Set your avatar (PNG, JPEG, GIF or WebP, up to 1 MiB): the user's `avatarUrl`
+        serves it to anyone signed in; the rooms you are in get `user_updated`."""
+        limit = service.AVATAR_BYTES + FORM_OVERHEAD
+        too_large = f"Avatars are limited to {service.AVATAR_BYTES} bytes."
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(too_large)
+        request.max_content_length = limit
+        try:
+            upload = request.files.get("file")
+            extra = set(request.form)
+        except RequestEntityTooLarge:
+            raise PayloadTooLarge(too_large) from None
+        if extra:
+            raise ValidationError(fields={"_form": ["Only 'file' is accepted."]})
+        _check_form(upload)
+        return serialize_user(service.upload_avatar(actor, upload.stream), private=True)
+
+    @bp.doc(security=BEARER)
+    @login_required
+    @bp.response(200, UserOut)
+    def delete(self, actor):
+        """Remove your avatar."""
+        return serialize_user(service.remove_avatar(actor), private=True)
 
 
 def _disposition(name: str, inline: bool) -> str:
@@ -90,7 +145,7 @@ def _disposition(name: str, inline: bool) -> str:
 )
 @login_required
 def download(file_id, actor):
-    """Download a file (room members only)."""
+    """Download a file (room members only; avatars: anyone signed in)."""
     attachment, stream = service.open_file(actor, file_id)
 
     def chunks():

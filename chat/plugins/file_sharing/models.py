@@ -7,7 +7,8 @@ from chat.plugin_api import NO_AUTO_INDEX, utcnow
 
 class Attachment(Document):
     id = StringField(primary_key=True)  # random, unguessable; also the storage key
-    room = ObjectIdField(required=True)
+    room = ObjectIdField()  # a message's file: its room
+    avatar_of = ObjectIdField()  # or a user's avatar (any signed-in user may see it)
     uploader = ObjectIdField(required=True)
     message = ObjectIdField()
     name = StringField(required=True, max_length=255)  # display name only, never a path

@@ -19,12 +19,14 @@ from chat.plugin_api import (
     get_room,
     post_message,
     require_member,
+    set_avatar,
 )
 
 from .models import Attachment
 from .sniff import INLINE_SAFE, sniff
 
 SNIFF_BYTES = 4096
+AVATAR_BYTES = 1024 * 1024
 
 
 def settings() -> dict:
@@ -102,8 +104,45 @@ def upload_file(
     return posted
 
 
+def upload_avatar(actor: User, stream: BinaryIO) -> User:
+    """Store an image (PNG, JPEG, GIF or WebP, up to AVATAR_BYTES) as the actor's
+    avatar; the one it replaces is deleted.
+
+    Raises:
+        PayloadTooLarge: over the limit. ValidationError: empty or not such an image.
+    """
+    size = _size(stream)
+    limit = min(AVATAR_BYTES, max_bytes())
+    if size > limit:
+        raise PayloadTooLarge(f"Avatars are limited to {limit} bytes.")
+    content_type = sniff(stream.read(SNIFF_BYTES))
+    stream.seek(0)
+    if size == 0 or content_type not in INLINE_SAFE:
+        raise ValidationError(fields={"file": ["An avatar is a PNG, JPEG, GIF or WebP image."]})
+    key = secrets.token_hex(16)
+    current_app.extensions["file_storage"].save(key, stream, content_type)
+    Attachment(
+        id=key, avatar_of=actor.id, uploader=actor.id, name="avatar", size=size,
+        content_type=content_type,
+    ).save(force_insert=True)  # fmt: skip
+    _forget_avatars(actor, keep=key)
+    return set_avatar(actor, f"/api/files/{key}")
+
+
+def remove_avatar(actor: User) -> User:
+    _forget_avatars(actor)
+    return set_avatar(actor, None)
+
+
+def _forget_avatars(actor: User, keep: str | None = None) -> None:
+    for old in Attachment.objects(avatar_of=actor.id, deleted=False, id__ne=keep):
+        Attachment.objects(id=old.id).update_one(set__deleted=True)
+        current_app.extensions["file_storage"].delete(old.id)
+
+
 def open_file(actor: User, file_id: str) -> tuple[Attachment, BinaryIO]:
-    """The file and its bytes, for members of its room while its message exists.
+    """The file and its bytes: an avatar for anyone signed in; a message's file for
+    members of its room while its message exists.
 
     Raises:
         NotFound: unknown id, not a member (even of a public room), or deleted.
@@ -113,6 +152,8 @@ def open_file(actor: User, file_id: str) -> tuple[Attachment, BinaryIO]:
     )
     if attachment is None:
         raise NotFound("File not found.")
+    if attachment.avatar_of:
+        return attachment, current_app.extensions["file_storage"].open(attachment.id)
     try:
         require_member(actor, get_room(actor, attachment.room))
     except (NotFound, Forbidden):

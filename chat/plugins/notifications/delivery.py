@@ -2,14 +2,13 @@
 
 import hashlib
 import hmac
-import html
 import json
 import logging
-import smtplib
 import time
 import urllib.error
 import urllib.request
-from email.message import EmailMessage
+
+from chat.plugin_api import send_mail
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +61,15 @@ def post_webhook(
 
 
 def send_email(settings: dict, to: str, subject: str, text: str) -> None:
-    """A plain-text email with an escaped HTML alternative."""
-    message = EmailMessage()
-    message["From"] = settings["smtp_from"]
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(text)
-    message.add_alternative(
-        f"<html><body><p>{html.escape(text).replace(chr(10), '<br>')}</p></body></html>",
-        subtype="html",
+    """The plugin's SMTP settings, through the core's mailer."""
+    send_mail(
+        settings["smtp_host"],
+        int(settings.get("smtp_port", 25)),
+        settings["smtp_from"],
+        to,
+        subject,
+        text,
+        starttls=bool(settings.get("smtp_starttls")),
+        user=settings.get("smtp_user") or "",
+        password=settings.get("smtp_password") or "",
     )
-    with smtplib.SMTP(
-        settings["smtp_host"], int(settings.get("smtp_port", 25)), timeout=10
-    ) as smtp:
-        if settings.get("smtp_starttls"):
-            smtp.starttls()
-        if settings.get("smtp_user"):
-            smtp.login(settings["smtp_user"], settings["smtp_password"])
-        smtp.send_message(message)

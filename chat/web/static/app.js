@@ -19,6 +19,10 @@ const state = {
   typing: new Map(),       // room id -> Map(user id -> username)
   online: new Map(),       // user id -> username
   notifications: [],
+  users: new Map(),        // user id -> user (display name, status, avatar), as last told
+  avatars: new Map(),      // avatar URL -> object URL of the image (fetched with our token)
+  reads: new Map(),        // room id -> Map(user id -> last read seq): read receipts
+  thread: null,            // the message whose thread is open
   socket: null,
   typingSent: 0,
 };
@@ -48,13 +52,25 @@ async function api(method, path, body, retried) {
   return data;
 }
 
-async function refreshToken() {
-  const response = await fetch("/api/auth/refresh", {
-    method: "POST", headers: { Authorization: `Bearer ${state.refresh}` },
-  });
-  if (!response.ok) return false;
-  saveTokens((await response.json()).accessToken, state.refresh);
-  return true;
+// A refresh token works once (the server rotates it, and ends the session when a spent
+// one comes back): requests that fail together share one refresh.
+let refreshing = null;
+
+function refreshToken() {
+  refreshing ??= (async () => {
+    try {
+      const response = await fetch("/api/auth/refresh", {
+        method: "POST", headers: { Authorization: `Bearer ${state.refresh}` },
+      });
+      if (!response.ok) return false;
+      const tokens = await response.json();
+      saveTokens(tokens.accessToken, tokens.refreshToken);
+      return true;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
 }
 
 function saveTokens(access, refresh) {
@@ -112,7 +128,8 @@ async function start() {
   }
   $("auth").hidden = true;
   $("app").hidden = false;
-  $("me-name").textContent = state.me.username;
+  rememberUser(state.me);
+  $("me-name").textContent = nameOf(state.me.id);
   state.syncCursor = (await api("GET", "/api/sync")).cursor; // before loading: nothing slips by
   await Promise.all([loadRooms(), loadNotifications(), loadOnline()]);
   connect();
@@ -157,6 +174,9 @@ function connect() {
   socket.on("user_left", onLeft);
   socket.on("room_updated", ({ room }) => { mergeRoom(room); renderRooms(); renderHeader(); });
   socket.on("notification", (note) => { state.notifications.unshift(note); renderBell(); });
+  socket.on("thread_updated", onThread);
+  socket.on("read_updated", onRead);
+  socket.on("user_updated", ({ user }) => { rememberUser(user); renderPeople(); });
 }
 
 function setConnected(up) {
@@ -271,6 +291,7 @@ async function createRoom(event) {
 }
 
 async function openRoom(roomId) {
+  if (state.current !== roomId) closeThread();
   state.current = roomId;
   $("composer").hidden = false;
   renderHeader();
@@ -284,6 +305,7 @@ async function openRoom(roomId) {
   renderMessages(true);
   renderTyping();
   markRead();
+  loadReads(roomId);
   $("text").focus();
 }
 
@@ -367,14 +389,14 @@ function receive(message, quiet) {
   if (isNew) {
     const sorted = [...messages.values()].sort((a, b) => a.seq - b.seq);
     state.messages.set(roomId, new Map(sorted.map((m) => [m.id, m])));
-    const newest = sorted[sorted.length - 1];
-    state.lastSeen.set(roomId, newest.id);
+    const newest = sorted.filter(inRoom).pop(); // the room's pointer: thread-only replies have their own
+    if (newest) state.lastSeen.set(roomId, newest.id);
   }
   if (quiet) return;
+  if (message.parentId && message.parentId === state.thread) renderThread();
   if (roomId === state.current) {
-    renderMessages(isNew);
-    markRead();
-  } else if (isNew && message.sender.id !== state.me.id) {
+    if (inRoom(message)) { renderMessages(isNew); markRead(); }
+  } else if (isNew && inRoom(message) && message.sender.id !== state.me.id) {
     const room = state.rooms.get(roomId);
     if (room) { room.unreadCount = (room.unreadCount || 0) + 1; renderRooms(); }
   }
@@ -386,7 +408,7 @@ function markDeleted(roomId, messageId) {
   if (!message) return;
   Object.assign(message, { deleted: true, content: "", reactions: [], reactionCounts: {} });
   delete message.attachment;
-  if (roomId === state.current) renderMessages(false);
+  if (roomId === state.current) { renderMessages(false); renderThread(); }
 }
 
 function onReactions({ messageId, roomId, reactions }) {
@@ -410,12 +432,18 @@ async function loadOlder() {
   box.scrollTop = box.scrollHeight - before;
 }
 
+// The room shows top-level messages, and replies sent with alsoInRoom; the rest of a
+// thread shows in the thread pane.
+const inRoom = (message) => !message.parentId || message.alsoInRoom;
+
 function renderMessages(scrollToEnd) {
   const box = $("messages");
   const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const list = $("message-list");
-  list.replaceChildren(...[...roomMessages(state.current).values()].map(renderMessage));
+  const shown = [...roomMessages(state.current).values()].filter(inRoom);
+  list.replaceChildren(...shown.map(renderMessage));
   $("older").hidden = !state.hasOlder.get(state.current);
+  renderSeen(shown);
   if (scrollToEnd || atEnd) box.scrollTop = box.scrollHeight;
 }
 
@@ -428,13 +456,15 @@ function renderMessage(message) {
   meta.className = "meta";
   const sender = document.createElement("span");
   sender.className = "sender";
-  sender.textContent = message.sender.username;
   const time = document.createElement("time");
   time.dateTime = message.timestamp;
   time.textContent = new Date(message.timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   meta.append(sender, time);
+  Object.assign(meta.dataset, { user: message.sender.id, username: message.sender.username });
+  fillSender(meta);
   if (message.edited && !message.deleted) meta.append(Object.assign(document.createElement("span"), { textContent: "(edited)" }));
-  if (mine && !message.deleted) meta.append(messageActions(message));
+  if (message.pinned) meta.append(Object.assign(document.createElement("span"), { className: "pinned", textContent: "📌 pinned" }));
+  if (!message.deleted) meta.append(messageActions(message, mine));
   const body = document.createElement("div");
   body.className = "body";
   if (message.deleted) body.textContent = "This message was deleted.";
@@ -442,6 +472,14 @@ function renderMessage(message) {
   item.append(meta, body);
   if (message.attachment && !message.deleted) item.append(renderAttachment(message.attachment));
   if (!message.deleted) item.append(renderReactions(message));
+  if (message.thread?.replyCount && !message.parentId) {
+    const count = message.thread.replyCount;
+    const link = Object.assign(document.createElement("button"), {
+      className: "thread-link", textContent: `${count} ${count === 1 ? "reply" : "replies"}`,
+    });
+    link.onclick = () => openThread(message.id);
+    item.append(link);
+  }
   return item;
 }
 
@@ -461,9 +499,22 @@ function appendLinkified(parent, text) {
   parent.append(document.createTextNode(text.slice(last)));
 }
 
-function messageActions(message) {
+function messageActions(message, mine) {
   const actions = document.createElement("span");
   actions.className = "actions";
+  if (!message.parentId) {
+    const reply = Object.assign(document.createElement("button"), { textContent: "reply", title: "Reply in a thread" });
+    reply.onclick = () => openThread(message.id);
+    actions.append(reply);
+  }
+  const pin = Object.assign(document.createElement("button"), { textContent: message.pinned ? "unpin" : "pin" });
+  pin.onclick = async () => {
+    try {
+      receive(await api(message.pinned ? "DELETE" : "PUT", `/api/messages/${message.id}/pin`));
+    } catch (error) { alert(error.message); }
+  };
+  actions.append(pin);
+  if (!mine) return actions;
   const edit = Object.assign(document.createElement("button"), { textContent: "edit", title: "Edit" });
   edit.onclick = async () => {
     const content = prompt("Edit message", message.content);
@@ -533,20 +584,29 @@ function renderAttachment(attachment) {
 
 async function send(event) {
   event.preventDefault();
-  const content = $("text").value;
+  stopTyping();
+  await post($("text"), {});
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  if (state.thread) await post($("thread-text"), { parentId: state.thread });
+}
+
+async function post(box, extra) {
+  const content = box.value;
   if (!content.trim() || !state.current) return;
   const clientId = crypto.randomUUID();
-  $("text").value = "";
-  stopTyping();
+  box.value = "";
   // Retry with the same clientId until acked: the server stores it once.
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const ack = await state.socket.timeout(5000).emitWithAck("send_message", { roomId: state.current, message: content, clientId });
+      const ack = await state.socket.timeout(5000).emitWithAck("send_message", { roomId: state.current, message: content, clientId, ...extra });
       if (ack.ok) return receive(ack.message);
       return alert(ack.error.message);
     } catch { await new Promise((r) => setTimeout(r, 1000)); }
   }
-  $("text").value = content;
+  box.value = content;
 }
 
 async function upload() {
@@ -627,6 +687,142 @@ function renderOnline() {
   renderHeader();
 }
 
+// ---------------------------------------------------------------- threads
+async function openThread(messageId) {
+  state.thread = messageId;
+  $("thread").hidden = false;
+  const page = await api("GET", `/api/messages/${messageId}/thread?limit=100`);
+  page.messages.forEach((m) => receive(m, true));
+  renderThread();
+  $("thread-text").focus();
+}
+
+function closeThread() {
+  state.thread = null;
+  $("thread").hidden = true;
+}
+
+function renderThread() {
+  if (!state.thread || !state.current) return;
+  const messages = roomMessages(state.current);
+  const parent = messages.get(state.thread);
+  const replies = [...messages.values()].filter((m) => m.parentId === state.thread);
+  $("thread-list").replaceChildren(...[parent, ...replies].filter(Boolean).map(renderMessage));
+  const newest = replies[replies.length - 1];
+  if (newest && !newest.alsoInRoom && !document.hidden) { // thread-only replies: the thread's pointer
+    api("POST", `/api/rooms/${state.current}/read`, { messageId: newest.id }).catch(() => {});
+  }
+}
+
+function onThread({ roomId, messageId, thread }) {
+  const message = roomMessages(roomId).get(messageId);
+  if (!message) return;
+  message.thread = thread;
+  if (roomId === state.current) renderMessages(false);
+}
+
+// ---------------------------------------------------------------- read receipts
+async function loadReads(roomId) {
+  try {
+    const { reads } = await api("GET", `/api/rooms/${roomId}/reads`);
+    state.reads.set(roomId, new Map(reads.map((r) => [r.userId, r.lastReadSeq])));
+  } catch { return; }
+  if (roomId === state.current) renderMessages(false);
+}
+
+function onRead({ roomId, userId, lastReadSeq }) {
+  if (!state.reads.has(roomId)) state.reads.set(roomId, new Map());
+  state.reads.get(roomId).set(userId, lastReadSeq);
+  if (roomId === state.current) renderMessages(false);
+}
+
+// Who else has read up to the newest message shown.
+function renderSeen(shown) {
+  const newest = shown[shown.length - 1];
+  const reads = state.reads.get(state.current) || new Map();
+  const readers = newest ? [...reads].filter(([id, seq]) => id !== state.me.id && seq >= newest.seq) : [];
+  $("seen").textContent = readers.length ? `Seen by ${readers.map(([id]) => nameOf(id)).join(", ")}` : "";
+}
+
+// ---------------------------------------------------------------- people
+// Names, statuses and avatars come from the directory, asked for in batches.
+const wanted = new Set();
+
+function rememberUser(user) {
+  state.users.set(user.id, user);
+  if (user.avatarUrl && !state.avatars.has(user.avatarUrl)) loadAvatar(user.avatarUrl);
+}
+
+function userOf(id) {
+  const user = state.users.get(id);
+  if (!user) { wanted.add(id); coalesce("users", loadUsers, 50); }
+  return user;
+}
+
+async function loadUsers() {
+  const ids = [...wanted].filter((id) => !state.users.has(id)).slice(0, 100);
+  wanted.clear();
+  if (!ids.length) return;
+  try {
+    (await api("GET", `/api/users?ids=${ids.join(",")}`)).users.forEach(rememberUser);
+  } catch { return; }
+  renderPeople();
+}
+
+async function loadAvatar(url) {
+  state.avatars.set(url, null); // asked for
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${state.access}` } });
+  if (!response.ok) return;
+  state.avatars.set(url, URL.createObjectURL(await response.blob()));
+  renderPeople();
+}
+
+const nameOf = (id, fallback) => userOf(id)?.displayName || fallback || state.online.get(id) || "someone";
+
+function statusOf(id) {
+  const status = userOf(id)?.status;
+  return status ? [status.emoji, status.text].filter(Boolean).join(" ") : "";
+}
+
+// A message's sender as the directory tells it now: name, avatar, status. Updated in
+// place when a profile changes (re-rendering would close what is open, a palette say).
+function fillSender(meta) {
+  const id = meta.dataset.user;
+  meta.querySelector(".sender").textContent = nameOf(id, meta.dataset.username);
+  const source = state.avatars.get(userOf(id)?.avatarUrl);
+  let avatar = meta.querySelector("img.avatar");
+  if (source && !avatar) {
+    avatar = Object.assign(document.createElement("img"), { className: "avatar", alt: "" });
+    meta.prepend(avatar);
+  }
+  if (avatar && source) avatar.src = source; else avatar?.remove();
+  const text = statusOf(id);
+  let status = meta.querySelector(".status");
+  if (text && !status) {
+    status = Object.assign(document.createElement("span"), { className: "status" });
+    meta.querySelector(".sender").after(status);
+  }
+  if (status && text) status.textContent = text; else status?.remove();
+}
+
+function renderPeople() {
+  $("me-name").textContent = nameOf(state.me.id);
+  document.querySelectorAll(".message .meta").forEach(fillSender);
+  if (state.current) renderSeen([...roomMessages(state.current).values()].filter(inRoom));
+}
+
+async function editProfile() {
+  const displayName = prompt("Display name", nameOf(state.me.id));
+  if (displayName === null) return;
+  const text = prompt("Status (empty clears it)", state.users.get(state.me.id)?.status?.text || "");
+  if (text === null) return;
+  try {
+    const status = text.trim() ? { text: text.trim(), emoji: "" } : null;
+    rememberUser(await api("PATCH", "/api/users/me", { displayName, status }));
+    renderPeople();
+  } catch (error) { alert(error.message); }
+}
+
 // ---------------------------------------------------------------- notifications
 async function loadNotifications() {
   try {
@@ -643,7 +839,8 @@ function renderBell() {
   box.replaceChildren(...state.notifications.slice(0, 30).map((note) => {
     const row = document.createElement("div");
     const room = state.rooms.get(note.roomId);
-    row.textContent = `${note.type === "mention" ? "Mentioned" : "Direct message"} in ${room ? room.name : "a room"}`;
+    const what = { mention: "Mentioned", thread_reply: "A reply in a thread" }[note.type] || "Direct message";
+    row.textContent = `${what} in ${room ? room.name : "a room"}`;
     row.onclick = async () => {
       await api("POST", "/api/notifications/read", { ids: [note.id] }).catch(() => {});
       note.read = true;
@@ -665,6 +862,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("new-room").onsubmit = createRoom;
   $("invite").onsubmit = invite;
   $("composer").onsubmit = send;
+  $("thread-composer").onsubmit = sendReply;
+  $("close-thread").onclick = closeThread;
+  $("profile").onclick = editProfile;
+  $("thread-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("thread-composer").requestSubmit(); }
+  });
   $("older").onclick = loadOlder;
   $("file").onchange = upload;
   $("text").addEventListener("input", typed);
