@@ -296,6 +296,27 @@ def write(results: Path) -> None:
             f"| {name} | {share:.1%} | {share * total:.0f} |"
             for name, share in ours.get("shares", {}).items()
         ]
+    if "sync" in data:
+        f = data["sync"]["peers"]["ours"]
+        lines += [
+            "",
+            "## Sync: catching up after being offline",
+            "",
+            f"One client offline while four others make {f['requestsMade']:,} requests in its",
+            f"{f['rooms']} rooms (new messages, edits, reactions, pins, deletes: "
+            f"{f['changesMade']:,} changes",
+            "recorded), then `sync_all` over its socket, 500 changes a call, until it is up",
+            "to date. No peer has this: it is the exactly-once promise, measured. Run:",
+            f"{data['sync']['date']}.",
+            "",
+            "| figure | ours |",
+            "|---|---|",
+            f"| changes received | {f['changesReceived']:,} |",
+            f"| duplicates / missing | {f['duplicates']} / {f['missing']} |",
+            f"| `sync_all` calls | {f['requests']} |",
+            f"| time to catch up | {f['catchUpSeconds']:.2f} s |",
+            f"| changes per second | {f['changesPerSecond']:,} |",
+        ]
     generator = [
         f"{scenario}/{peer}: {max([s.get('generatorCpu', 0) for s in f.get('steps', [f])]):.0%}"
         for scenario, d in data.items()

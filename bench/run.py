@@ -194,6 +194,7 @@ def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
         SOCKET_SEND_BURST=100000,
         SOCKET_EVENT_RATE=100000,
         SOCKET_EVENT_BURST=100000,
+        RATELIMIT_DEFAULT="1000000 per minute",  # the sync scenario's writers use REST
         SOCKET_CORS_ORIGIN="http://127.0.0.1",
         METRICS_TOKEN=METRICS_TOKEN,
     )
@@ -382,35 +383,7 @@ def sync_catch_up(uri: str, user_ids: list[str], toks: list[str]) -> dict:
     import socketio as sio
 
     reader, writers = toks[0], toks[1:5]
-    members = [ObjectId(u) for u in user_ids[:5]]
-    now = datetime.now(UTC)
-    with MongoClient(uri) as client:
-        rooms = (
-            client.get_default_database()
-            .rooms.insert_many(
-                [
-                    {
-                        "name": f"sync {i}",
-                        "type": "public",
-                        "participants": members,
-                        "admins": members[1:],
-                        "owners": members[1:2],
-                        "banned": [],
-                        "settings": {
-                            "is_private": False,
-                            "max_participants": 100,
-                            "allow_file_sharing": True,
-                            "members_can_pin": True,
-                        },
-                        "created_at": now,
-                        "last_activity": now,
-                        "last_seq": 0,
-                    }
-                    for i in range(SYNC_ROOMS)
-                ]
-            )
-            .inserted_ids
-        )
+    rooms = _sync_rooms(uri, [ObjectId(u) for u in user_ids[:5]])
     room_ids = [str(r) for r in rooms]
     peer = start_peer("ours", uri)
     try:
@@ -459,6 +432,19 @@ def sync_catch_up(uri: str, user_ids: list[str], toks: list[str]) -> dict:
     }
 
 
+def _sync_rooms(uri: str, members: list[ObjectId]) -> list[ObjectId]:
+    """SYNC_ROOMS public rooms of `members`; the first is the reader, the rest admins."""
+    now = datetime.now(UTC)
+    settings = {"is_private": False, "max_participants": 100, "allow_file_sharing": True,
+                "members_can_pin": True}  # fmt: skip
+    room = {"type": "public", "participants": members, "admins": members[1:],
+            "owners": members[1:2], "banned": [], "settings": settings, "created_at": now,
+            "last_activity": now, "last_seq": 0}  # fmt: skip
+    docs = [{**room, "name": f"sync {i}"} for i in range(SYNC_ROOMS)]
+    with MongoClient(uri) as client:
+        return client.get_default_database().rooms.insert_many(docs).inserted_ids
+
+
 def _changes_recorded(uri: str, rooms: list) -> int:
     """The changes the rooms recorded (archived or still in their logs), noops aside:
     what a syncing client must receive."""
@@ -490,20 +476,21 @@ def _make_changes(base: str, writers: list[str], room_ids: list[str]) -> int:
             live = [m for m in own if m[0] == room]
             if roll < 0.6 or not live:
                 body = {"roomId": room, "content": f"w{index} m{i}"}
-                message = http.post(f"{base}/api/messages", json=body, timeout=30).json()
-                own.append((room, message["id"]))
+                response = http.post(f"{base}/api/messages", json=body, timeout=30)
+                own.append((room, response.json().get("id")))
             elif roll < 0.75:
                 body = {"content": f"w{index} m{i} edited"}
-                http.patch(f"{base}/api/messages/{live[-1][1]}", json=body, timeout=30)
+                response = http.patch(f"{base}/api/messages/{live[-1][1]}", json=body, timeout=30)
             elif roll < 0.85:
                 emoji = rnd.choice(["👍", "🎉", "👀"])
                 url = f"{base}/api/messages/{live[-1][1]}/reactions"
-                http.post(url, json={"emoji": emoji}, timeout=30)
+                response = http.post(url, json={"emoji": emoji}, timeout=30)
             elif roll < 0.95:
-                http.put(f"{base}/api/messages/{live[-1][1]}/pin", timeout=30)
+                response = http.put(f"{base}/api/messages/{live[-1][1]}/pin", timeout=30)
             else:
-                http.delete(f"{base}/api/messages/{live[-1][1]}", timeout=30)
+                response = http.delete(f"{base}/api/messages/{live[-1][1]}", timeout=30)
                 own.remove(live[-1])
+            response.raise_for_status()
             made += 1
         return made
 

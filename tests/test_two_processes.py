@@ -133,3 +133,72 @@ def test_thread_summaries_stay_exact_under_concurrent_replies(two_servers):
         ).json()["messages"]
         seqs = [m["seq"] for m in page]
         assert len(page) == total + 1 and seqs == sorted(seqs)  # the tombstone stays
+
+
+def test_a_client_syncing_through_both_processes_gets_every_change_once(two_servers):
+    """Writers on both processes send, edit, react and delete in three rooms while a
+    reader follows with GET /api/sync, alternating processes: every change arrives
+    once, in rev order per room, and the reader ends with the server's state."""
+    first, second = two_servers
+    owner, reader = _session(first, "olga"), _session(second, "rita")
+    rooms = [
+        owner.post(f"{first}/api/rooms", json={"name": f"s{i}"}, timeout=10).json()["id"]
+        for i in range(3)
+    ]
+    for room in rooms:
+        assert reader.post(f"{second}/api/rooms/{room}/join", timeout=10).ok
+    cursor = reader.get(f"{first}/api/sync", timeout=10).json()["cursor"]
+
+    def write(worker: int) -> None:
+        http = _session((first, second)[worker], f"writer{worker}")
+        for room in rooms:
+            assert http.post(f"{second}/api/rooms/{room}/join", timeout=10).ok
+        for i in range(30):
+            base, room = (first, second)[(worker + i) % 2], rooms[i % 3]
+            body = {"roomId": room, "content": f"{worker}-{i}"}
+            message = http.post(f"{base}/api/messages", json=body, timeout=30).json()["id"]
+            if i % 3 == 1:
+                patch = {"content": f"{worker}-{i} edited"}
+                assert http.patch(f"{base}/api/messages/{message}", json=patch, timeout=30).ok
+            if i % 5 == 2:
+                assert http.delete(f"{base}/api/messages/{message}", timeout=30).ok
+
+    seen: dict = {}  # (room, rev) -> change
+    state: dict = {}  # message id -> message, as the reader applies changes
+
+    def follow(turn: int) -> bool:
+        nonlocal cursor
+        base = (first, second)[turn % 2]
+        page = reader.get(f"{base}/api/sync", params={"since": cursor, "limit": 50}, timeout=30)
+        body = page.json()
+        for change in body["changes"]:
+            key = (change["roomId"], change["rev"])
+            assert key not in seen, key  # exactly once
+            seen[key] = change
+            if "message" in change["data"]:
+                state[change["data"]["message"]["id"]] = change["data"]["message"]
+        cursor = body["cursor"]
+        return body["hasMore"]
+
+    with ThreadPoolExecutor(2) as pool:
+        writers = [pool.submit(write, w) for w in range(2)]
+        turn = 0
+        while not all(w.done() for w in writers) and turn < 2000:
+            follow(turn)
+            turn += 1
+        for w in writers:
+            w.result()
+    while follow(turn) and turn < 3000:  # the rest, after the writers stopped
+        turn += 1
+    follow(turn + 1)
+    for room in rooms:
+        revs = [rev for (r, rev) in seen if r == room]
+        assert revs == sorted(revs)  # in rev order per room, as received
+        history = owner.get(f"{first}/api/messages/{room}", params={"limit": 100}, timeout=10)
+        for message in history.json()["messages"]:
+            shown = state[message["id"]]
+            assert (shown["content"], shown.get("deleted")) == (
+                message["content"],
+                message.get("deleted"),
+            )
+    assert len(state) == 60
