@@ -32,6 +32,7 @@ class ChatModel(RuleBasedStateMachine):
         self.private: dict[str, bool] = {}
         self.owner: dict[str, str] = {}
         self.sent: dict[str, list[str]] = {}  # room id -> message ids in send order
+        self.replies: dict[str, list[str]] = {}  # room id -> replies (in threads only)
         self.by_client_id: dict[tuple, str] = {}
         self.cursor: dict[tuple, str | None] = {}  # (user, room) -> last synced id
         # each user's client: its sync cursor, rooms, messages, and every (room, rev) seen
@@ -42,6 +43,7 @@ class ChatModel(RuleBasedStateMachine):
         room = self.users[owner].create_room(f"r{len(self.members)}", isPrivate=private)["id"]
         self.members[room], self.private[room], self.owner[room] = {owner}, private, owner
         self.sent[room] = []
+        self.replies[room] = []
         return room
 
     @rule(room=rooms, user=st.sampled_from(NAMES))
@@ -98,9 +100,10 @@ class ChatModel(RuleBasedStateMachine):
     @rule(room=rooms, user=st.sampled_from(NAMES), pick=st.integers(0, 20), delete=st.booleans())
     def edit_or_delete(self, room, user, pick, delete):
         """The sender edits, or an admin or the sender deletes, one of the room's messages."""
-        if not self.sent[room]:
+        mine = self.sent[room] + self.replies[room]
+        if not mine:
             return
-        message_id = self.sent[room][pick % len(self.sent[room])]
+        message_id = mine[pick % len(mine)]
         caller = self.users[user]
         if delete:
             response = caller.call("delete", f"/api/messages/{message_id}")
@@ -118,9 +121,10 @@ class ChatModel(RuleBasedStateMachine):
     )
     def react(self, room, user, pick, emoji, remove):
         """A reaction (the reactions plugin) added or taken back."""
-        if not self.sent[room]:
+        mine = self.sent[room] + self.replies[room]
+        if not mine:
             return
-        message_id = self.sent[room][pick % len(self.sent[room])]
+        message_id = mine[pick % len(mine)]
         path = f"/api/messages/{message_id}/reactions"
         caller = self.users[user]
         if remove:
@@ -128,6 +132,18 @@ class ChatModel(RuleBasedStateMachine):
         else:
             response = caller.call("post", path, json={"emoji": emoji})
         assert response.status_code in (200, 403, 404, 409), response.get_data(True)
+
+    @rule(room=rooms, user=st.sampled_from(NAMES), pick=st.integers(0, 20))
+    def reply(self, room, user, pick):
+        """A reply in the thread of one of the room's messages (refused when it is gone)."""
+        if not self.sent[room]:
+            return
+        parent = self.sent[room][pick % len(self.sent[room])]
+        body = {"roomId": room, "content": f"re {pick}", "parentId": parent}
+        response = self.users[user].call("post", "/api/messages", json=body)
+        assert response.status_code in (201, 403, 404, 422), response.get_data(True)
+        if response.status_code == 201:
+            self.replies[room].append(response.get_json()["id"])
 
     @rule(user=st.sampled_from(NAMES))
     def client_syncs(self, user):
@@ -172,9 +188,10 @@ class ChatModel(RuleBasedStateMachine):
     @invariant()
     def seq_is_unique_and_increasing(self):
         for room, ids in self.sent.items():
-            stored = list(Message.objects(room=room).order_by("seq").only("id", "seq"))
-            assert [m.seq for m in stored] == list(range(1, len(stored) + 1))
-            assert [str(m.id) for m in stored] == ids
+            stored = list(Message.objects(room=room).order_by("seq").only("id", "seq", "parent_id"))
+            assert [m.seq for m in stored] == list(range(1, len(stored) + 1))  # replies too
+            assert [str(m.id) for m in stored if not m.parent_id] == ids
+            assert [str(m.id) for m in stored if m.parent_id] == self.replies[room]
 
     @precondition(lambda self: self.by_client_id)
     @invariant()
@@ -245,6 +262,8 @@ class Client:
             assert (held["content"], held.get("deleted", False)) == (stored.content, stored.deleted)
             reactions = sorted((r["user"], r["emoji"]) for r in held["reactions"])
             assert reactions == sorted((str(r.user), r.emoji) for r in stored.reactions)
+            replies = Message.objects(parent_id=stored.id, deleted=False).count()
+            assert held.get("thread", {}).get("replyCount", 0) == replies  # exact, and synced
         for room, since in self.rooms.items():  # every message sent since it held the room
             raw = Room._get_collection().find_one({"_id": ObjectId(room)})
             created = {
