@@ -317,6 +317,26 @@ def write(results: Path) -> None:
             f"| time to catch up | {f['catchUpSeconds']:.2f} s |",
             f"| changes per second | {f['changesPerSecond']:,} |",
         ]
+    if "search" in data:
+        f = data["search"]["peers"]["ours"]
+        lines += [
+            "",
+            "## Search",
+            "",
+            f"{f['messages']:,} messages in {f['rooms']:,} rooms, the searching user a member of",
+            "all of them; words drawn from a Zipf-like vocabulary of 5,000, so a common word",
+            "matches thousands and a rare one a few. Each kind is 200 queries over REST",
+            "(`GET /api/search/messages`, 20 a page), without and with a room filter. Target:",
+            f"p95 <= 50 ms. Run: {data['search']['date']}.",
+            "",
+            "| query | p50 ms | p95 ms |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {fmt(v['p50'])} | {fmt(v['p95'])} |"
+            for name, v in f.items()
+            if isinstance(v, dict)
+        ]
     generator = [
         f"{scenario}/{peer}: {max([s.get('generatorCpu', 0) for s in f.get('steps', [f])]):.0%}"
         for scenario, d in data.items()

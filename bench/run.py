@@ -22,6 +22,7 @@ MONGODB_URI (a real MongoDB instead of a SecantusDB started here).
 import json
 import os
 import platform
+import random
 import resource
 import secrets
 import shutil
@@ -74,8 +75,10 @@ SCENARIOS = [
     "cost",
     "profile",
     "sync",
+    "search",
 ]
 SYNC_ROOMS, SYNC_CHANGES = 50, 10_000
+SEARCH_PER_ROOM, SEARCH_QUERIES = 100, 200
 COST_PEERS = {"ours": True, "python floor": False, "node": True}  # peer -> stores messages
 # Users 0..CONNECTIONS-1 form rooms of 10; the next 1,000 share the big room.
 ROOM_MEMBERS = [list(range(i * 10, i * 10 + 10)) for i in range(CONNECTIONS // 10)]
@@ -432,6 +435,76 @@ def sync_catch_up(uri: str, user_ids: list[str], toks: list[str]) -> dict:
     }
 
 
+def search_latency(uri: str, user_ids: list[str], toks: list[str], room_ids: list[str]) -> dict:
+    """SEARCH_PER_ROOM messages in each of the 1,000 rooms (100,000; words drawn from a
+    Zipf-like vocabulary, so queries range from common to rare), one user a member of
+    all of them; then SEARCH_QUERIES queries of each kind over REST, with and without a
+    room filter: p50 / p95 ms. The user leaves the rooms again afterwards."""
+    from chat.services.search import terms
+
+    rnd = random.Random(7)
+    vocabulary = [f"w{i}" for i in range(5000)]
+    weights = [1 / (i + 1) for i in range(len(vocabulary))]
+    reader = ObjectId(user_ids[0])
+    rooms = [ObjectId(r) for r in room_ids]
+    with MongoClient(uri) as client:
+        db = client.get_default_database()
+        db.rooms.update_many({"_id": {"$in": rooms}}, {"$addToSet": {"participants": reader}})
+        started = datetime.now(UTC)
+        for start in range(0, len(rooms), 50):
+            docs = []
+            for room in rooms[start : start + 50]:
+                for seq in range(1, SEARCH_PER_ROOM + 1):
+                    content = " ".join(rnd.choices(vocabulary, weights, k=rnd.randint(3, 12)))
+                    docs.append({
+                        "room": room, "seq": seq, "sender": reader, "sender_name": "bench",
+                        "content": content, "message_type": "text", "timestamp": started,
+                        "mentions": [], "reactions": [], "edited": False, "deleted": False,
+                        "data": {}, "terms": terms(content),
+                    })  # fmt: skip
+            db.messages.insert_many(docs, ordered=False)
+            db.rooms.update_many(
+                {"_id": {"$in": rooms[start : start + 50]}}, {"$set": {"last_seq": SEARCH_PER_ROOM}}
+            )
+    kinds = {
+        "common word": lambda: rnd.choice(vocabulary[:20]),
+        "rare word": lambda: rnd.choice(vocabulary[1000:5000]),
+        "two words": lambda: f"{rnd.choice(vocabulary[:50])} {rnd.choice(vocabulary[:200])}",
+        "phrase": lambda: f'"{rnd.choice(vocabulary[:30])} {rnd.choice(vocabulary[:30])}"',
+        "prefix": lambda: f"w{rnd.randint(10, 99)}*",
+    }
+    out: dict = {}
+    peer = start_peer("ours", uri)
+    try:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {toks[0]}"
+        for name, make in kinds.items():
+            for filtered in (False, True):
+                times = []
+                for _ in range(SEARCH_QUERIES):
+                    query = {"q": make(), "limit": 20}
+                    if filtered:
+                        query["roomId"] = str(rnd.choice(rooms))
+                    began = time.perf_counter()
+                    response = http.get(
+                        f"{peer.base}/api/search/messages", params=query, timeout=30
+                    )
+                    times.append((time.perf_counter() - began) * 1000)
+                    response.raise_for_status()
+                times.sort()
+                label = f"{name}{', one room' if filtered else ''}"
+                out[label] = {
+                    "p50": round(times[len(times) // 2], 1),
+                    "p95": round(times[int(len(times) * 0.95)], 1),
+                }
+    finally:
+        peer.close()
+        with MongoClient(uri) as client:
+            db = client.get_default_database()
+            db.rooms.update_many({"_id": {"$in": rooms}}, {"$pull": {"participants": reader}})
+    return {"ours": {"messages": len(rooms) * SEARCH_PER_ROOM, "rooms": len(rooms), **out}}
+
+
 def _sync_rooms(uri: str, members: list[ObjectId]) -> list[ObjectId]:
     """SYNC_ROOMS public rooms of `members`; the first is the reader, the rest admins."""
     now = datetime.now(UTC)
@@ -462,7 +535,6 @@ def _changes_recorded(uri: str, rooms: list) -> int:
 def _make_changes(base: str, writers: list[str], room_ids: list[str]) -> int:
     """SYNC_CHANGES requests by four writers in parallel: about 60% new messages, 15%
     edits, 10% reactions, 10% pins, 5% deletes; how many were made."""
-    import random
     from concurrent.futures import ThreadPoolExecutor
 
     per_writer = SYNC_CHANGES // len(writers)
@@ -609,6 +681,8 @@ def run_scenario(
         return profile(uri, toks, room_ids[:SCALE_ROOMS], ROOM_MEMBERS[:SCALE_ROOMS])
     if scenario == "sync":
         return sync_catch_up(uri, user_ids, toks)
+    if scenario == "search":
+        return search_latency(uri, user_ids, toks, room_ids[:-1])
     raise ValueError(f"SCENARIO must be one of {SCENARIOS}")
 
 

@@ -3,11 +3,19 @@
 from flask import Flask
 
 from chat import web
-from chat.api import auth, health, messages, rooms, sync, users
+from chat.api import auth, health, messages, rooms, search, sync, users
 from chat.api.common import api, nested_or_null
 from chat.schemas.auth import LoginIn
 
-BLUEPRINTS = [auth.bp, users.bp, rooms.bp, messages.bp, messages.threads_bp, sync.bp]
+BLUEPRINTS = [
+    auth.bp,
+    users.bp,
+    rooms.bp,
+    messages.bp,
+    messages.threads_bp,
+    search.bp,
+    sync.bp,
+]
 STRICT_BLUEPRINTS = (auth.bp,)  # sign-in: RATELIMIT_AUTH per address (chat.security)
 
 

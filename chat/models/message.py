@@ -34,6 +34,7 @@ class Message(Document):
     timestamp = DateTimeField(default=utcnow)
     client_id = StringField()  # unique per (room, sender) when present
     mentions = ListField(ObjectIdField())
+    terms = ListField(StringField())  # what search finds it by (services/search)
     reactions = EmbeddedDocumentListField(Reaction)
     edited = BooleanField(default=False)
     edited_at = DateTimeField()

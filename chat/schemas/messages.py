@@ -1,5 +1,7 @@
 """Message request and response bodies."""
 
+from datetime import UTC
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -173,3 +175,31 @@ class EditMessageEvent(EventSchema):
 
 class MessageRefEvent(EventSchema):
     message_id = ObjectIdField(data_key="messageId", required=True)
+
+
+class SearchQuery(Schema):
+    q = Text(required=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": 'Words (all must match), "quoted phrases" and prefix* (2+ letters); '
+        "case- and accent-insensitive."})  # fmt: skip
+    room_id = ObjectIdField(data_key="roomId", load_default=None)
+    sender = ObjectIdField(
+        data_key="from", load_default=None, metadata={"description": "A user id."}
+    )
+    before = fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    after = fields.AwareDateTime(load_default=None, default_timezone=UTC)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
+    cursor = ObjectIdField(load_default=None, metadata={"description": "nextCursor of a page."})
+
+
+class RoomRefOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class SearchHitOut(MessageOut):
+    room = fields.Nested(RoomRefOut, required=True)
+
+
+class SearchOut(OutSchema):
+    messages = fields.List(fields.Nested(SearchHitOut), required=True)
+    nextCursor = fields.String(required=True, allow_none=True)

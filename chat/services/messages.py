@@ -16,7 +16,7 @@ from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
-from chat.services import changes, commit, threads
+from chat.services import changes, commit, search, threads
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, require_member
 
@@ -106,6 +106,7 @@ def post_message(
         "message_type": draft["message_type"],
         "timestamp": now,
         "mentions": parse_mentions(draft["content"], room),
+        "terms": search.terms(draft["content"]),
         "reactions": [],
         "edited": False,
         "deleted": False,
@@ -223,6 +224,7 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
     draft = _validated(actor, room, content, message.message_type, message.data, is_edit=True)
     content = draft["content"]
     edit = {"content": content, "mentions": parse_mentions(content, room), "edited": True}
+    edit["terms"] = search.terms(content)
     edit["edited_at"] = utcnow()
     # the version it replaces joins the history (the newest HISTORY_KEPT of them)
     was = {"content": message.content, "edited_at": message.edited_at or message.timestamp}
@@ -294,6 +296,7 @@ def delete_message(actor: User, message_id: str) -> Message:
     if message.deleted:
         return message
     tombstone = {"content": "", "mentions": [], "reactions": [], "data": {}, "deleted": True}
+    tombstone["terms"] = []
     tombstone |= {"deleted_at": utcnow(), "history": []}  # no earlier version survives
     unpin = {"pinned_by": "", "pinned_at": ""}
     changes.change_message(message, "message_deleted", {"$set": tombstone, "$unset": unpin})

@@ -727,14 +727,16 @@ async function loadReads(roomId) {
     const { reads } = await api("GET", `/api/rooms/${roomId}/reads`);
     state.reads.set(roomId, new Map(reads.map((r) => [r.userId, r.lastReadSeq])));
   } catch { return; }
-  if (roomId === state.current) renderMessages(false);
+  if (roomId === state.current) refreshSeen();
 }
 
 function onRead({ roomId, userId, lastReadSeq }) {
   if (!state.reads.has(roomId)) state.reads.set(roomId, new Map());
   state.reads.get(roomId).set(userId, lastReadSeq);
-  if (roomId === state.current) renderMessages(false);
+  if (roomId === state.current) refreshSeen(); // only the line: re-rendering would close menus
 }
+
+const refreshSeen = () => renderSeen([...roomMessages(state.current).values()].filter(inRoom));
 
 // Who else has read up to the newest message shown.
 function renderSeen(shown) {
@@ -764,7 +766,8 @@ async function loadUsers() {
   wanted.clear();
   if (!ids.length) return;
   try {
-    (await api("GET", `/api/users?ids=${ids.join(",")}`)).users.forEach(rememberUser);
+    const { users } = await api("GET", `/api/users?ids=${ids.join(",")}`);
+    users.filter((u) => !state.users.has(u.id)).forEach(rememberUser); // user_updated is newer
   } catch { return; }
   renderPeople();
 }
@@ -788,7 +791,9 @@ function statusOf(id) {
 // place when a profile changes (re-rendering would close what is open, a palette say).
 function fillSender(meta) {
   const id = meta.dataset.user;
-  meta.querySelector(".sender").textContent = nameOf(id, meta.dataset.username);
+  const sender = meta.querySelector(".sender");
+  if (!id || !sender) return;
+  sender.textContent = nameOf(id, meta.dataset.username);
   const source = state.avatars.get(userOf(id)?.avatarUrl);
   let avatar = meta.querySelector("img.avatar");
   if (source && !avatar) {
@@ -800,7 +805,7 @@ function fillSender(meta) {
   let status = meta.querySelector(".status");
   if (text && !status) {
     status = Object.assign(document.createElement("span"), { className: "status" });
-    meta.querySelector(".sender").after(status);
+    sender.after(status);
   }
   if (status && text) status.textContent = text; else status?.remove();
 }
@@ -808,7 +813,7 @@ function fillSender(meta) {
 function renderPeople() {
   $("me-name").textContent = nameOf(state.me.id);
   document.querySelectorAll(".message .meta").forEach(fillSender);
-  if (state.current) renderSeen([...roomMessages(state.current).values()].filter(inRoom));
+  if (state.current) refreshSeen();
 }
 
 async function editProfile() {

@@ -1,0 +1,209 @@
+"""Message search (GET /api/search/messages): whole words, case- and accent-insensitive,
+phrases, prefixes, filters, paging, edits and deletes reflected, only rooms the caller
+may read now (RELIABILITY row 36), and bad input refused without a scan."""
+
+import random
+import unicodedata
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import assert_error
+
+UNKNOWN = "0123456789abcdef01234567"
+
+
+def _search(caller, q, **query) -> dict:
+    return caller.ok("get", "/api/search/messages", query_string={"q": q, **query})
+
+
+def _ids(caller, q, **query) -> list[str]:
+    return [m["id"] for m in _search(caller, q, **query)["messages"]]
+
+
+@pytest.fixture
+def room(alice, bob):
+    room = alice.create_room("kitchen")["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    return room
+
+
+def test_words_any_case_and_accent_phrases_and_prefixes(alice, bob, room):
+    cafe = alice.send(room, "Café Crème brûlée tonight?")["id"]
+    other = bob.send(room, "brulee then creme, not the other way")["id"]
+    assert _ids(bob, "cafe") == [cafe] and _ids(bob, "CRÈME") == [other, cafe]
+    assert _ids(bob, "caf") == []  # whole words
+    assert _ids(bob, "caf*") == [cafe]
+    assert _ids(bob, '"creme brulee"') == [cafe]  # in that order
+    assert _ids(bob, "brulee creme") == [other, cafe]  # every word, any order
+    assert _ids(bob, "creme pizza") == []
+    hit = _search(bob, "cafe")["messages"][0]
+    assert hit["room"] == {"id": room, "name": "kitchen"} and hit["content"].startswith("Café")
+
+
+def test_filters_by_room_sender_and_time(alice, bob, room):
+    other = alice.create_room("garden")["id"]
+    first = alice.send(room, "tomato soup")["id"]
+    second = bob.send(room, "tomato salad")["id"]
+    third = alice.send(other, "tomato plants")["id"]
+    assert _ids(alice, "tomato") == [third, second, first]
+    assert _ids(alice, "tomato", roomId=room) == [second, first]
+    assert _ids(alice, "tomato", **{"from": bob.id}) == [second]
+    future = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    assert _ids(alice, "tomato", after=future) == [] and _ids(alice, "tomato", before=past) == []
+    assert len(_ids(alice, "tomato", after=past, before=future)) == 3
+    hidden = bob.create_room("secret", isPrivate=True)["id"]
+    response = alice.call("get", "/api/search/messages", query_string={"q": "x", "roomId": hidden})
+    assert_error(response, 404, "not_found")
+
+
+def test_edits_and_deletes_are_reflected(alice, bob, room):
+    message = alice.send(room, "meet at noon")["id"]
+    gone = alice.send(room, "noon is fine")["id"]
+    alice.ok("patch", f"/api/messages/{message}", json={"content": "meet at nine"})
+    alice.ok("delete", f"/api/messages/{gone}", 204)
+    assert _ids(bob, "noon") == [] and _ids(bob, "nine") == [message]
+
+
+def test_only_rooms_you_are_in_now(alice, bob, make_user, room):
+    carol = make_user("carol")
+    private = alice.create_room("private", isPrivate=True)["id"]
+    alice.send(private, "the password is swordfish")
+    public = alice.send(room, "swordfish for dinner")["id"]
+    assert _ids(carol, "swordfish") == []  # not a member of either
+    carol.ok("post", f"/api/rooms/{room}/join")
+    assert _ids(carol, "swordfish") == [public]
+    carol.ok("post", f"/api/rooms/{room}/leave", 204)
+    assert _ids(carol, "swordfish") == []
+
+
+def test_pages_newest_first(alice, room):
+    sent = [alice.send(room, f"lunch number {i}")["id"] for i in range(5)]
+    seen, cursor = [], None
+    for _ in range(5):
+        page = _search(alice, "lunch", limit=2, **({"cursor": cursor} if cursor else {}))
+        seen += [m["id"] for m in page["messages"]]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == sent[::-1]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"q": ""},
+        {"q": "   "},
+        {"q": ".*"},
+        {"q": "(((***"},
+        {"q": "a*"},
+        {"q": "x" * 201},
+        {"q": " ".join(f"w{i}" for i in range(11))},
+        {"q": "ok", "cursor": "nope"},
+        {"q": "ok", "before": "yesterday"},
+        {"q": "ok", "limit": 0},
+        {"q": "ok", "from": "not-an-id"},
+        {},
+    ],
+)
+def test_bad_queries_are_422(alice, room, query):
+    alice.send(room, "ok then")
+    response = alice.call("get", "/api/search/messages", query_string=query)
+    assert_error(response, 422, "validation_error")
+
+
+def test_metacharacters_are_just_separators(alice, room):
+    found = alice.send(room, "a+b equals c")["id"]
+    assert _ids(alice, "a.*b") == [found]  # the words a and b, never a pattern
+    assert _ids(alice, "$where") == []
+
+
+# --- RELIABILITY row 36: random queries against a model of who may read what ---
+
+VOCABULARY = ["Apple", "apfel", "Éclair", "eclairs", "banana", "Bañana", "cherry", "date"]
+
+
+def _plain(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in folded if not unicodedata.combining(c)).split()
+
+
+def _matches(content: str, kind: str, words: list[str]) -> bool:
+    said = _plain(content)
+    if kind == "words":
+        return all(w in said for w in words)
+    if kind == "prefix":
+        return any(s.startswith(words[0]) for s in said)
+    return any(said[i : i + len(words)] == words for i in range(len(said)))
+
+
+def test_row36_search_never_leaks(make_user):
+    rnd = random.Random(36)
+    people = [make_user(name) for name in ("ann", "ben", "cid", "dot")]
+    rooms, members, contents = [], {}, {}  # room -> members; message -> (room, content)
+    for i in range(6):
+        owner = rnd.choice(people)
+        room = owner.create_room(f"r{i}", isPrivate=i % 2 == 0)["id"]
+        rooms.append(room)
+        members[room] = {owner.id}
+        for person in people:
+            if person.id != owner.id and rnd.random() < 0.5:
+                if i % 2 == 0:
+                    owner.ok("post", f"/api/rooms/{room}/members", json={"userId": person.id})
+                else:
+                    person.ok("post", f"/api/rooms/{room}/join")
+                members[room].add(person.id)
+    by_id = {p.id: p for p in people}
+    for _ in range(120):
+        room = rnd.choice(rooms)
+        sender = by_id[rnd.choice(sorted(members[room]))]
+        content = " ".join(rnd.choice(VOCABULARY) for _ in range(rnd.randint(1, 4)))
+        contents[sender.send(room, content)["id"]] = (room, content, sender)
+    for message_id in rnd.sample(sorted(contents), 30):  # edits and deletes
+        room, content, sender = contents[message_id]
+        if rnd.random() < 0.5:
+            new = " ".join(rnd.choice(VOCABULARY) for _ in range(2))
+            sender.ok("patch", f"/api/messages/{message_id}", json={"content": new})
+            contents[message_id] = (room, new, sender)
+        else:
+            sender.ok("delete", f"/api/messages/{message_id}", 204)
+            del contents[message_id]
+    for room in rooms:  # some leave (an owner stays)
+        for person in people:
+            leaving = person.id in members[room] and rnd.random() < 0.2
+            if leaving and person.call("post", f"/api/rooms/{room}/leave").status_code == 204:
+                members[room].discard(person.id)
+    leaks = misses = 0
+    for _ in range(1000):
+        person = rnd.choice(people)
+        kind = rnd.choice(["words", "words", "prefix", "phrase"])
+        if kind == "prefix":
+            words = [_plain(rnd.choice(VOCABULARY))[0][:3]]
+            q = f"{words[0]}*"
+        else:
+            picked = [rnd.choice(VOCABULARY) for _ in range(rnd.randint(1, 2))]
+            words = [w for p in picked for w in _plain(p)]
+            q = f'"{" ".join(picked)}"' if kind == "phrase" else " ".join(picked)
+        query = {"q": q, "limit": 50}
+        mine = [r for r in rooms if person.id in members[r]]
+        if mine and rnd.random() < 0.3:
+            query["roomId"] = rnd.choice(mine)
+        expected = {
+            m
+            for m, (room, content, _s) in contents.items()
+            if person.id in members[room]
+            and query.get("roomId", room) == room
+            and _matches(content, kind, words)
+        }
+        got: set[str] = set()
+        for _page in range(20):
+            page = person.ok("get", "/api/search/messages", query_string=query)
+            got |= {m["id"] for m in page["messages"]}
+            if not page["nextCursor"]:
+                break
+            query["cursor"] = page["nextCursor"]
+        leaks += len(got - expected)
+        misses += len(expected - got)
+    print(f"\nrow 36: 1,000 random queries, {leaks} leaks, {misses} misses")
+    assert (leaks, misses) == (0, 0)
