@@ -250,6 +250,14 @@ def test_threads_pins_receipts_profiles_and_an_offline_period(browser, live):
     expect(bob.message("typo heer")).to_have_count(0)
     expect(bob.message("soon gone")).to_have_count(0)
     expect(bob.page.locator("#message-list .message.deleted")).to_have_count(1)
+    # search finds the edited text (not the old one) and opens its room
+    bob.page.fill("#search-q", "TYPO")
+    bob.page.press("#search-q", "Enter")
+    expect(bob.page.locator("#search-results li")).to_have_count(1)
+    expect(bob.page.locator("#search-results li")).to_contain_text("typo here")
+    bob.page.fill("#search-q", "heer")
+    bob.page.press("#search-q", "Enter")
+    expect(bob.page.locator("#search-results li")).to_have_text("Nothing found.")
     assert alice.errors == [] and bob.errors == []
     alice.context.close()
     bob.context.close()

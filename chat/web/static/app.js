@@ -828,6 +828,29 @@ async function editProfile() {
   } catch (error) { alert(error.message); }
 }
 
+// ---------------------------------------------------------------- search
+async function search(event) {
+  event.preventDefault();
+  const q = $("search-q").value.trim();
+  const list = $("search-results");
+  list.hidden = !q;
+  if (!q) return;
+  let found;
+  try {
+    found = (await api("GET", `/api/search/messages?q=${encodeURIComponent(q)}&limit=20`)).messages;
+  } catch (error) {
+    list.replaceChildren(Object.assign(document.createElement("li"), { textContent: error.message }));
+    return;
+  }
+  list.replaceChildren(...(found.length ? found : [null]).map((hit) => {
+    const item = document.createElement("li");
+    if (!hit) { item.textContent = "Nothing found."; return item; }
+    item.textContent = `${hit.room.name} · ${nameOf(hit.sender.id, hit.sender.username)}: ${hit.content.slice(0, 80)}`;
+    item.onclick = () => { list.hidden = true; openRoom(hit.roomId); };
+    return item;
+  }));
+}
+
 // ---------------------------------------------------------------- notifications
 async function loadNotifications() {
   try {
@@ -868,6 +891,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("invite").onsubmit = invite;
   $("composer").onsubmit = send;
   $("thread-composer").onsubmit = sendReply;
+  $("search").onsubmit = search;
   $("close-thread").onclick = closeThread;
   $("profile").onclick = editProfile;
   $("thread-text").addEventListener("keydown", (event) => {
