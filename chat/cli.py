@@ -34,4 +34,24 @@ def list_plugins(as_json: bool) -> None:
         click.echo(f"{row['name']:<28} {', '.join(row['hooks'])}")
 
 
-COMMANDS = [migrate_command, plugins_group]
+@click.group("users")
+def users_group() -> None:
+    """Manage users."""
+
+
+@users_group.command("set-admin")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Take the site admin role away instead.")
+def set_admin(username: str, revoke: bool) -> None:
+    """Make USERNAME a site admin (recorded in the audit log)."""
+    from chat.errors import NotFound
+    from chat.services.moderation import set_site_admin
+
+    try:
+        user = set_site_admin(username, granted=not revoke)
+    except NotFound:
+        raise click.ClickException(f"no user named {username!r}") from None
+    click.echo(f"{user.username} is {'now' if user.site_admin else 'no longer'} a site admin")
+
+
+COMMANDS = [migrate_command, plugins_group, users_group]

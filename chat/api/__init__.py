@@ -3,7 +3,7 @@
 from flask import Flask
 
 from chat import web
-from chat.api import auth, health, messages, rooms, search, sync, users
+from chat.api import auth, health, messages, moderation, rooms, search, sync, users
 from chat.api.common import api, nested_or_null
 from chat.schemas.auth import LoginIn
 
@@ -14,6 +14,7 @@ BLUEPRINTS = [
     messages.bp,
     messages.threads_bp,
     search.bp,
+    moderation.bp,
     sync.bp,
 ]
 STRICT_BLUEPRINTS = (auth.bp,)  # sign-in: RATELIMIT_AUTH per address (chat.security)

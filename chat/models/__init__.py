@@ -1,14 +1,17 @@
 """MongoEngine documents. Indexes are created by chat/migrations/, never at import time."""
 
 from chat.models.message import Message, ThreadState
+from chat.models.moderation import AuditEntry, Report
 from chat.models.room import ReadState, Room
 from chat.models.user import LoginThrottle, PasswordReset, Session, User
 
 __all__ = [
+    "AuditEntry",
     "LoginThrottle",
     "Message",
     "PasswordReset",
     "ReadState",
+    "Report",
     "Room",
     "Session",
     "ThreadState",

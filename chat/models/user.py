@@ -37,6 +37,7 @@ class User(Document):
     read_receipts = BooleanField(default=True)  # others see how far this user has read
     bot = BooleanField(default=False)
     deactivated = BooleanField(default=False)
+    site_admin = BooleanField(default=False)  # `flask users set-admin NAME`
 
     meta = {"collection": "users", **NO_AUTO_INDEX}
 

@@ -16,7 +16,7 @@ from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
-from chat.services import changes, commit, search, threads
+from chat.services import audit, changes, commit, search, threads
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, require_member
 
@@ -295,14 +295,21 @@ def delete_message(actor: User, message_id: str) -> Message:
         raise Forbidden("Only the sender or a room admin can delete a message.")
     if message.deleted:
         return message
+    erase(message)
+    if message.sender != actor.id:  # a room admin's moderation
+        audit.record(actor, "message.delete", message.id, room=room.id, sender=str(message.sender))
+    return message
+
+
+def erase(message: Message) -> None:
+    """Make a message a tombstone (it keeps its seq, not its content) and tell its room."""
     tombstone = {"content": "", "mentions": [], "reactions": [], "data": {}, "deleted": True}
     tombstone["terms"] = []
     tombstone |= {"deleted_at": utcnow(), "history": []}  # no earlier version survives
     unpin = {"pinned_by": "", "pinned_at": ""}
     changes.change_message(message, "message_deleted", {"$set": tombstone, "$unset": unpin})
-    publish(MessageDeleted(room_id=str(room.id), message_id=str(message.id)))
+    publish(MessageDeleted(room_id=str(message.room), message_id=str(message.id)))
     if message.parent_id:
         parent = Message.objects(id=message.parent_id).first()
         if parent is not None:
             threads.recount(parent)
-    return message

@@ -22,7 +22,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services import changes, presence, threads
+from chat.services import audit, changes, presence, threads
 from chat.services.common import KeyedReads, atomic_update, to_oid
 
 
@@ -272,7 +272,9 @@ def remove_member(actor: User, room_id: str, user_id: str) -> Room:
     _require_can_moderate(actor, room, target)
     if target not in room.participants:
         raise NotFound("That user is not in this room.")
-    return _drop(room, target, "kicked")
+    dropped = _drop(room, target, "kicked")
+    audit.record(actor, "member.kick", target, room=room.id)
+    return dropped
 
 
 def ban_member(actor: User, room_id: str, user_id: str) -> Room:
@@ -280,7 +282,9 @@ def ban_member(actor: User, room_id: str, user_id: str) -> Room:
     room = get_room(actor, room_id)
     target = _find_user(user_id).id
     _require_can_moderate(actor, room, target)
-    return _drop(room, target, "banned", **{"$addToSet": {"banned": target}})
+    dropped = _drop(room, target, "banned", **{"$addToSet": {"banned": target}})
+    audit.record(actor, "member.ban", target, room=room.id)
+    return dropped
 
 
 def unban_member(actor: User, room_id: str, user_id: str) -> Room:
@@ -292,6 +296,7 @@ def unban_member(actor: User, room_id: str, user_id: str) -> Room:
     if updated is None:
         return get_room(actor, room.id)
     publish(MemberUnbanned(str(room.id), user_id=user_id, by=str(actor.id)))
+    audit.record(actor, "member.unban", target, room=room.id)
     return updated
 
 
@@ -340,6 +345,8 @@ def _role_changed(
             str(after.id), user_id=str(target), role=role, granted=granted, by=str(actor.id)
         )
         publish(event)
+        action = f"role.{'grant' if granted else 'revoke'}"
+        audit.record(actor, action, target, room=after.id, role=role)
     return after
 
 

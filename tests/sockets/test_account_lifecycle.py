@@ -3,12 +3,16 @@ password reset by email (a real SMTP server) and a deactivation, on two servers
 started as shipped (the Procfile's command, production settings, Redis between them)."""
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import requests
 
+from devtools.servers import env_with
 from tests.conftest import PASSWORD, eventually
-from tests.processes import server
+from tests.processes import RUN_SECRETS, server
 from tests.sockets.client import ChatSocket
 
 NEW = "a brand new passphrase"
@@ -74,3 +78,20 @@ def test_deactivation_closes_every_socket_and_tells_the_rooms(pair, people):
     assert all(sock.wait_disconnected(2) for sock in sockets)
     updated = watcher.wait_for("user_updated")["user"]
     assert updated["id"] == alice.id and updated["deactivated"] is True
+
+
+def test_a_site_admin_deactivates_a_user_everywhere(pair, people, live_settings):
+    """The role from the shipped command line (`flask --app chat.wsgi users set-admin`,
+    production settings); the deactivation closes the user's sockets on both servers."""
+    a, b = pair
+    admin, mallory = people("admin", "mallory", base=a)
+    env = env_with(CHAT_ENV="production", **RUN_SECRETS, **live_settings)
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "chat.wsgi"]
+    made = subprocess.run(
+        [*flask, "users", "set-admin", "admin"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert made.returncode == 0, made.stderr
+    sockets = [mallory.socket(base=a), mallory.socket(base=b)]
+    admin.ok("post", f"/api/admin/users/{mallory.id}/deactivate")
+    assert all(sock.wait_disconnected(2) for sock in sockets)
+    assert _login(b, "mallory").status_code == 403

@@ -1,0 +1,15 @@
+"""The audit log: every moderation and admin action, appended by the service that does
+it (room moderation, reports, site admins, the command line); never changed."""
+
+from chat.models import AuditEntry, User
+
+
+def record(actor: User | None, action: str, target, room=None, **details) -> None:
+    """Append who (None: the command line) did `action` to `target`, in `room`."""
+    AuditEntry(
+        actor=actor.id if actor else None,
+        action=action,
+        target=str(target),
+        room=room,
+        details=details,
+    ).save(force_insert=True)
