@@ -54,4 +54,20 @@ def set_admin(username: str, revoke: bool) -> None:
     click.echo(f"{user.username} is {'now' if user.site_admin else 'no longer'} a site admin")
 
 
-COMMANDS = [migrate_command, plugins_group, users_group]
+@click.command("export")
+@click.option("--room", "room_id", required=True, help="The room's id.")
+def export_command(room_id: str) -> None:
+    """Write a room as JSON lines to standard output: room, members, messages."""
+    from bson import ObjectId
+
+    from chat.models import Room
+    from chat.services.export import lines
+
+    room = Room.objects(id=room_id).first() if ObjectId.is_valid(room_id) else None
+    if room is None:
+        raise click.ClickException(f"no room {room_id!r}")
+    for line in lines(room):
+        click.echo(line, nl=False)
+
+
+COMMANDS = [migrate_command, plugins_group, users_group, export_command]

@@ -141,6 +141,8 @@ SETTINGS: tuple[Setting, ...] = (
       "token (e.g. `https://chat.example.com/#reset={token}`); empty: the email carries "
       "the token itself"),
     S("PASSWORD_RESET_MINUTES", "int", 30, "how long a password-reset token works"),
+    S("MESSAGE_RETENTION_DAYS", "int", 0, "purge message bodies and files older than this "
+      "many days to tombstones (0: keep them); a room's `retentionDays` overrides it"),
     S("SYNC_RETENTION_DAYS", "int", 30, "days changes are kept for `GET /api/sync` and "
       "`sync_all`; an older cursor gets 410 `sync_expired`"),
     S("CHAT_PLUGINS", "list", None, "comma-separated plugin names to load",

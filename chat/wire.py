@@ -153,6 +153,8 @@ def room(stored: Room, unread: int | None = None) -> dict:
             "maxParticipants": stored.settings.max_participants,
             "allowFileSharing": stored.settings.allow_file_sharing,
             "membersCanPin": stored.settings.members_can_pin,
+            "slowModeSeconds": stored.settings.slow_mode_seconds or 0,
+            "retentionDays": stored.settings.retention_days or 0,
         },
         "createdAt": isoformat(stored.created_at),
         "lastActivity": isoformat(stored.last_activity),

@@ -1,5 +1,7 @@
 """Rooms over REST: list, create, update, join/leave, members, roles, direct rooms."""
 
+from flask import Response, stream_with_context
+
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.common import PageQuerySchema
@@ -14,6 +16,7 @@ from chat.schemas.rooms import (
     RoomUpdateIn,
     UserIdIn,
 )
+from chat.services import export as export_service
 from chat.services import messages, rooms
 
 bp = Blueprint("rooms", __name__, url_prefix="/api/rooms", description="Rooms")
@@ -167,6 +170,23 @@ def read_receipts(room_id, actor):
     """How far each member has read, furthest first (members who turned read receipts
     off are left out)."""
     return {"reads": rooms.read_receipts(actor, room_id)}
+
+
+@bp.get(f"{ROOM}/export")
+@bp.doc(
+    security=BEARER,
+    responses={"200": {"description": "JSON lines", "content": {"application/x-ndjson": {}}}},
+)
+@login_required
+def export(room_id, actor):
+    """The room as JSON lines, streamed (owners): `{type: room}`, then `{type: member}`
+    for each member, then `{type: message, message, history}` for each message in seq
+    order (tombstones included)."""
+    room, stream = export_service.for_owner(actor, room_id)
+    response = Response(stream_with_context(stream), mimetype="application/x-ndjson")
+    name = f"room-{room.id}.jsonl"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @bp.post(f"{ROOM}/read")

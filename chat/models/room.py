@@ -23,6 +23,8 @@ class RoomSettings(EmbeddedDocument):
     max_participants = IntField(default=1000)
     allow_file_sharing = BooleanField(default=True)
     members_can_pin = BooleanField(default=False)  # else only admins pin
+    slow_mode_seconds = IntField(default=0)  # members (not admins) send once per N seconds
+    retention_days = IntField(default=0)  # 0: MESSAGE_RETENTION_DAYS (services/retention)
 
 
 class Room(Document):

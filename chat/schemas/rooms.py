@@ -39,6 +39,12 @@ class RoomSettingsIn(Schema):
     )
     allow_file_sharing = StrictBoolean(data_key="allowFileSharing")
     members_can_pin = StrictBoolean(data_key="membersCanPin")
+    slow_mode_seconds = fields.Integer(
+        data_key="slowModeSeconds", strict=True, validate=validate.Range(min=0, max=21600)
+    )
+    retention_days = fields.Integer(
+        data_key="retentionDays", strict=True, validate=validate.Range(min=0, max=36500)
+    )
 
 
 class RoomUpdateIn(Schema):
@@ -70,6 +76,20 @@ class RoomSettingsOut(Schema):
     maxParticipants = fields.Integer(required=True)
     allowFileSharing = fields.Boolean(required=True)
     membersCanPin = fields.Boolean(required=True)
+    retentionDays = fields.Integer(
+        required=True,
+        metadata={
+            "description": "0: the server's MESSAGE_RETENTION_DAYS. Else messages "
+            "older than this many days are purged to tombstones."
+        },
+    )
+    slowModeSeconds = fields.Integer(
+        required=True,
+        metadata={
+            "description": "0: off. Members other than admins send at "
+            "most one message per this many seconds."
+        },
+    )
 
 
 class RoomOut(OutSchema):

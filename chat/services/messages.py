@@ -1,5 +1,6 @@
 """Messages: post with a per-room seq and idempotent clientId, history, edit, delete."""
 
+import math
 import re
 from typing import NamedTuple
 
@@ -10,15 +11,16 @@ from pymongo.errors import DuplicateKeyError
 
 from chat import plugin_manager as plugins
 from chat import wire
-from chat.errors import Conflict, Forbidden, NotFound, ValidationError
+from chat.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationError
 from chat.events import MessageCreated, MessageDeleted, MessageUpdated
+from chat.live import limits
 from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
 from chat.services import audit, changes, commit, search, threads
 from chat.services.common import find_document, to_oid
-from chat.services.rooms import get_member_room, get_room, require_member
+from chat.services.rooms import get_member_room, get_room, is_admin, require_member
 
 HISTORY_KEPT = 50  # earlier versions kept per message
 PINS_PER_ROOM = 50
@@ -95,6 +97,7 @@ def post_message(
     if not permission(actor, "post_message", room):
         raise Forbidden("You cannot post in this room.")
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
+    _slow_mode(actor, room)
     quoted = _quotable(room, quoted_message_id) if quoted_message_id else None
     parent = threads.check_parent(room, parent_id) if parent_id else None
     now = utcnow()
@@ -134,6 +137,19 @@ def post_message(
     event = MessageCreated(room_id=str(room.id), message=payload, room_type=room.type)
     publish(event)
     return Posted(message, True, payload)
+
+
+def _slow_mode(actor: User, room: Room) -> None:
+    """A room in slow mode lets a member other than its admins send once per N seconds,
+    counted for all processes on the shared buckets (per process when Redis is down)."""
+    seconds = room.settings.slow_mode_seconds or 0
+    if seconds and not is_admin(actor, room):
+        wait = limits.take((f"slow:{room.id}:{actor.id}", 1 / seconds, 1))
+        if wait:
+            raise RateLimited(
+                f"This room is in slow mode: one message every {seconds} s.",
+                retry_after=math.ceil(wait),
+            )
 
 
 def _quotable(room: Room, message_id: str) -> Message:

@@ -11,6 +11,7 @@ from chat.live import sockets as live_sockets
 from chat.live import upkeep
 from chat.live.publish import NAMESPACE
 from chat.services import changes, presence
+from chat.services import retention as retention_job
 from chat.sockets.guard import guard
 from chat.sockets.manager import Manager, RedisManager
 
@@ -113,6 +114,7 @@ def init_app(app: Flask) -> None:
     jobs: dict[int, Callable[[], object]] = {
         2: changes.archive_due,  # the rooms' change logs stay short
         600: lambda: changes.purge(retention),
+        300: retention_job.run,  # old message bodies (one process at a time)
     }
     upkeep.init_app(app, rooms_of=presence.user_room_ids, jobs=jobs)
     app.extensions["metrics"].active_rooms.set_function(_active_rooms)
