@@ -24,6 +24,8 @@ class Event:
     name: ClassVar[str] = ""
     schema: ClassVar[type[Schema] | None] = None  # documents payload() (docs/asyncapi.yaml)
     skips_origin: ClassVar[bool] = False  # True: not sent to the socket that caused it
+    # True: not sent to the users who blocked `user_id` (typing, presence: services/blocks)
+    hidden_from_blockers: ClassVar[bool] = False
     room_id: str
 
     def payload(self) -> dict:
@@ -117,6 +119,7 @@ class TypingChanged(Event):
     username: str = ""
     is_typing: bool = False
     skips_origin: ClassVar[bool] = True  # not the typist's own socket
+    hidden_from_blockers: ClassVar[bool] = True
 
     def payload(self) -> dict:
         return {
@@ -137,6 +140,7 @@ class PresenceChanged(Event):
     online: bool = False
     room_ids: tuple[str, ...] = ()
     skips_origin: ClassVar[bool] = True  # not the socket that just connected
+    hidden_from_blockers: ClassVar[bool] = True
     username: str | None = None  # when online: clients add the user without asking
 
     def payload(self) -> dict:

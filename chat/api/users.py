@@ -4,7 +4,7 @@ from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.auth import OnlineQuery, OnlineUsersOut, PasswordIn, UserOut
 from chat.schemas.users import ProfileIn, UserIdsQuery, UserListOut, UserSearchQuery
-from chat.services import auth, presence, users
+from chat.services import auth, blocks, presence, users
 from chat.services.rooms import get_member_room
 
 bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
@@ -41,6 +41,34 @@ def deactivate(data, actor):
     auth.deactivate(actor, data["password"])
     actor.reload()
     users.announce(actor)  # the rooms see `deactivated: true`
+
+
+@bp.get("/me/blocks")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(200, UserListOut)
+def my_blocks(actor):
+    """The users you blocked."""
+    return {"users": [wire.user(u) for u in blocks.blocked(actor)]}
+
+
+@bp.put("/me/blocks/<user_id>")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(204)
+def block(user_id, actor):
+    """Block a user: they cannot open or write to a direct room with you, and their
+    mentions, typing and presence do not reach you."""
+    blocks.block(actor, user_id)
+
+
+@bp.delete("/me/blocks/<user_id>")
+@bp.doc(security=BEARER)
+@login_required
+@bp.response(204)
+def unblock(user_id, actor):
+    """Unblock a user."""
+    blocks.unblock(actor, user_id)
 
 
 @bp.get("")

@@ -90,13 +90,26 @@ def _track(app, event: Event) -> None:
 
 def _emit(event: Event) -> None:
     channels = event.channels()
+    source = origin.current() if event.skips_origin else None
+    skip: str | list[str] | None = source
+    if event.hidden_from_blockers:
+        hidden = _blockers_sockets(getattr(event, "user_id", ""))
+        if hidden:
+            skip = [*([source] if source else []), *hidden]
     socketio.emit(
         event.name,
         event.payload(),
         to=channels[0] if len(channels) == 1 else channels,
         namespace=NAMESPACE,
-        skip_sid=origin.current() if event.skips_origin else None,
+        skip_sid=skip,
     )
+
+
+def _blockers_sockets(user_id: str) -> list[str]:
+    """The sockets, on every process, of the users who blocked `user_id` (the domain's
+    answer is handed down by the transport: `app.extensions["blockers_of"]`)."""
+    blockers = current_app.extensions["blockers_of"](user_id) if user_id else ()
+    return [sid for b in blockers for sid in presence.registry().user_sockets(b)]
 
 
 def _message_created(event: events.MessageCreated) -> None:

@@ -1,4 +1,4 @@
-"""User accounts, revoked login sessions and the per-account login throttle."""
+"""User accounts, login sessions, password resets and the per-account login throttle."""
 
 from mongoengine import (
     BooleanField,
@@ -7,6 +7,7 @@ from mongoengine import (
     EmbeddedDocument,
     EmbeddedDocumentField,
     IntField,
+    ListField,
     ObjectIdField,
     StringField,
 )
@@ -38,6 +39,8 @@ class User(Document):
     bot = BooleanField(default=False)
     deactivated = BooleanField(default=False)
     site_admin = BooleanField(default=False)  # `flask users set-admin NAME`
+    blocked = ListField(ObjectIdField())  # users this one blocked (services/blocks)
+    blocked_by = ListField(ObjectIdField())  # users who blocked this one
 
     meta = {"collection": "users", **NO_AUTO_INDEX}
 

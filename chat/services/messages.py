@@ -18,7 +18,7 @@ from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
-from chat.services import audit, changes, commit, search, threads
+from chat.services import audit, blocks, changes, commit, search, threads
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, is_admin, require_member
 
@@ -48,12 +48,14 @@ def _validated(
     return draft
 
 
-def parse_mentions(content: str, room: Room) -> list[ObjectId]:
-    """Ids of room members named as @username (case-insensitive), in order, once each."""
+def parse_mentions(content: str, room: Room, sender: ObjectId) -> list[ObjectId]:
+    """Ids of room members named as @username (case-insensitive), in order, once each;
+    not those who blocked the sender."""
     names = list(dict.fromkeys(m.lower() for m in MENTION.findall(content)))[:50]
     if not names:
         return []
-    users = User.objects(username_lower__in=names, id__in=room.participants).only("username_lower")
+    found = User.objects(username_lower__in=names, id__in=room.participants, blocked__ne=sender)
+    users = found.only("username_lower")
     by_name = {u.username_lower: u.id for u in users}
     return [by_name[n] for n in names if n in by_name]
 
@@ -96,6 +98,7 @@ def post_message(
     room = get_member_room(actor, room_id, cached=True)
     if not permission(actor, "post_message", room):
         raise Forbidden("You cannot post in this room.")
+    blocks.check_direct(actor, room)
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
     _slow_mode(actor, room)
     quoted = _quotable(room, quoted_message_id) if quoted_message_id else None
@@ -108,7 +111,7 @@ def post_message(
         "content": draft["content"],
         "message_type": draft["message_type"],
         "timestamp": now,
-        "mentions": parse_mentions(draft["content"], room),
+        "mentions": parse_mentions(draft["content"], room, actor.id),
         "terms": search.terms(draft["content"]),
         "reactions": [],
         "edited": False,
@@ -239,7 +242,8 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
         raise Conflict("The message was deleted.")
     draft = _validated(actor, room, content, message.message_type, message.data, is_edit=True)
     content = draft["content"]
-    edit = {"content": content, "mentions": parse_mentions(content, room), "edited": True}
+    mentions = parse_mentions(content, room, actor.id)
+    edit = {"content": content, "mentions": mentions, "edited": True}
     edit["terms"] = search.terms(content)
     edit["edited_at"] = utcnow()
     # the version it replaces joins the history (the newest HISTORY_KEPT of them)

@@ -355,6 +355,8 @@ def open_direct_room(actor: User, user_id: str) -> Room:
     other = _find_user(user_id)
     if other.id == actor.id:
         raise ValidationError("Pick someone else.", fields={"userId": ["That is you."]})
+    if actor.id in other.blocked:
+        raise Forbidden("This user does not accept your messages.")
     pair = sorted([actor.id, other.id], key=str)
     key = f"{pair[0]}:{pair[1]}"
     names = sorted([actor.username, other.username], key=str.lower)

@@ -10,7 +10,7 @@ from chat.extensions import socketio
 from chat.live import sockets as live_sockets
 from chat.live import upkeep
 from chat.live.publish import NAMESPACE
-from chat.services import changes, presence
+from chat.services import blocks, changes, presence
 from chat.services import retention as retention_job
 from chat.sockets.guard import guard
 from chat.sockets.manager import Manager, RedisManager
@@ -117,4 +117,5 @@ def init_app(app: Flask) -> None:
         300: retention_job.run,  # old message bodies (one process at a time)
     }
     upkeep.init_app(app, rooms_of=presence.user_room_ids, jobs=jobs)
+    app.extensions["blockers_of"] = blocks.blockers_of
     app.extensions["metrics"].active_rooms.set_function(_active_rooms)
