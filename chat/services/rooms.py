@@ -160,6 +160,9 @@ def update_room(actor: User, room_id: str, data: dict) -> Room:
     if updated is None:
         raise NotFound("Room not found.")
     publish(RoomUpdated(room_id=str(updated.id), room=wire.room(updated)))
+    if fields:
+        changed = sorted({*fields, *(data.get("settings") or {})} - {"settings", "type"})
+        audit.record(actor, "room.update", room.id, room=room.id, fields=changed)
     return updated
 
 

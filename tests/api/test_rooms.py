@@ -13,15 +13,18 @@ def test_create_room_makes_the_creator_owner_admin_and_participant(alice):
         "maxParticipants": 1000,
         "allowFileSharing": True,
         "membersCanPin": False,
+        "slowModeSeconds": 0,
+        "retentionDays": 0,
     }
     assert room["createdAt"].endswith("Z") and room["lastActivity"].endswith("Z")
 
 
 def test_private_room_settings(alice):
     settings = {"isPrivate": True, "maxParticipants": 5, "allowFileSharing": False}
-    room = alice.create_room("secret", **settings, membersCanPin=True)
+    more = {"membersCanPin": True, "slowModeSeconds": 10, "retentionDays": 30}
+    room = alice.create_room("secret", **settings, **more)
     assert room["type"] == "private"
-    assert room["settings"] == {**settings, "membersCanPin": True}
+    assert room["settings"] == {**settings, **more}
 
 
 def test_list_shows_public_rooms_and_mine_with_cursor_pages(alice, bob):
@@ -85,6 +88,8 @@ def test_update_room_is_for_admins(alice, bob):
         "maxParticipants": 50,
         "allowFileSharing": True,
         "membersCanPin": False,
+        "slowModeSeconds": 0,
+        "retentionDays": 0,
     }
     private = alice.ok("put", f"/api/rooms/{room}", json={"settings": {"isPrivate": True}})
     assert private["type"] == "private"
