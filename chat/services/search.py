@@ -91,11 +91,17 @@ def search(
     else:
         readable = Room._get_collection().find({"participants": actor.id}, {"_id": 1})
         rooms = [r["_id"] for r in readable]
-    query: dict = {"room": {"$in": rooms}, "deleted": False}
-    clauses: list[dict] = [{"terms": {"$all": exact}}] if exact else []
     # $elemMatch: one word must be in the range (two bounds on an array match apart)
-    clauses += [{"terms": {"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}}} for p in prefixes]
-    query["$and"] = clauses
+    ranges = [{"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}} for p in prefixes]
+    # One condition on `terms` first in the query (the longest word, likely the rarest):
+    # the index is walked by it (SecantusDB plans by the first condition and only this
+    # shape well); the rest filter.
+    query: dict = {"terms": max(exact, key=len) if exact else ranges.pop(0)}
+    query |= {"room": {"$in": rooms}, "deleted": False}
+    clauses: list[dict] = [{"terms": {"$all": exact}}] if len(exact) > 1 else []
+    clauses += [{"terms": r} for r in ranges]
+    if clauses:
+        query["$and"] = clauses
     if sender is not None:
         query["sender"] = ObjectId(sender)
     ids: dict = {}
