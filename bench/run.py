@@ -439,33 +439,71 @@ def search_latency(uri: str, user_ids: list[str], toks: list[str], room_ids: lis
     """SEARCH_PER_ROOM messages in each of the 1,000 rooms (100,000; words drawn from a
     Zipf-like vocabulary, so queries range from common to rare), one user a member of
     all of them; then SEARCH_QUERIES queries of each kind over REST, with and without a
-    room filter: p50 / p95 ms. The user leaves the rooms again afterwards."""
+    room filter: p50 / p95 ms. Twice: a history written over 30 days, and the same
+    number of messages written as fast as the database takes them (~20 s: the densest
+    history, where a one-second window holds the most). The user leaves the rooms again
+    afterwards."""
+    reader = ObjectId(user_ids[0])
+    rooms = [ObjectId(r) for r in room_ids]
+    out: dict = {"messages": len(rooms) * SEARCH_PER_ROOM, "rooms": len(rooms)}
+    with MongoClient(uri) as client:
+        db = client.get_default_database()
+        db.rooms.update_many({"_id": {"$in": rooms}}, {"$addToSet": {"participants": reader}})
+    try:
+        for days, label in ((30, ""), (0, ", burst")):
+            _search_history(uri, rooms, reader, days)
+            settle(uri)  # the database done with the writes
+            for kind, figures in _search_queries(uri, toks[0], rooms).items():
+                out[f"{kind}{label}"] = figures
+    finally:
+        with MongoClient(uri) as client:
+            db = client.get_default_database()
+            db.rooms.update_many({"_id": {"$in": rooms}}, {"$pull": {"participants": reader}})
+    return {"ours": out}
+
+
+def _search_history(uri: str, rooms: list[ObjectId], sender: ObjectId, days: int) -> None:
+    """The rooms' messages, replaced: written at times spread over `days` (their `_id`s
+    and timestamps from those times, as if sent then), or now when `days` is 0."""
     from chat.services.search import terms
 
     rnd = random.Random(7)
     vocabulary = [f"w{i}" for i in range(5000)]
     weights = [1 / (i + 1) for i in range(len(vocabulary))]
-    reader = ObjectId(user_ids[0])
-    rooms = [ObjectId(r) for r in room_ids]
+    now = datetime.now(UTC)
     with MongoClient(uri) as client:
         db = client.get_default_database()
-        db.rooms.update_many({"_id": {"$in": rooms}}, {"$addToSet": {"participants": reader}})
-        started = datetime.now(UTC)
+        db.messages.delete_many({"room": {"$in": rooms}})
+        since = now - timedelta(days=days, minutes=1)
+        db.rooms.update_many({"_id": {"$in": rooms}}, {"$set": {"created_at": since}})
         for start in range(0, len(rooms), 50):
             docs = []
             for room in rooms[start : start + 50]:
-                for seq in range(1, SEARCH_PER_ROOM + 1):
+                times = sorted(now - timedelta(days=days * rnd.random()) for _ in range(100))
+                for seq, at in enumerate(times, 1):
                     content = " ".join(rnd.choices(vocabulary, weights, k=rnd.randint(3, 12)))
-                    docs.append({
-                        "room": room, "seq": seq, "sender": reader, "sender_name": "bench",
-                        "content": content, "message_type": "text", "timestamp": started,
+                    doc = {
+                        "room": room, "seq": seq, "sender": sender, "sender_name": "bench",
+                        "content": content, "message_type": "text", "timestamp": at,
                         "mentions": [], "reactions": [], "edited": False, "deleted": False,
                         "data": {}, "terms": terms(content),
-                    })  # fmt: skip
+                    }  # fmt: skip
+                    if days:
+                        doc["_id"] = ObjectId(
+                            ObjectId.from_datetime(at).binary[:4] + rnd.randbytes(8)
+                        )
+                    docs.append(doc)
             db.messages.insert_many(docs, ordered=False)
             db.rooms.update_many(
-                {"_id": {"$in": rooms[start : start + 50]}}, {"$set": {"last_seq": SEARCH_PER_ROOM}}
-            )
+                {"_id": {"$in": rooms[start : start + 50]}},
+                {"$set": {"last_seq": SEARCH_PER_ROOM, "last_activity": datetime.now(UTC)}},
+            )  # as a send's commit sets them
+
+
+def _search_queries(uri: str, token: str, rooms: list[ObjectId]) -> dict:
+    """SEARCH_QUERIES queries of each kind, with and without a room: {kind: p50 / p95}."""
+    rnd = random.Random(17)
+    vocabulary = [f"w{i}" for i in range(5000)]
     kinds = {
         "common word": lambda: rnd.choice(vocabulary[:20]),
         "rare word": lambda: rnd.choice(vocabulary[1000:5000]),
@@ -477,7 +515,7 @@ def search_latency(uri: str, user_ids: list[str], toks: list[str], room_ids: lis
     peer = start_peer("ours", uri)
     try:
         http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {toks[0]}"
+        http.headers["Authorization"] = f"Bearer {token}"
         for name, make in kinds.items():
             for filtered in (False, True):
                 times = []
@@ -499,10 +537,7 @@ def search_latency(uri: str, user_ids: list[str], toks: list[str], room_ids: lis
                 }
     finally:
         peer.close()
-        with MongoClient(uri) as client:
-            db = client.get_default_database()
-            db.rooms.update_many({"_id": {"$in": rooms}}, {"$pull": {"participants": reader}})
-    return {"ours": {"messages": len(rooms) * SEARCH_PER_ROOM, "rooms": len(rooms), **out}}
+    return out
 
 
 def _sync_rooms(uri: str, members: list[ObjectId]) -> list[ObjectId]:

@@ -145,6 +145,30 @@ SETTINGS: tuple[Setting, ...] = (
       "many days to tombstones (0: keep them); a room's `retentionDays` overrides it"),
     S("SYNC_RETENTION_DAYS", "int", 30, "days changes are kept for `GET /api/sync` and "
       "`sync_all`; an older cursor gets 410 `sync_expired`"),
+    S("WEBHOOK_ALLOWED_HOSTS", "list", [], "comma-separated hosts, addresses or networks "
+      "(`10.0.0.0/8`) outgoing webhooks and push endpoints may reach although private, "
+      "loopback or link-local (refused otherwise)"),
+    S("WEBHOOK_MAX_ATTEMPTS", "int", 15, "attempts per webhook delivery before it is "
+      "dead-lettered"),
+    S("WEBHOOK_RETRY_SECONDS", "float", 5.0, "first retry delay of a failed webhook "
+      "delivery; it doubles each attempt"),
+    S("WEBHOOK_RETRY_MAX_SECONDS", "float", 3600.0, "longest delay between attempts"),
+    S("WEBHOOK_TIMEOUT", "float", 10.0, "seconds a webhook receiver has to answer"),
+    S("PUSH_INCLUDE_CONTENT", "bool", False, "`true`: pushes carry the message's sender, "
+      "room name and text; otherwise only ids (the app fetches the rest)"),
+    S("VAPID_PRIVATE_KEY", "str", "", "Web Push: the server's P-256 key (PEM, or base64url "
+      "of the raw 32 bytes); unset: no Web Push"),
+    S("VAPID_SUBJECT", "str", "mailto:admin@localhost", "Web Push: the contact in each "
+      "VAPID claim (`mailto:` or `https:`)"),
+    S("FCM_CREDENTIALS", "str", "", "FCM HTTP v1: path of the service account JSON (its "
+      "`project_id`, `client_email`, `private_key`, `token_uri`); unset: no FCM"),
+    S("FCM_URL", "str", "https://fcm.googleapis.com", "FCM HTTP v1 base URL"),
+    S("APNS_KEY_FILE", "str", "", "APNs: path of the .p8 signing key; unset: no APNs"),
+    S("APNS_KEY_ID", "str", "", "APNs: the key's id (the JWT `kid`)"),
+    S("APNS_TEAM_ID", "str", "", "APNs: the team id (the JWT `iss`)"),
+    S("APNS_TOPIC", "str", "", "APNs: the app's bundle id (`apns-topic`)"),
+    S("APNS_URL", "str", "https://api.push.apple.com", "APNs base URL (HTTP/2; "
+      "`https://api.sandbox.push.apple.com` for development builds)"),
     S("CHAT_PLUGINS", "list", None, "comma-separated plugin names to load",
       shown="all found"),
     S("CHAT_PLUGINS_BLOCKED", "list", [], "comma-separated plugin names never to load"),

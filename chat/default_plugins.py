@@ -1,8 +1,11 @@
 """The core's own plugin: built-in behaviour registered through the public hooks (its
-commands, and the permission rules any other plugin's answer overrides)."""
+CLI and slash commands, the permission rules any other plugin's answer overrides, and
+the rooms' outgoing webhooks, fed with every event)."""
 
 from chat import cli as commands
 from chat.hookspecs import hookimpl
+from chat.services import commands as slash
+from chat.services import subscriptions
 from chat.services.rooms import is_admin
 
 ALLOWED_TO_MEMBERS = {"create_room", "join_room", "post_message"}
@@ -27,3 +30,14 @@ def permission_allowed(actor, action, room, resource):
     if action == "delete_message":
         return resource.sender == actor.id or is_admin(actor, room)
     return None
+
+
+@hookimpl
+def track_event(event):
+    """Each event a room's subscriptions asked for becomes a stored delivery."""
+    subscriptions.enqueue(event)
+
+
+@hookimpl
+def register_slash_commands(app):
+    return slash.BUILT_IN

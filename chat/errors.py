@@ -32,6 +32,12 @@ class Forbidden(ChatError):
     code, status, default_message = "forbidden", 403, "You are not allowed to do that."
 
 
+class InsufficientScope(ChatError):
+    """An API token used outside its scopes or its rooms."""
+
+    code, status, default_message = "insufficient_scope", 403, "This token may not do that."
+
+
 class NotFound(ChatError):
     code, status, default_message = "not_found", 404, "Not found."
 

@@ -44,3 +44,11 @@ def on_starting(server):
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
         if limit < want:
             server.log.warning("open files limited to %d: fewer sockets than configured", limit)
+
+
+def post_worker_init(worker):
+    """The upkeep loop runs from the start: deliveries due after a restart go out
+    before any socket connects."""
+    from chat.sockets import start_upkeep
+
+    start_upkeep(worker.wsgi)

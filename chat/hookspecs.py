@@ -56,6 +56,23 @@ def register_commands(app: "Flask", cli: "click.Group") -> None:
 
 
 @hookspec
+def register_slash_commands(app: "Flask") -> list | None:
+    """Add slash commands: a message starting with `/name` runs one instead of being
+    posted. Asked each time commands are listed or run (`GET /api/commands`, a send).
+
+    Args:
+        app: the application (every hook gets it; no `current_app` needed).
+    Returns:
+        A list of `chat.plugin_api.SlashCommand(name, description, usage, run)`, or
+        None. `run(actor, room, args)` is called with the sender (a member of `room`)
+        and the text after the name; it returns `SlashCommand`'s `Reply(post=...)` to
+        post a message, `Reply(text=...)` to answer the sender alone, or raises a
+        ChatError (a 4xx for the sender). The first command of a name wins: the core's
+        built-ins come last, so a plugin may replace one.
+    """
+
+
+@hookspec
 def startup(app: "Flask") -> None:
     """Runs at the end of `create_app`, after every other hook has registered: the
     place for a plugin's setup (read its settings, check them, open its storage).

@@ -46,9 +46,12 @@ from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, S
 from chat.schemas.events import MessageAck
 from chat.schemas.messages import MessageOut, ReactionOut
 from chat.services.changes import change_message
+from chat.services.commands import Reply, SlashCommand, user_argument
 from chat.services.messages import Posted, get_message, post_message
 from chat.services.presence import online_ids
+from chat.services.push import notify as push_to_user
 from chat.services.rooms import get_member_room, get_room, require_member
+from chat.services.subscriptions import deliver_to as deliver_webhook
 from chat.services.threads import members as thread_members
 from chat.services.users import set_avatar
 from chat.sockets.common import event as socket_event
@@ -90,12 +93,14 @@ __all__ = [
     "RateLimited",
     "ReactionOut",
     "ReadMarked",
+    "Reply",
     "RoleChanged",
     "Room",
     "RoomCreated",
     "RoomUpdated",
     "Schema",
     "SessionRevoked",
+    "SlashCommand",
     "StrictBoolean",
     "Text",
     "TypingChanged",
@@ -105,6 +110,7 @@ __all__ = [
     "UserRegistered",
     "ValidationError",
     "change_message",
+    "deliver_webhook",
     "get_member_room",
     "get_message",
     "get_room",
@@ -115,6 +121,7 @@ __all__ = [
     "plugin_config",
     "post_message",
     "publish",
+    "push_to_user",
     "require_member",
     "room_channel",
     "send_mail",
@@ -125,6 +132,7 @@ __all__ = [
     "socket_event",
     "spawn",
     "thread_members",
+    "user_argument",
     "user_channel",
     "utcnow",
 ]

@@ -36,6 +36,17 @@ def user(account: User, *, private: bool = False) -> dict:
     return data
 
 
+def sender(stored: Message) -> dict:
+    """A message's sender: {id, username}, and `bot: true` for a bot (with the
+    `displayName` a webhook delivery asked for)."""
+    shown = {"id": str(stored.sender), "username": stored.sender_name}
+    if stored.sender_bot:
+        shown["bot"] = True
+        if "username" in stored.data:  # a webhook delivery's `username`
+            shown["displayName"] = stored.data["username"]
+    return shown
+
+
 def status(current: Status | None) -> dict | None:
     """A user's status, or None (none set, or past its `expiresAt`)."""
     if current is None:
@@ -64,7 +75,7 @@ def message(stored: Message, quoted: Message | None = None) -> dict:
         "id": str(stored.id),
         "roomId": str(stored.room),
         "seq": stored.seq,
-        "sender": {"id": str(stored.sender), "username": stored.sender_name},
+        "sender": sender(stored),
         "content": stored.content,
         "messageType": stored.message_type,
         "timestamp": isoformat(stored.timestamp),
@@ -83,6 +94,8 @@ def message(stored: Message, quoted: Message | None = None) -> dict:
         data["quoted"] = quote(stored.quoted_id, quoted)
     if stored.pinned_at:
         data["pinned"] = {"by": str(stored.pinned_by), "at": isoformat(stored.pinned_at)}
+    if stored.data.get("command"):  # posted by a slash command (`/me`)
+        data["command"] = stored.data["command"]
     if stored.parent_id:
         data["parentId"] = str(stored.parent_id)
         data["alsoInRoom"] = not stored.thread_only

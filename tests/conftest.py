@@ -224,7 +224,22 @@ def live_settings(base_settings, plugin_settings):
         "REDIS_PREFIX": f"chat-test-{run}",
         "TYPING_TIMEOUT": 2,
         "PRESENCE_PROCESS_TTL": 4,
+        # every server of the run may reach the receivers tests start on this machine
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
     }
+
+
+@pytest.fixture
+def own_database(mongo_server, mongo_uri):
+    """A URI of a database of its own (dropped afterwards), for servers whose background
+    work (webhook deliveries) must not meet the shared servers' (they claim from the
+    same collections). Migrate it with tests.processes.release, as shipped."""
+    base, _name = mongo_server
+    name = f"chat_own_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(mongo_uri)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with MongoClient(base) as client:
+        client.drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -121,6 +121,17 @@ def test_register_blueprints_register_commands_and_startup(sample_app):
     assert sample_app.extensions["rules_started"] is True
 
 
+def test_register_slash_commands_adds_and_replaces(sample_app):
+    (alice,) = _people(sample_app, "alice")
+    room = alice.create_room()["id"]
+    listed = {c["name"]: c for c in alice.ok("get", "/api/commands")["commands"]}
+    assert listed["roll"]["usage"] == "/roll" and "help" in listed
+    assert listed["me"]["description"] == "replaced by the rules"  # the plugin's wins
+    assert alice.send(room, "/roll")["content"] == "alice rolled a 4"
+    answer = alice.ok("post", "/api/messages", 202, json={"roomId": room, "content": "/me hi"})
+    assert answer == {"command": "me", "text": "no emotes"}
+
+
 def test_validate_message_rejects_with_a_code_and_transforms(sample_app):
     (alice,) = _people(sample_app, "alice")
     room = alice.create_room()["id"]

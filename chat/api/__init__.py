@@ -3,7 +3,17 @@
 from flask import Flask
 
 from chat import web
-from chat.api import auth, health, messages, moderation, rooms, search, sync, users
+from chat.api import (
+    auth,
+    health,
+    integrations,
+    messages,
+    moderation,
+    rooms,
+    search,
+    sync,
+    users,
+)
 from chat.api.common import api, nested_or_null
 from chat.schemas.auth import LoginIn
 
@@ -13,8 +23,10 @@ BLUEPRINTS = [
     rooms.bp,
     messages.bp,
     messages.threads_bp,
+    messages.commands_bp,
     search.bp,
     moderation.bp,
+    integrations.bp,
     sync.bp,
 ]
 STRICT_BLUEPRINTS = (auth.bp,)  # sign-in: RATELIMIT_AUTH per address (chat.security)

@@ -1,15 +1,17 @@
 """Small helpers shared by the REST views."""
 
 import json
-from functools import wraps
+from functools import partial, wraps
 
 import flask_smorest
+from flask import request
 from flask_jwt_extended import current_user, jwt_required
 from marshmallow import fields as ma_fields
 from webargs.flaskparser import FlaskParser
 
 from chat.api.errorhandlers import http_error_response
 from chat.schemas.common import ErrorEnvelopeSchema
+from chat.services import tokens
 
 BEARER: list[dict[str, list]] = [{"bearerAuth": []}]
 
@@ -69,12 +71,23 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
 
-def login_required(fn):
-    """Require a valid, unrevoked access token; the view gets `actor` (the User)."""
+def login_required(fn=None, *, scope: str | None = None):
+    """Require a valid, unrevoked access token, or an API token with `scope` (None: no
+    API token may call the view); the view gets `actor` (the User)."""
+    if fn is None:
+        return partial(login_required, scope=scope)
+
+    @jwt_required()
+    def session_view(*args, **kwargs):
+        return fn(*args, actor=current_user, **kwargs)
 
     @wraps(fn)
-    @jwt_required()
     def wrapper(*args, **kwargs):
-        return fn(*args, actor=current_user, **kwargs)
+        header = request.headers.get("Authorization", "")
+        if not header.startswith(f"Bearer {tokens.PREFIX}"):
+            return session_view(*args, **kwargs)
+        actor, _grant, _expires = tokens.authenticate(header[7:])
+        tokens.require_scope(actor, scope)
+        return fn(*args, actor=actor, **kwargs)
 
     return wrapper

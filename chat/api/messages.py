@@ -3,6 +3,8 @@
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.schemas.messages import (
+    CommandReplyOut,
+    CommandsOut,
     HistoryOut,
     HistoryQuery,
     MessageEditIn,
@@ -12,26 +14,41 @@ from chat.schemas.messages import (
     ThreadsOut,
     ThreadsQuery,
 )
-from chat.services import messages, threads
+from chat.services import commands, messages, threads
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Messages")
+commands_bp = Blueprint("commands", __name__, url_prefix="/api/commands", description="Messages")
+
+
+@commands_bp.get("")
+@commands_bp.doc(security=BEARER)
+@login_required(scope="messages:read")
+@commands_bp.response(200, CommandsOut)
+def list_commands(actor):
+    """The slash commands a message may start with (built-ins and plugins')."""
+    return {"commands": commands.listed()}
 
 
 @bp.post("")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:write")
 @bp.arguments(MessageIn)
 @bp.response(201, MessageOut)
 @bp.alt_response(200, schema=MessageOut, description="A retry: the stored message.")
+@bp.alt_response(202, schema=CommandReplyOut, description="A slash command's answer.")
 def post_message(data, actor):
-    """Send a message (idempotent by clientId); broadcast as `message_received`."""
-    posted = messages.post_message(actor, **data)
-    return posted.wire, 201 if posted.created else 200
+    """Send a message (idempotent by clientId); broadcast as `message_received`. Text
+    starting with `/name` runs a slash command (`GET /api/commands`): what it posts is
+    answered as a message, what it says to you alone as 202 `{command, text}`."""
+    sent = messages.send(actor, **data)
+    if isinstance(sent, commands.Reply):
+        return {"command": sent.command, "text": sent.text}, 202
+    return sent.wire, 201 if sent.created else 200
 
 
 @bp.get("/<room_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:read")
 @bp.arguments(HistoryQuery, location="query")
 @bp.response(200, MessageListOut)
 def list_messages(query, room_id, actor):
@@ -42,7 +59,7 @@ def list_messages(query, room_id, actor):
 
 @bp.patch("/<message_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:write")
 @bp.arguments(MessageEditIn)
 @bp.response(200, MessageOut)
 def edit_message(data, message_id, actor):
@@ -52,7 +69,7 @@ def edit_message(data, message_id, actor):
 
 @bp.delete("/<message_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:write")
 @bp.response(204)
 def delete_message(message_id, actor):
     """Delete a message (sender or room admin); a tombstone stays in history."""
@@ -61,7 +78,7 @@ def delete_message(message_id, actor):
 
 @bp.get("/<message_id>/thread")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:read")
 @bp.arguments(HistoryQuery, location="query")
 @bp.response(200, MessageListOut)
 def thread(query, message_id, actor):
@@ -72,7 +89,7 @@ def thread(query, message_id, actor):
 
 @bp.get("/<message_id>/history")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:read")
 @bp.response(200, HistoryOut)
 def message_history(message_id, actor):
     """Every version of a message, oldest first, the current one last (members of its
@@ -82,7 +99,7 @@ def message_history(message_id, actor):
 
 @bp.put("/<message_id>/pin")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:write")
 @bp.response(200, MessageOut)
 def pin(message_id, actor):
     """Pin a message (room admins, or members when the room's `membersCanPin`)."""
@@ -91,7 +108,7 @@ def pin(message_id, actor):
 
 @bp.delete("/<message_id>/pin")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:write")
 @bp.response(200, MessageOut)
 def unpin(message_id, actor):
     """Unpin a message (who may pin it may unpin it)."""
@@ -103,7 +120,7 @@ threads_bp = Blueprint("threads", __name__, url_prefix="/api/threads", descripti
 
 @threads_bp.get("")
 @threads_bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:read")
 @threads_bp.arguments(ThreadsQuery, location="query")
 @threads_bp.response(200, ThreadsOut)
 def my_threads(query, actor):

@@ -10,7 +10,7 @@ bp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Complete s
 
 @bp.get("")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="messages:read")
 @bp.arguments(SyncQuery, location="query")
 @bp.response(200, SyncOut)
 @bp.alt_response(

@@ -12,7 +12,7 @@ bp = Blueprint("users", __name__, url_prefix="/api/users", description="Users")
 
 @bp.get("/me")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="users:read")
 @bp.response(200, UserOut)
 def me(actor):
     """The caller's profile, with their email."""
@@ -73,7 +73,7 @@ def unblock(user_id, actor):
 
 @bp.get("")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="users:read")
 @bp.arguments(UserIdsQuery, location="query")
 @bp.response(200, UserListOut)
 def batch(query, actor):
@@ -83,7 +83,7 @@ def batch(query, actor):
 
 @bp.get("/search")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="users:read")
 @bp.arguments(UserSearchQuery, location="query")
 @bp.response(200, UserListOut)
 def search(query, actor):
@@ -93,7 +93,7 @@ def search(query, actor):
 
 @bp.get("/<user_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="users:read")
 @bp.response(200, UserOut)
 def get_user(user_id, actor):
     """Any user's public profile (404 for an unknown id)."""
@@ -102,7 +102,7 @@ def get_user(user_id, actor):
 
 @bp.get("/online")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="users:read")
 @bp.arguments(OnlineQuery, location="query")
 @bp.response(200, OnlineUsersOut)
 def online(query, actor):
@@ -114,7 +114,7 @@ def online(query, actor):
 
 @bp.get("/by-username/<username>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(scope="users:read")
 @bp.response(200, UserOut)
 def by_username(username, actor):
     """Find a user by exact username (case-insensitive), e.g. to invite them."""

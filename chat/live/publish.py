@@ -124,7 +124,12 @@ def _epoch(iso: str) -> float:
 
 
 def _subscribe(event: events.MemberJoined) -> None:
-    for sid in presence.registry().user_sockets(event.user_id):
+    """The member's sockets follow them into the room, but for those of API tokens
+    limited to other rooms (the domain's answer: `app.extensions["sessions_outside"]`)."""
+    registry = presence.registry()
+    outside = current_app.extensions["sessions_outside"](event.user_id, event.room_id)
+    kept = {sid for session in outside for sid in registry.session_sockets(session)}
+    for sid in registry.user_sockets(event.user_id) - kept:
         socketio.server.enter_room(sid, room_channel(event.room_id), namespace=NAMESPACE)
 
 

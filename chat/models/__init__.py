@@ -1,12 +1,17 @@
 """MongoEngine documents. Indexes are created by chat/migrations/, never at import time."""
 
+from chat.models.integration import ApiToken, Delivery, Device, IncomingWebhook, Subscription
 from chat.models.message import Message, ThreadState
 from chat.models.moderation import AuditEntry, Report
 from chat.models.room import ReadState, Room
 from chat.models.user import LoginThrottle, PasswordReset, Session, User
 
 __all__ = [
+    "ApiToken",
     "AuditEntry",
+    "Delivery",
+    "Device",
+    "IncomingWebhook",
     "LoginThrottle",
     "Message",
     "PasswordReset",
@@ -14,6 +19,7 @@ __all__ = [
     "Report",
     "Room",
     "Session",
+    "Subscription",
     "ThreadState",
     "User",
 ]

@@ -29,6 +29,7 @@ class Message(Document):
     seq = IntField(required=True)  # unique per room, strictly increasing
     sender = ObjectIdField(required=True)
     sender_name = StringField(required=True)
+    sender_bot = BooleanField()  # True for a bot's messages (absent otherwise)
     content = StringField(default="")
     message_type = StringField(choices=MESSAGE_TYPES, default="text")
     timestamp = DateTimeField(default=utcnow)

@@ -37,6 +37,7 @@ class User(Document):
     avatar_url = StringField(max_length=512)
     read_receipts = BooleanField(default=True)  # others see how far this user has read
     bot = BooleanField(default=False)
+    bot_owner = ObjectIdField()  # the user who made this bot (services/bots)
     deactivated = BooleanField(default=False)
     site_admin = BooleanField(default=False)  # `flask users set-admin NAME`
     blocked = ListField(ObjectIdField())  # users this one blocked (services/blocks)

@@ -22,6 +22,15 @@ class MessageAck(Schema):
     message = fields.Nested(MessageOut, required=True)
 
 
+class SendAck(Schema):
+    """A send's ack: the message, or (for a slash command that posts nothing) the
+    command's answer to the sender."""
+
+    message = fields.Nested(MessageOut)
+    command = fields.String(metadata={"description": "The slash command that ran."})
+    text = fields.String(metadata={"description": "Its answer, for the sender alone."})
+
+
 class RoomAck(Schema):
     room = fields.Nested(RoomOut, required=True)
 

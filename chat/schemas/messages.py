@@ -54,6 +54,10 @@ class HistoryQuery(Schema):
 class SenderOut(Schema):
     id = fields.String(required=True)
     username = fields.String(required=True)
+    bot = fields.Boolean(metadata={"description": "Present (true) when a bot sent it."})
+    displayName = fields.String(
+        metadata={"description": "A webhook delivery's `username`, shown for its bot."}
+    )
 
 
 class ReactionOut(Schema):
@@ -120,6 +124,9 @@ class MessageOut(OutSchema):
     parentId = fields.String(metadata={"description": "A reply: its thread's message."})
     alsoInRoom = fields.Boolean(metadata={"description": "A reply also shown in the room."})
     thread = fields.Nested(ThreadOut, metadata={"description": "A thread's summary."})
+    command = fields.String(
+        metadata={"description": "The slash command that posted it (`me`), when one did."}
+    )
 
 
 class MessageListOut(OutSchema):
@@ -203,3 +210,18 @@ class SearchHitOut(MessageOut):
 class SearchOut(OutSchema):
     messages = fields.List(fields.Nested(SearchHitOut), required=True)
     nextCursor = fields.String(required=True, allow_none=True)
+
+
+class CommandReplyOut(OutSchema):
+    command = fields.String(required=True, metadata={"description": "The command that ran."})
+    text = fields.String(required=True, metadata={"description": "Its answer, for you alone."})
+
+
+class CommandOut(OutSchema):
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    usage = fields.String(required=True)
+
+
+class CommandsOut(OutSchema):
+    commands = fields.List(fields.Nested(CommandOut), required=True)

@@ -371,6 +371,9 @@ def deactivate(actor: User, password: str) -> None:
         raise ValidationError(fields={"password": ["Wrong password."]})
     User.objects(id=actor.id).update_one(set__deactivated=True, unset__status=True)
     revoke_all(actor.id)
+    from chat.services import tokens  # tokens authenticate through this module
+
+    tokens.revoke_all_of(actor.id)
     security_log.info("account deactivated", extra={"event": "deactivated", "login": str(actor.id)})
 
 

@@ -40,6 +40,7 @@ from chat.errors import NotFound, SyncExpired, ValidationError
 from chat.extensions import mongo_db
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
+from chat.services import tokens
 
 GRACE = 10.0  # seconds an entry may wait for its entity's write before it is passed over
 ARCHIVE_AFTER = 2.0  # seconds an entry stays in its room's log
@@ -309,7 +310,8 @@ def _data(room: Room, entry: dict, messages: dict, reads: dict, users: dict) -> 
 def sync(actor: User, since: str | None, limit: int) -> dict:
     """Every change in the caller's rooms after the cursor `since` (none: just the
     current cursor), once each, in rev order per room, at most `limit`."""
-    raw = {r["_id"]: r for r in _rooms().find({"participants": actor.id})}
+    found = _rooms().find({"participants": actor.id})
+    raw = {r["_id"]: r for r in found if tokens.may_use(actor, r["_id"])}
     if since is None:
         positions = {str(r): doc.get("rev", 0) for r, doc in raw.items()}
         return {"changes": [], "cursor": _save(actor, positions), "hasMore": False}

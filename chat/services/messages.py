@@ -18,7 +18,7 @@ from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.plugin_manager import permission
-from chat.services import audit, blocks, changes, commit, search, threads
+from chat.services import audit, blocks, changes, commands, commit, search, threads
 from chat.services.common import find_document, to_oid
 from chat.services.rooms import get_member_room, get_room, is_admin, require_member
 
@@ -118,6 +118,8 @@ def post_message(
         "deleted": False,
         "data": draft["data"],
     }
+    if actor.bot:
+        doc["sender_bot"] = True
     if client_id is not None:
         doc["client_id"] = client_id
     if quoted is not None:
@@ -140,6 +142,28 @@ def post_message(
     event = MessageCreated(room_id=str(room.id), message=payload, room_type=room.type)
     publish(event)
     return Posted(message, True, payload)
+
+
+def send(actor: User, room_id: str, content: str, **options) -> Posted | commands.Reply:
+    """What both transports' sends call: a message, or a slash command when the text
+    starts with `/name` (run as the sender, in that room: see services/commands).
+    `//text` posts `/text`.
+
+    Returns:
+        Posted (a message was stored, by the send or by the command), or the command's
+        Reply for the sender alone.
+    """
+    parsed = commands.parse(content) if options.get("message_type", "text") == "text" else None
+    if parsed is None:
+        if content.startswith("//"):
+            content = content[1:]
+        return post_message(actor, room_id, content, **options)
+    room = get_member_room(actor, room_id)
+    reply = commands.run(actor, room, *parsed)
+    if reply.post is None:
+        return reply
+    data = {**(options.pop("data", None) or {}), **reply.data}
+    return post_message(actor, room_id, reply.post, data=data, **options)
 
 
 def _slow_mode(actor: User, room: Room) -> None:

@@ -14,7 +14,7 @@ from chat import wire
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.models import AuditEntry, Message, Report, Room, User
 from chat.models.base import isoformat, utcnow
-from chat.services import auth, messages, users
+from chat.services import auth, messages, tokens, users
 from chat.services.audit import record
 from chat.services.common import to_oid
 from chat.services.rooms import get_member_room, is_admin
@@ -168,6 +168,7 @@ def set_active(actor: User, user_id: str, active: bool) -> dict:
     User.objects(id=target.id).update_one(set__deactivated=not active)
     if not active:
         auth.revoke_all(target.id)
+        tokens.revoke_all_of(target.id)
     target.reload()
     users.announce(target)
     record(actor, "user.reactivate" if active else "user.deactivate", target.id)

@@ -22,7 +22,7 @@ from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
 from chat.plugin_manager import permission
-from chat.services import audit, changes, presence, threads
+from chat.services import audit, changes, presence, threads, tokens
 from chat.services.common import KeyedReads, atomic_update, to_oid
 
 
@@ -53,6 +53,7 @@ def get_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room
         NotFound: no such room, or a private/direct room the actor is not in.
     """
     oid = to_oid(room_id, "Room")
+    tokens.require_room(actor, oid)
     doc = roomcache.cache().get(oid) if cached else None
     if doc is None or actor.id not in doc["participants"]:
         generation = roomcache.cache().generation
@@ -107,6 +108,9 @@ def list_rooms(actor: User, limit: int, cursor: str | None) -> tuple[list[Room],
         (rooms, next cursor or None).
     """
     query: dict = {"$or": [{"type": "public"}, {"participants": actor.id}]}
+    grant = tokens.grant_of(actor)
+    if grant is not None and grant.rooms is not None:
+        query = {"$and": [query, {"_id": {"$in": sorted(grant.rooms)}}]}
     if cursor:
         query = {"$and": [query, {"_id": {"$gt": to_oid(cursor)}}]}
     rooms = list(Room.objects(__raw__=query).order_by("id").limit(limit + 1))
@@ -126,6 +130,7 @@ def create_room(
     actor: User, name: str, description: str = "", settings: dict | None = None
 ) -> Room:
     """Create a public or private room; the creator is owner, admin and participant."""
+    tokens.require_any_room(actor)
     if not permission(actor, "create_room", None):
         raise Forbidden("You cannot create rooms.")
     room_settings = _settings(settings)
@@ -355,6 +360,7 @@ def _role_changed(
 
 def open_direct_room(actor: User, user_id: str) -> Room:
     """The one direct room for this pair of users, created on first use."""
+    tokens.require_any_room(actor)
     other = _find_user(user_id)
     if other.id == actor.id:
         raise ValidationError("Pick someone else.", fields={"userId": ["That is you."]})

@@ -2,22 +2,27 @@
 
 Each message stores `terms`: the distinct words of its content, case-folded and without
 accents, kept in the same write as the content (the send's insert, the edit's update,
-the delete's tombstone). A multikey index on (terms, _id) answers a query's words
-(`$all`) and prefixes (a range on the index) newest first; quoted phrases are checked
-on the candidates. Only rooms the caller is a member of now are searched (history's
-rule), and one request examines at most SCAN_CAP candidates: a query matching much
-in rooms the caller cannot read pages on with `nextCursor` instead of scanning on.
+the delete's tombstone), under a multikey index on (terms, _id). Only rooms the caller
+is a member of now are searched (history's rule). A query reads the smaller side: the
+readable rooms' messages when they are few (ROOM_SCAN), else the index by its longest
+word, one time window of `_id`s at a time from the newest (a database that cannot
+walk a posting list in `_id` order, SecantusDB, then never gathers and sorts a whole
+one). Other words and prefixes filter in the database, quoted phrases on the
+candidates. One request looks at no more than SCAN_CAP candidates and pages on with
+`nextCursor`.
 """
 
 import re
 import unicodedata
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
 from chat import wire
 from chat.errors import ValidationError
 from chat.models import Message, Room, User
+from chat.services import tokens
 from chat.services.rooms import get_member_room
 
 WORD = re.compile(r"\w+")
@@ -26,7 +31,9 @@ MAX_TERMS = 500  # per message
 TERM_LENGTH = 64
 QUERY_TERMS = 10
 PREFIX_MIN = 2
-SCAN_CAP = 2000  # candidates examined per request
+SCAN_CAP = 2000  # candidates looked at per request
+ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
+WINDOW_GROWTH = 64
 
 
 def normalize(text: str) -> str:
@@ -86,50 +93,137 @@ def search(
     """Messages matching `q` in rooms the actor may read now, newest first:
     {messages: [message + room {id, name}], nextCursor}."""
     exact, prefixes, phrases = _parse(q)
+    fields = {"_id": 1, "last_seq": 1, "last_activity": 1, "created_at": 1}
     if room_id is not None:
-        rooms = [get_member_room(actor, room_id).id]
+        get_member_room(actor, room_id)
+        readable = list(Room._get_collection().find({"_id": ObjectId(room_id)}, fields))
     else:
-        readable = Room._get_collection().find({"participants": actor.id}, {"_id": 1})
-        rooms = [r["_id"] for r in readable]
+        found = Room._get_collection().find({"participants": actor.id}, fields)
+        readable = [r for r in found if tokens.may_use(actor, r["_id"])]
+    rooms = [r["_id"] for r in readable]
+    if not rooms:
+        return {"messages": [], "nextCursor": None}
     # $elemMatch: one word must be in the range (two bounds on an array match apart)
     ranges = [{"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}} for p in prefixes]
-    # One condition on `terms` first in the query (the longest word, likely the rarest):
-    # the index is walked by it (SecantusDB plans by the first condition and only this
-    # shape well); the rest filter.
-    query: dict = {"terms": max(exact, key=len) if exact else ranges.pop(0)}
-    query |= {"room": {"$in": rooms}, "deleted": False}
-    clauses: list[dict] = [{"terms": {"$all": exact}}] if len(exact) > 1 else []
+    rest: dict = {"room": {"$in": rooms}, "deleted": False}
+    clauses: list[dict] = [{"terms": {"$all": exact}}] if exact else []
     clauses += [{"terms": r} for r in ranges]
-    if clauses:
-        query["$and"] = clauses
+    rest["$and"] = clauses
     if sender is not None:
-        query["sender"] = ObjectId(sender)
-    ids: dict = {}
-    if after is not None:
-        ids["$gt"] = ObjectId.from_datetime(after)
-    if before is not None:
-        ids["$lt"] = ObjectId.from_datetime(before)
+        rest["sender"] = ObjectId(sender)
+    upper = ObjectId.from_datetime(before) if before is not None else None
     if cursor is not None:
         if not ObjectId.is_valid(cursor):
             raise ValidationError(fields={"cursor": ["Unknown cursor."]})
-        ids["$lt"] = min(ids.get("$lt", ObjectId(cursor)), ObjectId(cursor))
-    if ids:
-        query["_id"] = ids
+        upper = min(upper or ObjectId(cursor), ObjectId(cursor))
+    floor = ObjectId.from_datetime(after) if after is not None else None
+    # The smaller side is read: the readable rooms' messages when they are few, else
+    # the word's entries in the index, a time window at a time.
+    if sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN:
+        batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
+    else:
+        word = max(exact, key=len) if exact else None
+        take = 4 * limit if phrases else limit  # rows a read returns
+        batches = _windows(word, rest, upper, floor, readable, limit, take)
     found, last, examined = [], None, 0
-    for doc in Message._get_collection().find(query).sort("_id", -1).limit(SCAN_CAP):
-        examined += 1
-        last = doc["_id"]
-        if all(_has_phrase(doc.get("content", ""), p) for p in phrases):
-            found.append(doc)
-            if len(found) == limit:
-                break
-    more = len(found) == limit or examined == SCAN_CAP
+    for batch, bound in batches:
+        for doc in batch:
+            examined += 1
+            if all(_has_phrase(doc.get("content", ""), p) for p in phrases):
+                found.append(doc)
+                if len(found) == limit:
+                    last = doc["_id"]
+                    break
+        else:
+            last = bound  # everything newer than `bound` has been looked at
+            if examined < SCAN_CAP:
+                continue
+        break
     messages = [Message._from_son(d) for d in found]
-    names = {r.id: r.name for r in Room.objects(id__in=list({m.room for m in messages}))}
+    shown_rooms = {"_id": {"$in": list({m.room for m in messages})}}
+    names = {r["_id"]: r["name"] for r in Room._get_collection().find(shown_rooms, {"name": 1})}
     page = wire.message_page(messages, False)["messages"]
     for shown, message in zip(page, messages, strict=True):
         shown["room"] = {"id": str(message.room), "name": names.get(message.room, "")}
-    return {"messages": page, "nextCursor": str(last) if more and last else None}
+    return {"messages": page, "nextCursor": str(last) if last else None}
+
+
+Batches = Iterator[tuple[list[dict], ObjectId | None]]
+
+
+def _between(upper: ObjectId | None, lower: ObjectId | None) -> dict:
+    ids = {"$lt": upper} if upper is not None else {}
+    return ids | ({"$gt": lower} if lower is not None else {})
+
+
+def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int) -> Batches:
+    """One read of the readable rooms (led by `room`), newest first, `take` rows at most;
+    the bound is the last one read when it returned that many, else None (no more)."""
+    query = dict(rest)
+    if ids := _between(upper, floor):
+        query["_id"] = ids
+    docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
+    yield docs, docs[-1]["_id"] if len(docs) == take else None
+
+
+def _windows(
+    word: str | None,
+    rest: dict,
+    upper: ObjectId | None,
+    floor: ObjectId | None,
+    readable: list[dict],
+    want: int,
+    take: int,
+) -> Batches:
+    """The matches a time window at a time, newest first: a window is read through the
+    (terms, _id) index by one word and an `_id` range (by `_id` alone for a query of
+    prefixes only), `take` rows a read, so the database never gathers and sorts a whole
+    posting list. The first window ends at the newest activity (everything after it
+    included) or the caller's bound, and would hold `want` messages at the readable
+    rooms' average rate (one second at least: `_id`s count seconds); the next is sized
+    to hold `want` matches at the rate seen so far (at least as wide, at most
+    WINDOW_GROWTH times wider), or is all the rest when that rate promises only a few
+    more (a rare word: two reads), down to the oldest readable room's creation."""
+    now = datetime.now(UTC)
+    top = max(_aware(r.get("last_activity") or now) for r in readable)
+    if upper is not None:
+        top = upper.generation_time
+    bottom = min(_aware(r.get("created_at") or now) for r in readable) - timedelta(minutes=1)
+    if floor is not None:
+        bottom = max(bottom, floor.generation_time)
+    written = max(1, sum(r.get("last_seq", 0) for r in readable))
+    width = max(timedelta(seconds=1), (top - bottom) * want / written)
+    seen, covered = 0, timedelta(0)
+    while True:
+        start = max(top - width, bottom)
+        lower = ObjectId.from_datetime(start)
+        window = {"_id": {"$gte": lower} | ({"$lt": upper} if upper is not None else {})}
+        if word is not None:
+            # Conjuncts SecantusDB does not merge (the `$or`): the first is read through
+            # the compound index by both of its fields. MongoDB plans it alike.
+            query = {"$and": [{"terms": word} | window, {"$or": [rest]}]}
+        else:
+            query = window | rest  # `_id` first: the range leads
+        docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
+        seen += len(docs)
+        if len(docs) == take:  # more in this window: on after the last row
+            upper = docs[-1]["_id"]
+            yield docs, upper
+            continue
+        done = start <= bottom
+        yield docs, None if done else lower
+        if done:
+            return
+        covered += top - start
+        if seen * (start - bottom) <= 4 * want * covered:  # a few more at this rate: all
+            width = start - bottom
+        else:  # `want` more at this rate
+            width = min(max(covered * want / seen, width), width * WINDOW_GROWTH)
+        top, upper = start, lower
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _has_phrase(content: str, phrase: list[str]) -> bool:

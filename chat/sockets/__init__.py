@@ -10,7 +10,7 @@ from chat.extensions import socketio
 from chat.live import sockets as live_sockets
 from chat.live import upkeep
 from chat.live.publish import NAMESPACE
-from chat.services import blocks, changes, presence
+from chat.services import blocks, changes, presence, subscriptions, tokens
 from chat.services import retention as retention_job
 from chat.sockets.guard import guard
 from chat.sockets.manager import Manager, RedisManager
@@ -81,9 +81,10 @@ def _cheap_event_contexts(app: Flask) -> None:
     app.session_interface = _NoSessions()
 
 
-def _start_upkeep(app: Flask) -> None:
-    """The first connection starts the upkeep loop (it also times out the
-    connections that never authenticate, so it cannot wait for a login)."""
+def start_upkeep(app: Flask) -> None:
+    """Start the upkeep loop once: gunicorn starts it with the worker (outgoing webhooks
+    and retention run with no socket connected), and the first connection otherwise (it
+    times out connections that never authenticate, so it cannot wait for a login)."""
     with app.app_context():
         upkeep.ensure_running(app)
 
@@ -104,7 +105,7 @@ def init_app(app: Flask) -> None:
         logger=False,
         engineio_logger=False,
     )
-    guard(socketio.server, app.config["SOCKET_AUTH_TIMEOUT"], lambda: _start_upkeep(app))
+    guard(socketio.server, app.config["SOCKET_AUTH_TIMEOUT"], lambda: start_upkeep(app))
     app.wsgi_app = _without_deflate(app.wsgi_app)  # type: ignore[method-assign]
     _cheap_event_contexts(app)
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)
@@ -115,7 +116,9 @@ def init_app(app: Flask) -> None:
         2: changes.archive_due,  # the rooms' change logs stay short
         600: lambda: changes.purge(retention),
         300: retention_job.run,  # old message bodies (one process at a time)
+        1: lambda: subscriptions.dispatch(socketio.start_background_task),  # webhooks due
     }
     upkeep.init_app(app, rooms_of=presence.user_room_ids, jobs=jobs)
     app.extensions["blockers_of"] = blocks.blockers_of
+    app.extensions["sessions_outside"] = tokens.sessions_outside
     app.extensions["metrics"].active_rooms.set_function(_active_rooms)

@@ -24,6 +24,7 @@ from chat.live import limits, origin
 from chat.live.publish import NAMESPACE
 from chat.live.sockets import SocketState, states
 from chat.metrics import metrics
+from chat.services import tokens
 
 log = logging.getLogger("chat.security")
 
@@ -85,9 +86,11 @@ def event(
     schema: type[ma.Schema],
     bucket: str | None = None,
     ack: type[ma.Schema] | None = None,
+    scope: str | None = None,
 ):
-    """Register a /chat handler: state check, the user's event budget, schema load,
-    ack {ok: true, ...} (`ack` documents the extra fields), metrics.
+    """Register a /chat handler: state check, the API token's scope (`scope`; None: no
+    API token may send the event), the user's event budget, schema load, ack
+    {ok: true, ...} (`ack` documents the extra fields), metrics.
 
     Every event of a user, of any kind, on any process, takes a token from one budget
     (SOCKET_EVENT_RATE / SOCKET_EVENT_BURST); `bucket` names a stricter one the event
@@ -101,6 +104,7 @@ def event(
         def wrapper(sid, payload=None, *_ignored):
             with origin.socket(sid), metrics().handling(name):
                 state = current_state(sid)
+                tokens.require_scope(state.user, scope)
                 rate_limit(state, limits.take(*_budgets(str(state.user.id), bucket)))
                 return {"ok": True, **(fn(state, load(schema, payload)) or {})}
 

@@ -3,10 +3,11 @@
 import logging
 from typing import NoReturn
 
+from bson import ObjectId
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
-from chat.errors import Unauthorized
+from chat.errors import InsufficientScope, Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.live import origin, upkeep
@@ -14,7 +15,8 @@ from chat.live.presence import registry
 from chat.live.publish import NAMESPACE, publish, room_channel, user_channel
 from chat.live.sockets import SocketState, states, stop_typing
 from chat.metrics import metrics
-from chat.services import auth, presence
+from chat.models import User
+from chat.services import auth, presence, tokens
 
 log = logging.getLogger("chat.security")
 
@@ -33,15 +35,13 @@ def _token(auth_payload) -> str | None:
 def connect(auth_payload=None):
     token = _token(auth_payload)
     try:
-        if not token:
-            raise Unauthorized("Missing token.")
-        user, claims = auth.verify_access_token(token)
-    except Unauthorized as exc:
+        user, session, expires = _authenticate(token)
+    except (Unauthorized, InsufficientScope) as exc:
         log.info(
             "socket refused",
             extra={"event": "auth_refused", "reason": exc.message, "remote": request.remote_addr},
         )
-        _refuse("unauthorized")
+        _refuse(exc.code)
     _check_capacity(str(user.id))
     sid, user_id = request.sid, str(user.id)
     try:
@@ -49,18 +49,34 @@ def connect(auth_payload=None):
     except Exception:  # the database is down: refuse now, the client retries
         log.warning("socket refused: rooms unreadable", extra={"event": "refused"})
         _refuse("unavailable")
-    states().add(SocketState(sid=sid, user=user, session=claims["sid"], expires=claims["exp"]))
-    join_room(user_channel(user_id))
+    states().add(SocketState(sid=sid, user=user, session=session, expires=expires))
+    grant = tokens.grant_of(user)
+    if grant is None or grant.rooms is None:  # a token of some rooms: not the user's own
+        join_room(user_channel(user_id))
     for room_id in room_ids:
-        join_room(room_channel(room_id))
+        if tokens.may_use(user, ObjectId(room_id)):
+            join_room(room_channel(room_id))
     metrics().connected.inc()
-    if _registered(sid, user_id, claims["sid"]) == 1:
+    if _registered(sid, user_id, session) == 1:
         rooms = tuple(room_ids)
         event = PresenceChanged(
             "", user_id=user_id, online=True, room_ids=rooms, username=user.username
         )
         with origin.socket(sid):  # the others in its rooms learn; it knows
             publish(event)
+
+
+def _authenticate(token: str | None) -> tuple[User, str, float]:
+    """(user, session, expiry) of an access token or an API token with messages:read
+    (a socket delivers messages); API tokens' sockets have the session `tok:<id>`."""
+    if not token:
+        raise Unauthorized("Missing token.")
+    if token.startswith(tokens.PREFIX):
+        user, grant, expires = tokens.authenticate(token)
+        tokens.require_scope(user, "messages:read")
+        return user, grant.session, expires
+    user, claims = auth.verify_access_token(token)
+    return user, claims["sid"], claims["exp"]
 
 
 def _registered(sid: str, user_id: str, session: str) -> int:

@@ -1,7 +1,7 @@
 """Message events on /chat: send_message, edit_message, delete_message, sync."""
 
 from chat import wire
-from chat.schemas.events import MessageAck, MessageIdAck
+from chat.schemas.events import MessageAck, MessageIdAck, SendAck
 from chat.schemas.messages import (
     EditMessageEvent,
     MessageListOut,
@@ -10,38 +10,41 @@ from chat.schemas.messages import (
     SyncEvent,
 )
 from chat.schemas.sync import SyncAllEvent, SyncOut
-from chat.services import changes, messages
+from chat.services import changes, commands, messages
 from chat.sockets.common import event
 
 
-@event("send_message", SendMessageEvent, bucket="send", ack=MessageAck)
+@event("send_message", SendMessageEvent, bucket="send", ack=SendAck, scope="messages:write")
 def send_message(state, data):
-    """Store, then ack {message}; the room (minus this socket) gets message_received."""
-    posted = messages.post_message(state.user, **data)
-    return {"message": posted.wire}
+    """Store, then ack {message}; the room (minus this socket) gets message_received. A
+    slash command that posts nothing acks {command, text} instead."""
+    sent = messages.send(state.user, **data)
+    if isinstance(sent, commands.Reply):
+        return {"command": sent.command, "text": sent.text}
+    return {"message": sent.wire}
 
 
-@event("edit_message", EditMessageEvent, ack=MessageAck)
+@event("edit_message", EditMessageEvent, ack=MessageAck, scope="messages:write")
 def edit_message(state, data):
     """Edit your message; ack {message}; the room gets message_updated."""
     message = messages.edit_message(state.user, data["message_id"], data["content"])
     return {"message": wire.message(message)}
 
 
-@event("delete_message", MessageRefEvent, ack=MessageIdAck)
+@event("delete_message", MessageRefEvent, ack=MessageIdAck, scope="messages:write")
 def delete_message(state, data):
     """Delete a message (yours, or any as a room admin); the room gets message_deleted."""
     message = messages.delete_message(state.user, data["message_id"])
     return {"messageId": str(message.id)}
 
 
-@event("sync_all", SyncAllEvent, ack=SyncOut)
+@event("sync_all", SyncAllEvent, ack=SyncOut, scope="messages:read")
 def sync_all(state, data):
     """Every change in your rooms after the cursor `since` (as GET /api/sync)."""
     return changes.sync(state.user, data["since"], data["limit"])
 
 
-@event("sync", SyncEvent, ack=MessageListOut)
+@event("sync", SyncEvent, ack=MessageListOut, scope="messages:read")
 def sync(state, data):
     """What this client missed in a room, after its last seen message, in seq order."""
     page, more = messages.sync_messages(state.user, **data)

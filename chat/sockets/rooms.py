@@ -16,7 +16,7 @@ from chat.services import rooms
 from chat.sockets.common import event, rate_limit
 
 
-@event("join_room", RoomEvent, ack=RoomAck)
+@event("join_room", RoomEvent, ack=RoomAck, scope="rooms:write")
 def join_room(state, data):
     """Join a public room (or re-subscribe to one of yours); ack {room}."""
     room = rooms.join_room(state.user, data["room_id"])
@@ -24,21 +24,21 @@ def join_room(state, data):
     return {"room": wire.room(room)}
 
 
-@event("leave_room", RoomEvent)
+@event("leave_room", RoomEvent, scope="rooms:write")
 def leave_room(state, data):
     """Leave the room; every socket of the user stops receiving it."""
     rooms.leave_room(state.user, data["room_id"])
     return {}
 
 
-@event("mark_read", MarkReadEvent, ack=ReadOut)
+@event("mark_read", MarkReadEvent, ack=ReadOut, scope="messages:read")
 def mark_read(state, data):
     """Move your read pointer to a message; ack {unreadCount}; the room may get
     read_updated (at most one a second per reader)."""
     return {"unreadCount": rooms.mark_read(state.user, data["room_id"], data["message_id"])}
 
 
-@event("typing_start", RoomEvent)
+@event("typing_start", RoomEvent, scope="messages:write")
 def typing_start(state, data):
     """Tell the room you are typing; it ends by itself after TYPING_TIMEOUT seconds."""
     rate_limit(state, state.typing_bucket.take())
@@ -52,7 +52,7 @@ def typing_start(state, data):
     return {}
 
 
-@event("typing_stop", RoomEvent)
+@event("typing_stop", RoomEvent, scope="messages:write")
 def typing_stop(state, data):
     """Stop the typing indicator at once."""
     rate_limit(state, state.typing_bucket.take())

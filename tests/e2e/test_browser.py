@@ -132,6 +132,18 @@ def test_two_people_chat_in_the_browser(browser, live, shots):
     alice.page.screenshot(path=shots / "chat.png")
     bob.page.screenshot(path=shots / "chat-bob.png")
 
+    # slash commands: completion, one that posts, one that answers its sender alone
+    alice.page.fill("#text", "/sh")
+    expect(alice.page.locator("#command-hint")).to_contain_text("/shrug [text]")
+    alice.page.press("#text", "Tab")
+    expect(alice.page.locator("#text")).to_have_value("/shrug ")
+    alice.page.type("#text", "fine")
+    alice.page.press("#text", "Enter")
+    expect(bob.message("fine ¯\\_(ツ)_/¯")).to_have_count(1)
+    alice.page.fill("#text", "/help")
+    alice.page.press("#text", "Enter")
+    expect(alice.page.locator("#command-hint")).to_contain_text("/invite @user")
+
     # bob drops off the network; messages sent meanwhile arrive once after he is back
     bob.context.set_offline(True)
     bob.page.evaluate("window.chat.socket.io.engine.close()")

@@ -1,18 +1,18 @@
 """Notifications plugin: who is notified, listing, read state, preferences, delivery."""
 
-import hashlib
-import hmac
-import json
+import base64
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from chat import create_app
 from chat.plugins.notifications.models import Notification
+from chat.services import subscriptions
 from devtools.servers import free_port
-from tests.conftest import assert_error, callers
+from tests.conftest import assert_error, callers, eventually
 
 
 def _wait(predicate, timeout=5.0):
@@ -132,13 +132,23 @@ def delivering_app(app, base_settings, receiver, smtp, plugin_settings):
     notifications = {
         "webhook_url": receiver,
         "webhook_secret": "s3cret",
-        "webhook_backoff": 0.05,
         "smtp_host": "127.0.0.1",
         "smtp_port": port,
         "smtp_from": "chat@example.com",
     }
     config = {**plugin_settings, "notifications": notifications}
-    return create_app("testing", **{**base_settings, "CHAT_PLUGIN_CONFIG": config})
+    fast = {"WEBHOOK_RETRY_SECONDS": 0.05, "WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"]}
+    return create_app("testing", **{**base_settings, **fast, "CHAT_PLUGIN_CONFIG": config})
+
+
+def _spawn(fn, *args):
+    threading.Thread(target=fn, args=args, daemon=True).start()
+
+
+def _deliver_until(app, done, timeout: float = 10.0):
+    """Run the upkeep loop's delivery job (this in-process app runs no loop) until done()."""
+    with app.app_context():
+        return eventually(lambda: subscriptions.dispatch(_spawn) >= 0 and done(), timeout)
 
 
 def _callers(app):
@@ -146,23 +156,26 @@ def _callers(app):
 
 
 def test_webhooks_are_signed_and_retried(delivering_app):
+    """The plugin's webhook is the core's durable delivery: stored, retried with
+    backoff, signed to the Standard Webhooks spec with the configured secret."""
     dora, evan = _callers(delivering_app)
     room = dora.create_room("hooks")["id"]
     evan.ok("post", f"/api/rooms/{room}/join")
     message = dora.send(room, "@evan ping")
-    assert _wait(lambda: len(Receiver.calls) >= 3)
+    assert _deliver_until(delivering_app, lambda: len(Receiver.calls) >= 3)
     time.sleep(0.3)
+    _deliver_until(delivering_app, lambda: True)
     assert len(Receiver.calls) == 3  # two 500s, then delivered: no further attempts
     headers, body = Receiver.calls[-1]
-    expected = hmac.new(
-        b"s3cret", headers["X-Chat-Timestamp"].encode() + b"." + body, hashlib.sha256
-    ).hexdigest()
-    assert headers["X-Chat-Signature"] == f"sha256={expected}"
-    assert headers["X-Chat-Delivery-Attempt"] == "3"
-    payload = json.loads(body)
-    assert payload["event"] == "notification"
-    assert payload["notification"]["type"] == "mention"
-    assert payload["message"]["id"] == message["id"] and payload["room"]["name"] == "hooks"
+    secret = "whsec_" + base64.b64encode(b"s3cret").decode()
+    payload = Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+    assert len({h["webhook-id"] for h, _ in Receiver.calls}) == 1  # one delivery, retried
+    assert payload["type"] == "notification"
+    data = payload["data"]
+    assert data["notification"]["type"] == "mention"
+    assert data["message"]["id"] == message["id"] and data["room"]["name"] == "hooks"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body.replace(b"ping", b"pong"), headers)
 
 
 def test_offline_users_get_an_email_unless_they_opt_out(delivering_app, smtp):

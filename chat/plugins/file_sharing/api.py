@@ -58,7 +58,7 @@ class Upload(MethodView):
     accepts_multipart = True
 
     @bp.doc(security=BEARER, requestBody=UPLOAD_BODY)
-    @login_required
+    @login_required(scope="messages:write")
     @bp.response(201, MessageOut)
     def post(self, room_id, actor):
         """Upload a file into a room: it becomes an image or file message."""
@@ -143,7 +143,7 @@ def _disposition(name: str, inline: bool) -> str:
     security=BEARER,
     responses={"200": {"description": "The file's bytes", "content": {"*/*": {}}}},
 )
-@login_required
+@login_required(scope="messages:read")
 def download(file_id, actor):
     """Download a file (room members only; avatars: anyone signed in)."""
     attachment, stream = service.open_file(actor, file_id)

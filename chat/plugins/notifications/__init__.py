@@ -1,9 +1,12 @@
 """Notifications plugin: mentions and direct messages notify the people concerned.
 
 Stored (GET /api/notifications), pushed live as `notification` on the user's
-personal channel, and - when configured - delivered by webhook and email.
+personal channel, and - when configured - delivered by webhook and email. The webhook
+is the core's outgoing delivery (stored, retried with WEBHOOK_RETRY_SECONDS backoff,
+signed to the Standard Webhooks spec with `webhook_secret`, refused for private
+addresses unless WEBHOOK_ALLOWED_HOSTS allows them).
 Settings (CHAT_PLUGIN_CONFIG["notifications"]), all off by default:
-    webhook_url, webhook_secret, webhook_attempts (5), webhook_backoff (1.0 s)
+    webhook_url, webhook_secret
     smtp_host, smtp_port (25), smtp_from, smtp_user, smtp_password, smtp_starttls
 """
 
@@ -11,7 +14,7 @@ from chat.plugin_api import ConfigError, MessageCreated, hookimpl, plugin_config
 
 from . import api, service
 
-DEFAULTS = {"webhook_attempts": 5, "webhook_backoff": 1.0, "smtp_from": "chat@localhost"}
+DEFAULTS = {"smtp_from": "chat@localhost"}
 
 
 @hookimpl

@@ -15,10 +15,12 @@ from chat.plugin_api import (
     Room,
     Schema,
     User,
+    deliver_webhook,
     get_member_room,
     isoformat,
     online_ids,
     publish,
+    push_to_user,
     spawn,
     thread_members,
     user_channel,
@@ -121,31 +123,42 @@ def on_message_created(event: MessageCreated) -> list[Notification]:
 
 
 def _deliver(note: Notification, message: dict, room: Room) -> None:
-    """Webhook for every notification; email to users offline now who allow it."""
+    """Webhook for every notification (a delivery of type `notification`); email to
+    users offline now who allow it."""
     conf = settings()
     payload = {
-        "event": "notification",
         "notification": serialize(note),
         "message": message,
         "room": {"id": str(room.id), "name": room.name},
     }
-    if conf.get("webhook_url"):
-        spawn(
-            delivery.post_webhook,
-            conf["webhook_url"],
-            conf["webhook_secret"],
-            payload,
-            int(conf["webhook_attempts"]),
-            float(conf["webhook_backoff"]),
-        )
+    if conf.get("webhook_url"):  # stored, signed (Standard Webhooks) and retried
+        deliver_webhook("notifications", conf["webhook_url"], conf["webhook_secret"],
+                        "notification", payload)  # fmt: skip
     user_id = str(note.user)
-    if conf.get("smtp_host") and not online_ids([user_id]):
+    offline = not online_ids([user_id])
+    if offline:  # no socket anywhere: their devices
+        push_to_user(user_id, _push_payload(note, message, room))
+    if conf.get("smtp_host") and offline:
         prefs = NotificationPrefs.objects(user=note.user).first()
         user = User.objects(id=note.user).only("email").first()
         # no email: the address given at sign-up was another account's (never mailed)
         if user and user.email and (prefs is None or prefs.email):
             subject, text = _email_text(note, message, room)
             spawn(_send_email, conf, user.email, subject, text)
+
+
+def _push_payload(note: Notification, message: dict, room: Room) -> dict:
+    """Ids only, unless the server's PUSH_INCLUDE_CONTENT allows the text."""
+    payload = {
+        "type": note.type,
+        "notificationId": str(note.id),
+        "roomId": str(room.id),
+        "messageId": message["id"],
+    }
+    if current_app.config["PUSH_INCLUDE_CONTENT"]:
+        payload["title"] = f"{message['sender']['username']} in {room.name}"
+        payload["body"] = message["content"][:200]
+    return payload
 
 
 def _send_email(conf: dict, to: str, subject: str, text: str) -> None:

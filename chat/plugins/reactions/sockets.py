@@ -19,13 +19,13 @@ class ReactionEvent(EventSchema):
 
 
 def register() -> None:
-    @socket_event("add_reaction", ReactionEvent, ack=MessageAck)
+    @socket_event("add_reaction", ReactionEvent, ack=MessageAck, scope="messages:write")
     def add_reaction(state, data):
         """React with an emoji; ack {message}; the room gets reaction_updated."""
         message = service.add_reaction(state.user, data["message_id"], data["emoji"])
         return {"message": serialize_message(message)}
 
-    @socket_event("remove_reaction", ReactionEvent, ack=MessageAck)
+    @socket_event("remove_reaction", ReactionEvent, ack=MessageAck, scope="messages:write")
     def remove_reaction(state, data):
         """Take your reaction back; ack {message}; the room gets reaction_updated."""
         message = service.remove_reaction(state.user, data["message_id"], data["emoji"])

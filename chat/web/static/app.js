@@ -25,6 +25,7 @@ const state = {
   thread: null,            // the message whose thread is open
   socket: null,
   typingSent: 0,
+  commands: [],            // the slash commands: {name, description, usage}
 };
 window.chat = state; // for debugging and the browser tests
 
@@ -133,8 +134,13 @@ async function start() {
   state.syncCursor = (await api("GET", "/api/sync")).cursor; // before loading: nothing slips by
   await Promise.all([loadRooms(), loadNotifications(), loadOnline()]);
   connect();
+  loadCommands().catch(() => {}); // completion only: never in the way of starting
   const first = [...state.rooms.values()].find(isMember);
   if (first && !state.current) openRoom(first.id);
+}
+
+async function loadCommands() {
+  state.commands = (await api("GET", "/api/commands")).commands;
 }
 
 async function loadRooms() {
@@ -602,7 +608,7 @@ async function post(box, extra) {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const ack = await state.socket.timeout(5000).emitWithAck("send_message", { roomId: state.current, message: content, clientId, ...extra });
-      if (ack.ok) return receive(ack.message);
+      if (ack.ok) return ack.message ? receive(ack.message) : hint(ack.text);
       return alert(ack.error.message);
     } catch { await new Promise((r) => setTimeout(r, 1000)); }
   }
@@ -620,6 +626,31 @@ async function upload() {
     alert(error.message);
   }
   $("file").value = "";
+}
+
+// ---------------------------------------------------------------- slash commands
+function hint(text) {
+  $("command-hint").textContent = text;
+  $("command-hint").hidden = !text;
+}
+
+function matchingCommands() {
+  const value = $("text").value;
+  if (!value.startsWith("/") || value.startsWith("//") || /\s/.test(value)) return [];
+  return state.commands.filter((c) => `/${c.name}`.startsWith(value));
+}
+
+function suggestCommands() {
+  hint(matchingCommands().map((c) => `${c.usage}: ${c.description}`).join("\n"));
+}
+
+function completeCommand(event) {
+  const found = matchingCommands();
+  if (event.key !== "Tab" || !found.length) return false;
+  event.preventDefault();
+  $("text").value = `/${found[0].name} `;
+  hint(`${found[0].usage}: ${found[0].description}`);
+  return true;
 }
 
 // ---------------------------------------------------------------- typing
@@ -900,9 +931,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("older").onclick = loadOlder;
   $("file").onchange = upload;
   $("text").addEventListener("input", typed);
+  $("text").addEventListener("input", suggestCommands);
   $("text").addEventListener("blur", stopTyping);
   $("text").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("composer").requestSubmit(); }
+    if (completeCommand(event)) return;
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); hint(""); $("composer").requestSubmit(); }
   });
   document.addEventListener("visibilitychange", markRead);
   setMode(false);

@@ -5,6 +5,7 @@ from flask import Blueprint
 
 from chat import hookimpl
 from chat.errors import ValidationError
+from chat.plugin_api import Reply, SlashCommand
 
 from .words import BANNED, SHRUG
 
@@ -67,3 +68,15 @@ def register_socket_events(socketio, namespace):
     @event("rules_ping", EventSchema)
     def rules_ping(state, data):
         return {"pong": state.user.username}
+
+
+def _roll(actor, room, args):
+    return Reply(post=f"{actor.username} rolled a 4")
+
+
+@hookimpl
+def register_slash_commands(app):
+    return [
+        SlashCommand("roll", "roll a die", "/roll", _roll),
+        SlashCommand("me", "replaced by the rules", "/me", lambda *a: Reply(text="no emotes")),
+    ]
