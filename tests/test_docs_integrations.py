@@ -1,6 +1,6 @@
 """docs/integrations.md's examples run as written against a server started as shipped
-(allowing receivers at 127.0.0.1, as every test server): its shell blocks as one bash
-script, each Python block on its own."""
+(allowing receivers at 127.0.0.1, as every test server, and with a VAPID key): its
+shell blocks as one bash script, each Python block on its own."""
 
 import os
 import re
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.processes import release, server
+from tests.pushservers import vapid_private_key
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "integrations.md"
 BLOCK = re.compile(r"^```(sh|python)\n(.*?)^```", re.S | re.M)
@@ -25,6 +26,7 @@ def live(live_settings, own_database):
     """A server with a database of its own (migrated as shipped): the examples'
     deliveries are its alone."""
     settings = {**live_settings, "MONGODB_URI": own_database}
+    settings["VAPID_PRIVATE_KEY"] = vapid_private_key()  # for the Web Push example
     release(settings)
     with server(settings) as (base, _):
         yield base

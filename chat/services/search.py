@@ -7,9 +7,9 @@ is a member of now are searched (history's rule). A query reads the smaller side
 readable rooms' messages when they are few (ROOM_SCAN), else the index by its longest
 word, one time window of `_id`s at a time from the newest (a database that cannot
 walk a posting list in `_id` order, SecantusDB, then never gathers and sorts a whole
-one). Other words and prefixes filter in the database, quoted phrases on the
-candidates. One request looks at no more than SCAN_CAP candidates and pages on with
-`nextCursor`.
+one), or by a prefix's range for a query of prefixes only. Other words and prefixes
+filter in the database, quoted phrases on the candidates. One request looks at no more
+than SCAN_CAP candidates and pages on with `nextCursor`.
 """
 
 import re
@@ -121,10 +121,11 @@ def search(
     # the word's entries in the index, a time window at a time.
     if sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN:
         batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
+    elif not exact:  # prefixes only: one read led by the first one's index range
+        batches = _whole({"terms": ranges[0]} | rest, upper, floor, SCAN_CAP)
     else:
-        word = max(exact, key=len) if exact else None
         take = 4 * limit if phrases else limit  # rows a read returns
-        batches = _windows(word, rest, upper, floor, readable, limit, take)
+        batches = _windows(max(exact, key=len), rest, upper, floor, readable, limit, take)
     found, last, examined = [], None, 0
     for batch, bound in batches:
         for doc in batch:
@@ -157,8 +158,9 @@ def _between(upper: ObjectId | None, lower: ObjectId | None) -> dict:
 
 
 def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int) -> Batches:
-    """One read of the readable rooms (led by `room`), newest first, `take` rows at most;
-    the bound is the last one read when it returned that many, else None (no more)."""
+    """One read, newest first, led by the query's first field (`room`: the readable
+    rooms; `terms`: a prefix's range), `take` rows at most; the bound is the last one
+    read when it returned that many, else None (no more)."""
     query = dict(rest)
     if ids := _between(upper, floor):
         query["_id"] = ids
@@ -167,7 +169,7 @@ def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int
 
 
 def _windows(
-    word: str | None,
+    word: str,
     rest: dict,
     upper: ObjectId | None,
     floor: ObjectId | None,
@@ -176,14 +178,14 @@ def _windows(
     take: int,
 ) -> Batches:
     """The matches a time window at a time, newest first: a window is read through the
-    (terms, _id) index by one word and an `_id` range (by `_id` alone for a query of
-    prefixes only), `take` rows a read, so the database never gathers and sorts a whole
-    posting list. The first window ends at the newest activity (everything after it
-    included) or the caller's bound, and would hold `want` messages at the readable
-    rooms' average rate (one second at least: `_id`s count seconds); the next is sized
-    to hold `want` matches at the rate seen so far (at least as wide, at most
-    WINDOW_GROWTH times wider), or is all the rest when that rate promises only a few
-    more (a rare word: two reads), down to the oldest readable room's creation."""
+    (terms, _id) index by one word and an `_id` range, `take` rows a read, so the
+    database never gathers and sorts a whole posting list. The first window ends at the
+    newest activity (everything after it included) or the caller's bound, and would
+    hold `want` messages at the readable rooms' average rate (one second at least:
+    `_id`s count seconds); the next is sized to hold `want` matches at the rate seen so
+    far (at least as wide, at most WINDOW_GROWTH times wider), or is all the rest when
+    that rate promises only a few more (a rare word: two reads), down to the oldest
+    readable room's creation."""
     now = datetime.now(UTC)
     top = max(_aware(r.get("last_activity") or now) for r in readable)
     if upper is not None:
@@ -198,12 +200,9 @@ def _windows(
         start = max(top - width, bottom)
         lower = ObjectId.from_datetime(start)
         window = {"_id": {"$gte": lower} | ({"$lt": upper} if upper is not None else {})}
-        if word is not None:
-            # Conjuncts SecantusDB does not merge (the `$or`): the first is read through
-            # the compound index by both of its fields. MongoDB plans it alike.
-            query = {"$and": [{"terms": word} | window, {"$or": [rest]}]}
-        else:
-            query = window | rest  # `_id` first: the range leads
+        # Conjuncts SecantusDB does not merge (the `$or`): the first is read through the
+        # compound index by both of its fields. MongoDB plans it alike.
+        query = {"$and": [{"terms": word} | window, {"$or": [rest]}]}
         docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
         seen += len(docs)
         if len(docs) == take:  # more in this window: on after the last row

@@ -1,12 +1,11 @@
-"""Device push: registration (bad input refused, nothing stored), Web Push and FCM
-against local services speaking their APIs (tests/pushservers.py: the crypto is real),
-ids-only payloads, and dead devices removed. Online versus offline, as shipped:
-tests/sockets/test_push.py."""
+"""Device push: registration (one device per token or endpoint, only yours to delete;
+bad input refused, nothing stored). What is pushed, and when: the notifications
+plugin's tests (tests/plugins/test_push.py)."""
 
 import pytest
 
 from chat.models import Device
-from tests.conftest import assert_error, eventually
+from tests.conftest import assert_error
 from tests.pushservers import ApnsService, FcmService, WebPushService, vapid_private_key
 
 
@@ -29,65 +28,6 @@ def services(app, monkeypatch, tmp_path):
     yield webpush, fcm, apns
     for service in (webpush, fcm, apns):
         service.close()
-
-
-@pytest.fixture
-def room(alice, bob):
-    room = alice.create_room("pushy")["id"]
-    bob.ok("post", f"/api/rooms/{room}/join")
-    return room
-
-
-def test_an_offline_users_devices_get_the_mention(alice, bob, room, services):
-    webpush, fcm, apns = services
-    browser = webpush.subscribe("bob-laptop")
-    bob.ok("post", "/api/devices", 201, json={"platform": "webpush", "subscription": browser})
-    bob.ok("post", "/api/devices", 201, json={"platform": "fcm", "token": "bob-phone:APA91b"})
-    bob.ok("post", "/api/devices", 201, json={"platform": "apns", "token": "ab12" * 16})
-    listed = bob.ok("get", "/api/devices")
-    assert [d["platform"] for d in listed["devices"]] == ["webpush", "fcm", "apns"]
-    assert len(listed["vapidPublicKey"]) == 87  # a P-256 point, base64url
-    sent = alice.send(room, "@bob the build is red")
-    everyone = lambda: webpush.received and fcm.received and apns.received  # noqa: E731
-    assert eventually(everyone, 10), webpush.errors + fcm.errors + apns.errors
-    path, claims, payload = webpush.received[0]
-    assert path == "/push/bob-laptop" and claims["sub"] == "mailto:ops@example.com"
-    assert payload["messageId"] == sent["id"] and payload["type"] == "mention"
-    assert "body" not in payload and "the build is red" not in str(payload)  # ids only
-    assert fcm.received[0]["token"] == "bob-phone:APA91b"
-    assert fcm.received[0]["data"]["messageId"] == sent["id"]
-    token, body = apns.received[0]
-    assert token == "ab12" * 16 and body["messageId"] == sent["id"] and "alert" in body["aps"]
-    assert eventually(
-        lambda: all(d["lastPushedAt"] for d in bob.ok("get", "/api/devices")["devices"])
-    )
-
-
-def test_content_only_when_configured(app, alice, bob, room, services, monkeypatch):
-    webpush, _fcm, _apns = services
-    monkeypatch.setitem(app.config, "PUSH_INCLUDE_CONTENT", True)
-    browser = webpush.subscribe("bob")
-    bob.ok("post", "/api/devices", 201, json={"platform": "webpush", "subscription": browser})
-    alice.send(room, "@bob lunch?")
-    assert eventually(lambda: webpush.received, 10), webpush.errors
-    payload = webpush.received[0][2]
-    assert payload["body"] == "@bob lunch?" and payload["title"] == "alice in pushy"
-
-
-def test_devices_their_services_call_gone_are_removed(alice, bob, room, services):
-    webpush, fcm, _apns = services
-    bob.ok(
-        "post",
-        "/api/devices",
-        201,
-        json={"platform": "webpush", "subscription": webpush.subscribe("gone")},
-    )
-    bob.ok("post", "/api/devices", 201, json={"platform": "fcm", "token": "dead-token"})
-    bob.ok("post", "/api/devices", 201, json={"platform": "fcm", "token": "alive-token"})
-    bob.ok("post", "/api/devices", 201, json={"platform": "apns", "token": "deaddeaddead"})
-    alice.send(room, "@bob still there?")
-    assert eventually(lambda: Device.objects.count() == 1 and fcm.received, 10)
-    assert Device.objects.get().token == "alive-token" and len(fcm.received) == 1
 
 
 def test_registering_twice_is_one_device_and_only_yours_to_delete(alice, bob, services):

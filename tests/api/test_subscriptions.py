@@ -1,5 +1,5 @@
 """Outgoing webhooks (RELIABILITY row 38, in process; the restart is in
-tests/sockets/test_subscriptions.py): SSRF refusals, signed deliveries a Standard
+tests/faults/test_webhook_outage.py): SSRF refusals, signed deliveries a Standard
 Webhooks receiver verifies, retries, dead letters and who may manage them. The upkeep
 loop's delivery job is run here by hand (this in-process app runs no loop)."""
 
