@@ -224,8 +224,11 @@ def live_settings(base_settings, plugin_settings):
         "REDIS_PREFIX": f"chat-test-{run}",
         "TYPING_TIMEOUT": 2,
         "PRESENCE_PROCESS_TTL": 4,
-        # every server of the run may reach the receivers tests start on this machine
+        # every server of the run may reach the receivers tests start on this machine,
+        # and retries quickly: it claims the deliveries in-process tests make too (one
+        # database), and a retry it scheduled must not outlast their wait
         "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        "WEBHOOK_RETRY_SECONDS": "0.05",
     }
 
 
