@@ -108,9 +108,14 @@ def clear_database() -> None:
             db[name].delete_many({})
 
 
+# A room's change log moves to `changes` whenever the upkeep loop of any server on
+# the database archives it; a change still shows in the room's `rev`.
+_HOUSEKEEPING = {"rooms": {"log": 0, "log_base": 0, "log_since": 0}}
+
+
 def snapshot(db, *names: str) -> dict:
     """The full contents of some collections, to assert that nothing changed."""
-    return {name: list(db[name].find()) for name in names}
+    return {name: list(db[name].find({}, _HOUSEKEEPING.get(name))) for name in names}
 
 
 @pytest.fixture
