@@ -31,12 +31,24 @@ EXPOSED_HEADERS = [
     "X-RateLimit-Reset",
 ]
 UNLIMITED_PATHS = ("/healthz", "/readyz", "/static/")
+VERIFIED = "chat.access_token_verified"  # in the request's environ (`g` may outlive it)
+
+
+def verify_access_token(optional: bool = False) -> None:
+    """flask-jwt-extended's verify_jwt_in_request, once per request: each verification
+    reads the session and the user, and the rate limiter (for every limit it checks)
+    and the view both need the caller. A failed or absent token is verified again,
+    so that the view raises its own error."""
+    if request.environ.get(VERIFIED):
+        return
+    verify_jwt_in_request(optional=optional)
+    request.environ[VERIFIED] = get_jwt_identity() is not None
 
 
 def rate_limit_key() -> str:
     """The caller's user id when the request carries a valid token, else its address."""
     try:
-        verify_jwt_in_request(optional=True)
+        verify_access_token(optional=True)
         identity = get_jwt_identity()
     except Exception:  # an invalid token is refused by the view; count it by address
         identity = None

@@ -47,3 +47,17 @@ def test_rooms_learn_their_newest_seq(db):
     _load(migration).upgrade(db)
     assert db.rooms.find_one({"_id": busy})["last_seq"] == 3
     assert "last_seq" not in db.rooms.find_one({"_id": quiet})
+
+
+def test_messages_learn_their_word_pairs(db):
+    """Messages stored before 0015 are found by a phrase's pairs of words afterwards."""
+    room = ObjectId()
+    old = {"room": room, "seq": 1, "content": "Deploy failed again", "deleted": False}
+    gone = {"room": room, "seq": 2, "content": "deploy failed", "deleted": True, "terms": []}
+    db.messages.insert_many([{**old, "terms": ["again", "deploy", "failed"]}, gone])
+    migration = next(p for p in discover() if p.stem.startswith("0015"))
+    _load(migration).upgrade(db)
+    stored = db.messages.find_one({"room": room, "seq": 1})["terms"]
+    assert stored == ["again", "deploy", "failed", "deploy failed", "failed again"]
+    assert db.messages.find_one({"room": room, "seq": 2})["terms"] == []
+    db.messages.delete_many({"room": room})

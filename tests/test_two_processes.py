@@ -1,6 +1,7 @@
 """Two real server processes writing to one room: seq order and idempotency hold."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -202,3 +203,28 @@ def test_a_client_syncing_through_both_processes_gets_every_change_once(two_serv
                 message.get("deleted"),
             )
     assert len(state) == 60
+
+
+def test_a_kick_on_one_process_hides_the_room_from_search_on_the_other(live, live_settings):
+    """Each process keeps a searcher's rooms in memory; a kick anywhere drops them on
+    every process (Redis), so the other one stops showing the room's messages."""
+    with server(live_settings) as (second, _):
+        alice, bob = _session(live, "alice"), _session(live, "bob")
+        bob_id = bob.get(f"{live}/api/users/me", timeout=10).json()["id"]
+        room = alice.post(f"{live}/api/rooms", json={"name": "kitchen"}, timeout=10).json()["id"]
+        assert bob.post(f"{live}/api/rooms/{room}/join", timeout=10).status_code == 200
+        body = {"roomId": room, "content": "the swordfish is ready"}
+        assert alice.post(f"{live}/api/messages", json=body, timeout=10).status_code == 201
+
+        def found() -> int:
+            query = {"q": "swordfish"}
+            response = bob.get(f"{second}/api/search/messages", params=query, timeout=10)
+            return len(response.json()["messages"])
+
+        assert found() == 1  # the second process keeps bob's rooms from here
+        kicked = alice.delete(f"{live}/api/rooms/{room}/members/{bob_id}", timeout=10)
+        assert kicked.status_code == 200
+        deadline = time.monotonic() + 1
+        while found() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert found() == 0

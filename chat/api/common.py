@@ -5,12 +5,13 @@ from functools import partial, wraps
 
 import flask_smorest
 from flask import request
-from flask_jwt_extended import current_user, jwt_required
+from flask_jwt_extended import get_current_user
 from marshmallow import fields as ma_fields
 from webargs.flaskparser import FlaskParser
 
 from chat.api.errorhandlers import http_error_response
 from chat.schemas.common import ErrorEnvelopeSchema
+from chat.security import verify_access_token
 from chat.services import tokens
 
 BEARER: list[dict[str, list]] = [{"bearerAuth": []}]
@@ -77,9 +78,9 @@ def login_required(fn=None, *, scope: str | None = None):
     if fn is None:
         return partial(login_required, scope=scope)
 
-    @jwt_required()
     def session_view(*args, **kwargs):
-        return fn(*args, actor=current_user, **kwargs)
+        verify_access_token()  # the user itself, not flask-jwt-extended's proxy to it
+        return fn(*args, actor=get_current_user(), **kwargs)
 
     @wraps(fn)
     def wrapper(*args, **kwargs):

@@ -9,6 +9,8 @@ read once and served from memory until something changes it:
   process within milliseconds;
 - an entry lives at most ROOM_CACHE_SECONDS (a writer outside the services, the CLI on
   another machine, is seen by then); 0 switches the cache off;
+- a user's rooms (what search reads) are kept under the same rules, and every room
+  change forgets them all: a kick is never missed, whatever room it is in;
 - only a member's own view is served from memory: a cached room that does not list
   the sender is read again before the send is refused (a join on another process is
   never refused for a stale copy);
@@ -28,6 +30,7 @@ from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
 MAX_ROOMS = 20_000
+MAX_MEMBERS = 2_000  # users whose room lists are kept (search)
 RETRY_EVERY = 1.0  # seconds between attempts to resubscribe after a Redis failure
 PING_EVERY = 1.0  # the feed is pinged this often...
 SILENT_AFTER = 3.0  # ...and taken for lost (cache off) after this long without an answer
@@ -37,6 +40,7 @@ class RoomCache:
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.rooms: dict[ObjectId, tuple[float, dict]] = {}
+        self.memberships: dict[ObjectId, tuple[float, list[dict]]] = {}  # by user
         self.generation = 0  # counts invalidations: a read that spans one is not kept
         self.live = False  # the invalidation feed is up (or not needed)
         self.lock = threading.Lock()
@@ -56,10 +60,28 @@ class RoomCache:
                 self.rooms.clear()
             self.rooms[room_id] = (time.monotonic() + self.seconds, doc)
 
+    def member_rooms(self, user_id: ObjectId) -> list[dict] | None:
+        """The rooms a user was in, as kept by `put_member_rooms`."""
+        entry = self.memberships.get(user_id) if self.live else None
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put_member_rooms(self, user_id: ObjectId, docs: list[dict], generation: int) -> None:
+        """Keep a user's rooms, read when `generation` was current: any room's change
+        (a join, a leave, a kick anywhere) forgets every user's."""
+        with self.lock:
+            if not self.live or self.seconds <= 0 or generation != self.generation:
+                return
+            if len(self.memberships) >= MAX_MEMBERS:
+                self.memberships.clear()
+            self.memberships[user_id] = (time.monotonic() + self.seconds, docs)
+
     def drop(self, room_id: ObjectId | None = None) -> None:
-        """Forget one room (None: all of them)."""
+        """Forget one room (None: all of them), and every user's rooms."""
         with self.lock:
             self.generation += 1
+            self.memberships.clear()
             if room_id is None:
                 self.rooms.clear()
             else:
@@ -70,6 +92,7 @@ class RoomCache:
             self.live = live
             self.generation += 1
             self.rooms.clear()
+            self.memberships.clear()
 
 
 def init_app(app: Flask) -> None:

@@ -1,39 +1,43 @@
 """Message search on every supported database (SecantusDB has no `$text`).
 
 Each message stores `terms`: the distinct words of its content, case-folded and without
-accents, kept in the same write as the content (the send's insert, the edit's update,
-the delete's tombstone), under a multikey index on (terms, _id). Only rooms the caller
-is a member of now are searched (history's rule). A query reads the smaller side: the
-readable rooms' messages when they are few (ROOM_SCAN), else the index by its longest
-word, one time window of `_id`s at a time from the newest (a database that cannot
-walk a posting list in `_id` order, SecantusDB, then never gathers and sorts a whole
-one), or by a prefix's range for a query of prefixes only. Other words and prefixes
-filter in the database, quoted phrases on the candidates. One request looks at no more
-than SCAN_CAP candidates and pages on with `nextCursor`.
+accents, and its distinct pairs of neighbouring words, kept in the same write as the
+content (the send's insert, the edit's update, the delete's tombstone), under a
+multikey index on (terms, _id). Only rooms the caller is a member of now are searched
+(history's rule; the caller's rooms come from memory while no room changes, see
+live.roomcache). A query reads the smaller side: the readable rooms' messages when they
+are few (ROOM_SCAN), else the index by its longest term (a phrase's pair, else its
+longest word), one time window of `_id`s at a time from the newest (a database that
+cannot walk a posting list in `_id` order, SecantusDB, then never gathers and sorts a
+whole one); a query of prefixes only reads windows by `_id`, and the last stretch by
+its first prefix's range. Other words, pairs and prefixes filter in the database; the
+order of a phrase of three words or more is checked on the candidates. One request
+looks at no more than SCAN_CAP candidates and pages on with `nextCursor`.
 """
 
 import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from bson import ObjectId
 
 from chat import wire
 from chat.errors import ValidationError
 from chat.models import Message, Room, User
-from chat.services import tokens
-from chat.services.rooms import get_member_room
+from chat.services.rooms import MEMBER_ROOM_FIELDS, get_member_room, member_rooms
 
 WORD = re.compile(r"\w+")
 PART = re.compile(r'"([^"]*)"|(\S+)')
-MAX_TERMS = 500  # per message
+MAX_TERMS = 500  # words per message, and as many pairs
 TERM_LENGTH = 64
 QUERY_TERMS = 10
 PREFIX_MIN = 2
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
+UNSTORED = {"terms": 0}  # not part of a result: left in the database
 
 
 def normalize(text: str) -> str:
@@ -47,8 +51,15 @@ def words(text: str) -> list[str]:
 
 
 def terms(content: str) -> list[str]:
-    """What a message is found by: its distinct words."""
-    return sorted(set(words(content)))[:MAX_TERMS]
+    """What a message is found by: its distinct words, and its distinct pairs of
+    neighbouring words ("deploy failed"), by which a phrase is found without reading
+    every message holding its words."""
+    said = words(content)
+    return sorted(set(said))[:MAX_TERMS] + sorted(set(_pairs(said)))[:MAX_TERMS]
+
+
+def _pairs(said: list[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in pairwise(said)]
 
 
 def _parse(q: str) -> tuple[list[str], list[str], list[list[str]]]:
@@ -68,10 +79,10 @@ def _parse(q: str) -> tuple[list[str], list[str], list[list[str]]]:
                 raise _bad(f"A prefix needs at least {PREFIX_MIN} letters before '*'.")
             prefixes.append(prefix)
         exact += found
-    exact = list(dict.fromkeys(exact))
+    exact = list(dict.fromkeys(exact + [p for phrase in phrases for p in _pairs(phrase)]))
     if not exact and not prefixes:
         raise _bad("Nothing to search for: give a word.")
-    if len(exact) + len(prefixes) > QUERY_TERMS:
+    if len({w for w in exact if " " not in w}) + len(prefixes) > QUERY_TERMS:
         raise _bad(f"At most {QUERY_TERMS} words.")
     return exact, prefixes, phrases
 
@@ -93,13 +104,12 @@ def search(
     """Messages matching `q` in rooms the actor may read now, newest first:
     {messages: [message + room {id, name}], nextCursor}."""
     exact, prefixes, phrases = _parse(q)
-    fields = {"_id": 1, "last_seq": 1, "last_activity": 1, "created_at": 1}
     if room_id is not None:
         get_member_room(actor, room_id)
+        fields = MEMBER_ROOM_FIELDS
         readable = list(Room._get_collection().find({"_id": ObjectId(room_id)}, fields))
     else:
-        found = Room._get_collection().find({"participants": actor.id}, fields)
-        readable = [r for r in found if tokens.may_use(actor, r["_id"])]
+        readable = member_rooms(actor)
     rooms = [r["_id"] for r in readable]
     if not rooms:
         return {"messages": [], "nextCursor": None}
@@ -121,8 +131,9 @@ def search(
     # the word's entries in the index, a time window at a time.
     if sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN:
         batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
-    elif not exact:  # prefixes only: one read led by the first one's index range
-        batches = _whole({"terms": ranges[0]} | rest, upper, floor, SCAN_CAP)
+    elif not exact:  # prefixes only: by time, the last stretch by the first one's range
+        by_range = {"terms": ranges[0]} | rest
+        batches = _windows(None, rest, upper, floor, readable, limit, limit, by_range)
     else:
         take = 4 * limit if phrases else limit  # rows a read returns
         batches = _windows(max(exact, key=len), rest, upper, floor, readable, limit, take)
@@ -164,22 +175,26 @@ def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int
     query = dict(rest)
     if ids := _between(upper, floor):
         query["_id"] = ids
-    docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
+    docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
     yield docs, docs[-1]["_id"] if len(docs) == take else None
 
 
 def _windows(
-    word: str,
+    word: str | None,
     rest: dict,
     upper: ObjectId | None,
     floor: ObjectId | None,
     readable: list[dict],
     want: int,
     take: int,
+    by_range: dict | None = None,
 ) -> Batches:
     """The matches a time window at a time, newest first: a window is read through the
     (terms, _id) index by one word and an `_id` range, `take` rows a read, so the
-    database never gathers and sorts a whole posting list. The first window ends at the
+    database never gathers and sorts a whole posting list. Without a word (prefixes
+    only) a window is read by `_id` alone, and the last stretch by `by_range` (the
+    prefix's index range: walking all the rest of the messages would be slower for a
+    prefix that is rare). The first window ends at the
     newest activity (everything after it included) or the caller's bound, and would
     hold `want` messages at the readable rooms' average rate (one second at least:
     `_id`s count seconds); the next is sized to hold `want` matches at the rate seen so
@@ -202,8 +217,9 @@ def _windows(
         window = {"_id": {"$gte": lower} | ({"$lt": upper} if upper is not None else {})}
         # Conjuncts SecantusDB does not merge (the `$or`): the first is read through the
         # compound index by both of its fields. MongoDB plans it alike.
-        query = {"$and": [{"terms": word} | window, {"$or": [rest]}]}
-        docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
+        lead = {"terms": word} if word is not None else {}
+        query = {"$and": [lead | window, {"$or": [rest]}]}
+        docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
         seen += len(docs)
         if len(docs) == take:  # more in this window: on after the last row
             upper = docs[-1]["_id"]
@@ -214,8 +230,15 @@ def _windows(
         if done:
             return
         covered += top - start
-        if seen * (start - bottom) <= 4 * want * covered:  # a few more at this rate: all
+        # the rate is taken as one match more than seen: none in a narrow window is
+        # no proof of a rare word, and reading all the rest of a common one is slow
+        if (seen + 1) * (start - bottom) <= 4 * want * covered:  # a few more: all
+            if by_range is not None:
+                yield from _whole(by_range, lower, floor, take)
+                return
             width = start - bottom
+        elif not seen:  # nothing yet: as wide as a window may grow
+            width *= WINDOW_GROWTH
         else:  # `want` more at this rate
             width = min(max(covered * want / seen, width), width * WINDOW_GROWTH)
         top, upper = start, lower

@@ -61,3 +61,19 @@ def test_a_stale_copy_never_refuses_a_new_member_and_writes_drop_it(app, alice, 
         assert newcomer.id in cache.get(oid)["participants"]  # read again, kept fresh
     finally:
         cache.set_live(False)
+
+
+def test_a_users_rooms_are_forgotten_on_any_room_change():
+    cache, user, room = RoomCache(10), ObjectId(), ObjectId()
+    rooms_of = [{"_id": room}]
+    cache.put_member_rooms(user, rooms_of, cache.generation)
+    assert cache.member_rooms(user) is None  # not while the feed is down
+    cache.set_live(True)
+    before = cache.generation
+    cache.drop(ObjectId())  # some other room changed while the user's rooms were read
+    cache.put_member_rooms(user, rooms_of, before)
+    assert cache.member_rooms(user) is None
+    cache.put_member_rooms(user, rooms_of, cache.generation)
+    assert cache.member_rooms(user) == rooms_of
+    cache.drop(ObjectId())  # a kick in any room: every user's rooms are read again
+    assert cache.member_rooms(user) is None
