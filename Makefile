@@ -10,12 +10,12 @@ EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-even
 ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
 CORE_TESTS := tests/api tests/sockets tests/test_two_processes.py
 
-.PHONY: run test lint format clean eventlet-venv redis-server chromium web-vendor screenshots soak bench secantusd-rs docs
+.PHONY: run test lint format clean eventlet-venv redis-server chromium promtool web-vendor screenshots soak bench secantusd-rs docs
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.run
 
-test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server chromium
+test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server chromium promtool
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -99,6 +99,11 @@ chromium:
 # either way the binary must exist.
 redis-server:
 	@command -v redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
+
+# promtool checks and unit-tests the Prometheus alert rules (deploy/prometheus).
+promtool:
+	@command -v promtool >/dev/null || \
+	  { apt-get update -q && apt-get install -y -q --no-install-recommends prometheus; }
 
 clean:
 	rm -rf $(VENV) $(EVENTLET_VENV) node_modules .pytest_cache .ruff_cache
