@@ -16,6 +16,7 @@ looks at no more than SCAN_CAP candidates and pages on with `nextCursor`.
 """
 
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,9 @@ PREFIX_MIN = 2
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
-UNSTORED = {"terms": 0}  # not part of a result: left in the database
+ROOM_LIST = 100  # readable rooms sent in the query at most, when they are most rooms
+ROOM_TOTAL_SECONDS = 60.0  # how long a process trusts its count of all rooms
+_room_count: list[float] = [0.0, 0.0]  # (counted at, rooms)
 
 
 def normalize(text: str) -> str:
@@ -115,7 +118,10 @@ def search(
         return {"messages": [], "nextCursor": None}
     # $elemMatch: one word must be in the range (two bounds on an array match apart)
     ranges = [{"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}} for p in prefixes]
+    scan = sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN
     rest: dict = {"room": {"$in": rooms}, "deleted": False}
+    if not scan and len(rooms) > ROOM_LIST and 2 * len(rooms) >= _room_total():
+        del rest["room"]  # most of the rooms: each row is checked below, not in the query
     clauses: list[dict] = [{"terms": {"$all": exact}}] if exact else []
     clauses += [{"terms": r} for r in ranges]
     rest["$and"] = clauses
@@ -129,7 +135,8 @@ def search(
     floor = ObjectId.from_datetime(after) if after is not None else None
     # The smaller side is read: the readable rooms' messages when they are few, else
     # the word's entries in the index, a time window at a time.
-    if sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN:
+    mine = set(rooms)
+    if scan:
         batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
     elif not exact:  # prefixes only: by time, the last stretch by the first one's range
         by_range = {"terms": ranges[0]} | rest
@@ -141,7 +148,7 @@ def search(
     for batch, bound in batches:
         for doc in batch:
             examined += 1
-            if all(_has_phrase(doc.get("content", ""), p) for p in phrases):
+            if doc["room"] in mine and all(_has_phrase(doc.get("content", ""), p) for p in phrases):
                 found.append(doc)
                 if len(found) == limit:
                     last = doc["_id"]
@@ -163,6 +170,13 @@ def search(
 Batches = Iterator[tuple[list[dict], ObjectId | None]]
 
 
+def _room_total() -> float:
+    """How many rooms there are (the database's estimate, counted once a minute)."""
+    if time.monotonic() - _room_count[0] > ROOM_TOTAL_SECONDS:
+        _room_count[:] = [time.monotonic(), Room._get_collection().estimated_document_count()]
+    return _room_count[1]
+
+
 def _between(upper: ObjectId | None, lower: ObjectId | None) -> dict:
     ids = {"$lt": upper} if upper is not None else {}
     return ids | ({"$gt": lower} if lower is not None else {})
@@ -175,7 +189,7 @@ def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int
     query = dict(rest)
     if ids := _between(upper, floor):
         query["_id"] = ids
-    docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
+    docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
     yield docs, docs[-1]["_id"] if len(docs) == take else None
 
 
@@ -219,7 +233,7 @@ def _windows(
         # compound index by both of its fields. MongoDB plans it alike.
         lead = {"terms": word} if word is not None else {}
         query = {"$and": [lead | window, {"$or": [rest]}]}
-        docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
+        docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
         seen += len(docs)
         if len(docs) == take:  # more in this window: on after the last row
             upper = docs[-1]["_id"]
