@@ -16,7 +16,6 @@ looks at no more than SCAN_CAP candidates and pages on with `nextCursor`.
 """
 
 import re
-import time
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,9 +37,6 @@ PREFIX_MIN = 2
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
-ROOM_LIST = 100  # readable rooms sent in the query at most, when they are most rooms
-ROOM_TOTAL_SECONDS = 60.0  # how long a process trusts its count of all rooms
-_room_count: list[float] = [0.0, 0.0]  # (counted at, rooms)
 
 
 def normalize(text: str) -> str:
@@ -118,10 +114,7 @@ def search(
         return {"messages": [], "nextCursor": None}
     # $elemMatch: one word must be in the range (two bounds on an array match apart)
     ranges = [{"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}} for p in prefixes]
-    scan = sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN
     rest: dict = {"room": {"$in": rooms}, "deleted": False}
-    if not scan and len(rooms) > ROOM_LIST and 2 * len(rooms) >= _room_total():
-        del rest["room"]  # most of the rooms: each row is checked below, not in the query
     clauses: list[dict] = [{"terms": {"$all": exact}}] if exact else []
     clauses += [{"terms": r} for r in ranges]
     rest["$and"] = clauses
@@ -135,8 +128,7 @@ def search(
     floor = ObjectId.from_datetime(after) if after is not None else None
     # The smaller side is read: the readable rooms' messages when they are few, else
     # the word's entries in the index, a time window at a time.
-    mine = set(rooms)
-    if scan:
+    if sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN:
         batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
     elif not exact:  # prefixes only: by time, the last stretch by the first one's range
         by_range = {"terms": ranges[0]} | rest
@@ -148,7 +140,7 @@ def search(
     for batch, bound in batches:
         for doc in batch:
             examined += 1
-            if doc["room"] in mine and all(_has_phrase(doc.get("content", ""), p) for p in phrases):
+            if all(_has_phrase(doc.get("content", ""), p) for p in phrases):
                 found.append(doc)
                 if len(found) == limit:
                     last = doc["_id"]
@@ -168,13 +160,6 @@ def search(
 
 
 Batches = Iterator[tuple[list[dict], ObjectId | None]]
-
-
-def _room_total() -> float:
-    """How many rooms there are (the database's estimate, counted once a minute)."""
-    if time.monotonic() - _room_count[0] > ROOM_TOTAL_SECONDS:
-        _room_count[:] = [time.monotonic(), Room._get_collection().estimated_document_count()]
-    return _room_count[1]
 
 
 def _between(upper: ObjectId | None, lower: ObjectId | None) -> dict:

@@ -21,14 +21,11 @@ def _plan(request, monkeypatch, app):
     """Every test twice: reading the readable rooms' messages (what small servers do)
     and reading the index a time window at a time (what larger ones do); the second
     with each caller's rooms kept in memory, as a server with its invalidation feed up
-    keeps them (live.roomcache), and checked row by row rather than in the query (as
-    for a caller in most of the rooms)."""
+    keeps them (live.roomcache)."""
     if request.param == "rooms":
         yield request.param
         return
     monkeypatch.setattr(search, "ROOM_SCAN", -1)
-    monkeypatch.setattr(search, "ROOM_LIST", 0)
-    monkeypatch.setattr(search, "_room_total", lambda: 0)
     app.extensions["room_cache"].set_live(True)
     try:
         yield request.param
