@@ -37,6 +37,7 @@ PREFIX_MIN = 2
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
+UNSTORED = {"terms": 0}  # not part of a result (and SecantusDB sorts the rest faster)
 
 
 def normalize(text: str) -> str:
@@ -174,7 +175,7 @@ def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int
     query = dict(rest)
     if ids := _between(upper, floor):
         query["_id"] = ids
-    docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
+    docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
     yield docs, docs[-1]["_id"] if len(docs) == take else None
 
 
@@ -218,7 +219,7 @@ def _windows(
         # compound index by both of its fields. MongoDB plans it alike.
         lead = {"terms": word} if word is not None else {}
         query = {"$and": [lead | window, {"$or": [rest]}]}
-        docs = list(Message._get_collection().find(query).sort("_id", -1).limit(take))
+        docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
         seen += len(docs)
         if len(docs) == take:  # more in this window: on after the last row
             upper = docs[-1]["_id"]
