@@ -194,13 +194,13 @@ def _windows(
     database never gathers and sorts a whole posting list. Without a word (prefixes
     only) a window is read by `_id` alone, and the last stretch by `by_range` (the
     prefix's index range: walking all the rest of the messages would be slower for a
-    prefix that is rare). The first window ends at the
-    newest activity (everything after it included) or the caller's bound, and would
-    hold `want` messages at the readable rooms' average rate (one second at least:
-    `_id`s count seconds); the next is sized to hold `want` matches at the rate seen so
-    far (at least as wide, at most WINDOW_GROWTH times wider), or is all the rest when
-    that rate promises only a few more (a rare word: two reads), down to the oldest
-    readable room's creation."""
+    prefix that is rare). The first window ends at the newest activity (everything
+    after it included) or the caller's bound, and would hold `want` messages at the
+    readable rooms' average rate (one second at least: `_id`s count seconds); the next
+    is sized to hold `want` matches at the rate seen so far (at least as wide, at most
+    WINDOW_GROWTH times wider; that much wider when none matched yet), or is all the
+    rest when that rate, counting one match more than seen, promises only a few more
+    (a rare word: three reads), down to the oldest readable room's creation."""
     now = datetime.now(UTC)
     top = max(_aware(r.get("last_activity") or now) for r in readable)
     if upper is not None:
