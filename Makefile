@@ -67,8 +67,9 @@ web-vendor: $(NODE_STAMP)
 
 # What is generated from the code: docs/openapi.json and the README's settings table
 # (tests fail when they differ from the code).
-docs: $(STAMP)
+docs: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m devtools.docs
+	npm run --silent client:types  # the TypeScript client's types follow the document
 
 # Benchmarks against the Node Socket.IO peer (bench/): `make bench SCENARIO=rooms`.
 bench: $(STAMP) $(NODE_STAMP) secantusd-rs
