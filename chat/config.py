@@ -25,6 +25,7 @@ from marshmallow.validate import Range
 ENVIRONMENTS = ("production", "development", "testing")
 ASYNC_MODES = ("gevent", "threading", "eventlet")
 SAME = object()  # an environment that keeps the declared default
+QUEUE_SCHEMES = ("redis://", "rediss://", "unix://", "amqp://", "amqps://")
 
 
 class ConfigError(RuntimeError):
@@ -60,7 +61,8 @@ SETTINGS: tuple[Setting, ...] = (
       shown="unset (dev: `mongodb://127.0.0.1:27017/chat`)"),
     S("REDIS_URL", "str", None, "Redis for readiness, the Socket.IO message queue, "
       "presence, limits and the room cache feed"),
-    S("SOCKETIO_MESSAGE_QUEUE", "str", None, "message queue for multi-process Socket.IO",
+    S("SOCKETIO_MESSAGE_QUEUE", "str", None, "message queue that links Socket.IO processes: "
+      "Redis (`redis://`, `rediss://`) or RabbitMQ (`amqp://`, `amqps://`)",
       shown="`REDIS_URL`"),
     S("SECRET_KEY", "str", None, "Flask secret (also signs login device tokens); required "
       "in production", shown="random per process in development"),
@@ -121,8 +123,8 @@ SETTINGS: tuple[Setting, ...] = (
       "is dropped"),
     S("SOCKET_MAX_FRAME", "int", 64 * 1024, "largest Socket.IO message in bytes; bigger "
       "frames close the connection"),
-    S("SOCKETIO_CHANNEL", "str", "chat-socketio", "Redis channel of the message queue (one "
-      "per deployment)"),
+    S("SOCKETIO_CHANNEL", "str", "chat-socketio", "Redis channel or RabbitMQ exchange of the "
+      "message queue (one per deployment)"),
     S("REDIS_PREFIX", "str", "chat", "prefix of every key and channel in Redis"),
     S("TYPING_TIMEOUT", "int", 5, "seconds before an unrefreshed typing indicator ends"),
     S("ROOM_CACHE_SECONDS", "float", 10.0, "most seconds a process serves a room to sends "
@@ -262,7 +264,11 @@ def load_config(name: str | None = None) -> dict:
     settings["LOG_LEVEL"] = str(settings["LOG_LEVEL"]).upper()
     if not isinstance(settings["CHAT_PLUGIN_CONFIG"], dict):
         raise ConfigError("CHAT_PLUGIN_CONFIG must be a JSON object of plugin name -> settings")
-    settings["SOCKETIO_MESSAGE_QUEUE"] = settings["SOCKETIO_MESSAGE_QUEUE"] or settings["REDIS_URL"]
+    settings["SOCKETIO_MESSAGE_QUEUE"] = queue = (
+        settings["SOCKETIO_MESSAGE_QUEUE"] or settings["REDIS_URL"]
+    )
+    if queue and not queue.startswith(QUEUE_SCHEMES):
+        raise ConfigError(f"SOCKETIO_MESSAGE_QUEUE must start with one of {QUEUE_SCHEMES}")
     if name == "testing":
         settings.update({k: v for k, v in TESTING.items() if not _given(k)})
     if development:

@@ -9,6 +9,7 @@ or health check hangs instead of being refused.
 """
 
 import resource
+import time
 
 from chat import logs
 from chat.config import read
@@ -26,7 +27,7 @@ _sockets = read("SOCKET_MAX_CONNECTIONS")
 # REST calls and /healthz answered while the sockets are all taken.
 worker_connections = _sockets + 1000
 backlog = 4096  # a reconnect storm of thousands arrives within a second
-graceful_timeout = 5  # SIGTERM: sockets are closed and clients reconnect elsewhere
+graceful_timeout = 5  # SIGTERM: handlers finish, sockets close, clients reconnect elsewhere
 timeout = 30
 # Every log line, gunicorn's error and access logs too, is JSON (chat/logs.py).
 logconfig_dict = logs.config(read("LOG_LEVEL").upper(), read("ACCESS_LOG"))
@@ -48,7 +49,26 @@ def on_starting(server):
 
 def post_worker_init(worker):
     """The upkeep loop runs from the start: deliveries due after a restart go out
-    before any socket connects."""
-    from chat.sockets import start_upkeep
+    before any socket connects. On SIGTERM the worker stops accepting and waits up to
+    graceful_timeout for its connections to end: the sockets are closed once the
+    events in hand are answered (well within it), and the worker exits."""
+    from chat.sockets import drain_when, start_upkeep
 
     start_upkeep(worker.wsgi)
+    drain_when(_stopped_accepting(worker), wait=graceful_timeout - 2)
+
+
+def _stopped_accepting(worker):
+    """True once SIGTERM came and the worker closed its listeners (gunicorn does within
+    a second): a client told to reconnect before then could reach this process again.
+    A worker class that keeps them open is taken as closed after 1.5 s."""
+    since: list[float] = []
+
+    def stopped() -> bool:
+        if worker.alive:
+            return False
+        since[:] = since or [time.monotonic()]
+        closed = all(getattr(listener, "sock", None) is None for listener in worker.sockets)
+        return closed or time.monotonic() - since[0] > 1.5
+
+    return stopped

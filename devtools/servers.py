@@ -1,5 +1,7 @@
-"""Start and stop the local SecantusDB and Redis servers used by `make run` and tests."""
+"""Start and stop the local SecantusDB, Redis and RabbitMQ servers used by `make run`,
+tests and the benchmark."""
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -70,6 +72,70 @@ def start_redis(port: int | None = None) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     wait_for_port(port, proc=proc)
     return proc, f"redis://127.0.0.1:{port}/0"
+
+
+RABBITMQ = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # Debian's, without its `su` wrapper
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"  # the machine's broker
+
+
+def rabbitmq_url() -> str:
+    """The machine's RabbitMQ (RABBITMQ_URL, else 127.0.0.1:5672), started when it is
+    installed but not running."""
+    url = os.environ.get("RABBITMQ_URL", RABBITMQ_URL)
+    if url == RABBITMQ_URL and not _answers(5672):
+        if shutil.which("rabbitmq-server") is None:
+            raise RuntimeError("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
+        subprocess.run(["rabbitmq-server", "-detached"], check=True, timeout=60)
+        wait_for_port(5672, timeout=60)
+    return url
+
+
+def start_rabbitmq(home: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """A RabbitMQ node of our own (its data, cookie and logs under `home`, its own ports),
+    for tests that stop and restart the broker. Stop it with `stop_group`."""
+    if not RABBITMQ.exists():
+        raise RuntimeError("rabbitmq-server is not installed (apt-get install rabbitmq-server)")
+    port = port or free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    env = env_with(
+        HOME=home,
+        RABBITMQ_NODENAME=f"chat-{port}@localhost",
+        RABBITMQ_NODE_PORT=port,
+        RABBITMQ_DIST_PORT=free_port(),
+        RABBITMQ_MNESIA_BASE=home / "db",
+        RABBITMQ_LOG_BASE=home / "log",
+        RABBITMQ_PID_FILE=home / "pid",
+        RABBITMQ_ENABLED_PLUGINS_FILE=home / "plugins",
+        RABBITMQ_FEATURE_FLAGS_FILE=home / "feature_flags",
+        RABBITMQ_CONFIG_FILE=home / "none",
+    )
+    with open(home / "out.log", "ab") as log:
+        proc = subprocess.Popen(
+            [str(RABBITMQ)], env=env, stdout=log, stderr=log, start_new_session=True
+        )
+    wait_for_port(port, timeout=60, proc=proc)
+    return proc, f"amqp://guest:guest@127.0.0.1:{port}//"
+
+
+def stop_group(proc: subprocess.Popen | None, timeout: float = 15.0) -> None:
+    """Stop a process started in its own session, and everything it started."""
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def stop(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:

@@ -161,8 +161,10 @@ def test_every_declared_setting_is_read_from_the_environment(monkeypatch):
     """One declaration per setting, each read: a value set in the environment arrives."""
     samples = {"int": ("7", 7), "float": ("2.5", 2.5), "bool": ("false", False)}
     samples |= {"list": ("a, b", ["a", "b"]), "json": ('{"x": {}}', {"x": {}})}
+    urls = {"REDIS_URL": "redis://h:1/0", "SOCKETIO_MESSAGE_QUEUE": "amqp://u:p@h:1//"}
     for setting in SETTINGS:
         raw, parsed = samples.get(setting.type, (setting.choices or ("value",))[-1:] * 2)
+        raw, parsed = (urls[setting.name],) * 2 if setting.name in urls else (raw, parsed)
         monkeypatch.setenv(setting.name, raw)
         if setting.name != "CHAT_ENV":
             assert load_config("development")[setting.name] == parsed, setting.name
@@ -173,3 +175,14 @@ def test_the_readme_table_is_the_declarations():
     """The README's configuration table is generated from chat.config (`make docs`)."""
     readme = (ROOT / "README.md").read_text()
     assert settings_table() in readme, "README's settings table is stale: run `make docs`"
+
+
+def test_the_message_queue_is_redis_or_rabbitmq(monkeypatch):
+    """A queue URL of another kind (a typo, Kafka) refuses to start, rather than running
+    processes that never hear each other."""
+    monkeypatch.setenv("SOCKETIO_MESSAGE_QUEUE", "amqp://guest:guest@mq:5672//")
+    assert load_config("development")["SOCKETIO_MESSAGE_QUEUE"].startswith("amqp://")
+    for wrong in ("kafka://k:9092", "localhost:6379", "amqp:/mq"):
+        monkeypatch.setenv("SOCKETIO_MESSAGE_QUEUE", wrong)
+        with pytest.raises(ConfigError, match="SOCKETIO_MESSAGE_QUEUE"):
+            load_config("development")

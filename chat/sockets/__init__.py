@@ -1,5 +1,6 @@
 """The /chat Socket.IO namespace: connection auth, event handlers, background upkeep."""
 
+import logging
 from collections.abc import Callable
 
 from flask import Flask, abort
@@ -13,14 +14,19 @@ from chat.live.publish import NAMESPACE
 from chat.services import blocks, changes, presence, subscriptions, tokens
 from chat.services import retention as retention_job
 from chat.sockets.guard import guard
-from chat.sockets.manager import Manager, RedisManager
+from chat.sockets.manager import KombuManager, Manager, RedisManager
+
+log = logging.getLogger(__name__)
 
 
 def _manager(app: Flask):
-    """The Redis message queue that links processes, when configured; else in memory."""
+    """The message queue that links processes, when configured (Redis, or RabbitMQ by
+    an amqp:// URL); else in memory."""
     url = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     if not url:
         return Manager()
+    if url.startswith(("amqp://", "amqps://")):
+        return KombuManager(url, channel=app.config["SOCKETIO_CHANNEL"])
     return RedisManager(
         url,
         channel=app.config["SOCKETIO_CHANNEL"],
@@ -84,9 +90,29 @@ def _cheap_event_contexts(app: Flask) -> None:
 def start_upkeep(app: Flask) -> None:
     """Start the upkeep loop once: gunicorn starts it with the worker (outgoing webhooks
     and retention run with no socket connected), and the first connection otherwise (it
-    times out connections that never authenticate, so it cannot wait for a login)."""
+    times out connections that never authenticate, so it cannot wait for a login).
+    The message queue's listener starts with it: python-socketio starts it on the first
+    connection, and a process nobody has connected to yet would not be ready."""
+    server = socketio.server
+    if not server.manager_initialized:
+        server.manager_initialized = True
+        server.manager.initialize()
     with app.app_context():
         upkeep.ensure_running(app)
+
+
+def drain_when(stopping: Callable[[], bool], wait: float) -> None:
+    """Once `stopping()` (gunicorn's worker got SIGTERM and stops accepting): finish the
+    events being handled, for up to `wait` seconds, then close every connection so that
+    clients reconnect to another process (GuardedServer.drain)."""
+
+    def watch() -> None:
+        while not stopping():
+            socketio.sleep(0.2)
+        closed = socketio.server.drain(wait)
+        log.info("shutting down: %d connections closed", closed, extra={"event": "drained"})
+
+    socketio.start_background_task(watch)
 
 
 def init_app(app: Flask) -> None:

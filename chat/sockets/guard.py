@@ -30,8 +30,12 @@ class GuardedServer(socketio_pkg.Server):
     auth_timeout: float
     pending: dict  # eio sid -> monotonic deadline to have joined a namespace
     on_first_connection = None  # called once, for the first Engine.IO connection
+    in_flight = 0  # event handlers running now
+    draining = False  # shutting down: no new connections
 
     def _handle_eio_connect(self, eio_sid, environ):
+        if self.draining:
+            return False
         super()._handle_eio_connect(eio_sid, environ)
         self.pending[eio_sid] = time.monotonic() + self.auth_timeout
         if self.on_first_connection is not None:
@@ -52,6 +56,29 @@ class GuardedServer(socketio_pkg.Server):
             self.close_now(eio_sid)
             return
         super()._handle_event(eio_sid, namespace, id, data)
+
+    def _handle_event_internal(self, server, sid, eio_sid, data, namespace, id):
+        self.in_flight += 1
+        try:
+            super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        finally:
+            self.in_flight -= 1
+
+    def drain(self, wait: float) -> int:
+        """Shutting down: refuse new connections, give the handlers running now up to
+        `wait` seconds to finish (their acks go out), then close every transport.
+        Clients take that as a lost connection and reconnect, through the load
+        balancer, to a process that is still up: neither a Socket.IO disconnect nor
+        Engine.IO's close packet is sent, as either tells python-socketio's client
+        not to reconnect. Returns how many were closed."""
+        self.draining = True
+        deadline = time.monotonic() + wait
+        while self.in_flight and time.monotonic() < deadline:
+            self.sleep(0.05)
+        sids = list(self.eio.sockets)
+        for eio_sid in sids:
+            self.close_now(eio_sid, abort=True)  # what is queued (acks) still goes out
+        return len(sids)
 
     def close_now(self, eio_sid: str, abort: bool = False) -> None:
         """Close an Engine.IO connection without waiting for its queue to drain.

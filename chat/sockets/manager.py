@@ -8,6 +8,7 @@ what the socket's own rooms cost.
 """
 
 import logging
+import threading
 import time
 
 import socketio
@@ -70,6 +71,76 @@ class RedisManager(RoomIndex, socketio.RedisManager):
                 wait = 0.25
                 yield from self.pubsub.listen()
             except Exception as exc:
+                log.warning("message queue unreachable, retrying in %.2f s: %s", wait, exc)
+                time.sleep(wait)
+                wait = min(wait * 2, RESUBSCRIBE_MAX)
+
+
+class KombuManager(RoomIndex, socketio.KombuManager):
+    """python-socketio's kombu queue, for RabbitMQ (`amqp://`), with bounded waits.
+
+    Upstream retries a publish until the broker answers (every send would hang through
+    a broker restart), declares the exchange again before every publish (a round trip
+    each), shares one AMQP connection between greenlets without a lock (interleaved
+    frames), and waits up to 60 s before it listens again. Here a publish takes the
+    lock, uses one producer per connection, and when the broker is unreachable is
+    dropped at once for RETRY_AFTER seconds (live delivery is at-most-once; clients
+    `sync`); the listener consumes without acks and reconnects within RESUBSCRIBE_MAX.
+    """
+
+    RETRY_AFTER = 0.5  # seconds a failed publish keeps the next ones from trying again
+
+    def __init__(self, url: str, channel: str):
+        super().__init__(
+            url,
+            channel=channel,
+            connection_options={
+                "connect_timeout": 2,
+                "heartbeat": 10,
+                "transport_options": {"max_retries": 0},  # our loops retry, not kombu's
+            },
+            queue_options={"auto_delete": True},
+        )
+        self._publishing = threading.Lock()  # gevent-patched under gevent
+        self._producer = None
+        self._down_until = 0.0
+        self.listening = False  # /readyz: consuming from the broker now
+
+    def _publish(self, data):
+        body = self.json.dumps(data)
+        with self._publishing:
+            if time.monotonic() < self._down_until:
+                return
+            try:
+                if self._producer is None:
+                    self.publisher_connection.ensure_connection(max_retries=0)
+                    self._producer = self.publisher_connection.Producer(exchange=self._exchange())
+                self._producer.publish(body)
+            except Exception as exc:
+                log.warning("message queue unreachable, %s not published: %s", data["method"], exc)
+                self._producer = None
+                self._down_until = time.monotonic() + self.RETRY_AFTER
+                self.publisher_connection.collect()  # a fresh socket next time
+
+    def _listen(self):
+        wait = 0.25
+        while True:
+            try:
+                with (
+                    self._connection() as connection,
+                    connection.SimpleQueue(self._queue(), no_ack=True) as queue,
+                ):
+                    while True:
+                        try:
+                            message = queue.get(block=True, timeout=2)
+                        except queue.Empty:
+                            connection.heartbeat_check()
+                            self.listening = True
+                            continue
+                        self.listening, wait = True, 0.25
+                        yield message.payload
+            except Exception as exc:
+                self.listening = False
                 log.warning("message queue unreachable, retrying in %.2f s: %s", wait, exc)
                 time.sleep(wait)
                 wait = min(wait * 2, RESUBSCRIBE_MAX)

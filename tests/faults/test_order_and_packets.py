@@ -21,7 +21,12 @@ def pair(app, live_settings):
 
 def test_every_receiver_ends_with_the_same_sequence(pair, people):
     """4 senders and 4 receivers over 2 processes: identical, gapless, seq-ordered."""
-    a, b = pair
+    one_sequence_everywhere(*pair, people)
+
+
+def one_sequence_everywhere(a: str, b: str, people) -> list[int]:
+    """Row 6 on servers `a` and `b` (the Redis queue here, RabbitMQ in test_rabbitmq);
+    how many messages each receiver had live, before its sync."""
     owner = people("owner", base=a)
     room = owner.create_room()
     senders = [people(f"sender{i}", base=a) for i in range(4)]
@@ -42,8 +47,10 @@ def test_every_receiver_ends_with_the_same_sequence(pair, people):
         t.join()
     expected = [str(m.id) for m in Message.objects(room=room).order_by("seq")]
     assert len(expected) == 100
+    live = []
     for sock in listening:
         held = {e["message"]["id"]: e["message"]["seq"] for e in sock.events["message_received"]}
+        live.append(len(held))
         after = None
         while True:  # fill any gap, as a client does after a reconnect
             ack = sock.call("sync", {"roomId": room, **({"after": after} if after else {})})
@@ -53,6 +60,7 @@ def test_every_receiver_ends_with_the_same_sequence(pair, people):
             after = ack["messages"][-1]["id"]
         assert sorted(held, key=held.get) == expected
         assert sorted(held.values()) == list(range(1, 101))
+    return live
 
 
 BAD_PACKETS = [
