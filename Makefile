@@ -2,10 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml | md5sum | cut -c1-12)
+LOCKED := pyproject.toml requirements.txt requirements-dev.txt requirements.lock \
+  examples/chat-wordcount/pyproject.toml
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKED) | md5sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell md5sum < package-lock.json | cut -c1-12)
 EVENTLET_VENV := .venv-eventlet
-EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell md5sum < requirements-eventlet.txt | cut -c1-12)
+EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell cat requirements-eventlet.txt requirements-eventlet.lock | md5sum | cut -c1-12)
 
 ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
 # The core again with every plugin off: the paths plugins hook into (messages and their
@@ -15,7 +17,7 @@ CORE_TESTS := $(addprefix tests/api/test_,messages.py rooms.py rooms_bad_input.p
   authorization.py sync.py threads.py pins_and_history.py quotes.py read_receipts.py \
   commands.py) tests/sockets tests/test_two_processes.py
 
-.PHONY: run test lint format clean eventlet-venv redis-server chromium promtool web-vendor screenshots soak bench secantusd-rs docs
+.PHONY: run test lint format lock container-test clean eventlet-venv redis-server chromium promtool web-vendor screenshots soak bench secantusd-rs docs
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.run
@@ -37,20 +39,34 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-$(STAMP): pyproject.toml requirements.txt requirements-dev.txt examples/chat-wordcount/pyproject.toml
+# Installed at the versions of the lock files; `make lock` moves them (within the ranges).
+$(STAMP): $(LOCKED)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
-	$(BIN)/python -m pip install -q -e examples/chat-wordcount
+	$(BIN)/python -m pip install -q -r requirements-dev.txt -c requirements.lock
+	$(BIN)/python -m pip install -q -e examples/chat-wordcount -c requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-$(EVENTLET_STAMP): requirements-eventlet.txt
+$(EVENTLET_STAMP): requirements-eventlet.txt requirements-eventlet.lock
 	test -x $(EVENTLET_VENV)/bin/python || $(PYTHON) -m venv $(EVENTLET_VENV)
 	$(EVENTLET_VENV)/bin/python -m pip install -q --upgrade pip
-	$(EVENTLET_VENV)/bin/python -m pip install -q -r requirements-eventlet.txt
+	$(EVENTLET_VENV)/bin/python -m pip install -q -r requirements-eventlet.txt \
+	  -c requirements-eventlet.lock
 	rm -f $(EVENTLET_VENV)/.installed-*
 	touch $@
+
+# New lock files: fresh virtualenvs with the newest versions the ranges allow, frozen.
+lock:
+	rm -rf var/lock && mkdir -p var/lock
+	$(PYTHON) -m venv var/lock/dev && $(PYTHON) -m venv var/lock/eventlet
+	var/lock/dev/bin/pip install -q -r requirements-dev.txt -e examples/chat-wordcount
+	var/lock/eventlet/bin/pip install -q -r requirements-eventlet.txt
+	{ sed -n '1,3p' requirements.lock; var/lock/dev/bin/pip freeze --exclude-editable; } \
+	  > var/lock/requirements.lock
+	{ sed -n '1p' requirements-eventlet.lock; var/lock/eventlet/bin/pip freeze; } \
+	  > var/lock/requirements-eventlet.lock
+	mv var/lock/requirements.lock var/lock/requirements-eventlet.lock . && rm -rf var/lock
 
 eventlet-venv: $(EVENTLET_STAMP)
 
@@ -86,6 +102,14 @@ secantusd-rs:
 	  command -v cmake >/dev/null || { apt-get update -q && apt-get install -y -q cmake; }; \
 	  cargo install secantus-mdb --version $(SECANTUS_RS_VERSION) --ignore-rust-version \
 	  || echo "secantusd-rs did not build: the benchmark runs on SecantusDB's Python server"; }
+
+# The Dockerfile built by podman on a Debian bookworm base made with debootstrap, then
+# run against the local database and Redis (tests/container); not in `make test`.
+container-test: $(STAMP) redis-server
+	command -v podman >/dev/null && command -v debootstrap >/dev/null || { \
+	  apt-get update -q && apt-get install -y -q podman debootstrap; }
+	CHAT_CONTAINER_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/container \
+	  -o timeout=3600
 
 # The long runs (10k idle sockets for 5 minutes, 100k malformed packets); not in `make test`.
 soak: $(STAMP) $(NODE_STAMP)

@@ -134,25 +134,33 @@ def rows(data: dict) -> list[tuple]:
 RECEIVERS = 9  # each rooms-scenario message reaches the room's 9 other members
 
 
-def scaleout_rows(data: dict) -> list[tuple[str, str, str, str]]:
+SCALE_PEERS = ("1 process", "2 processes + Redis", "2 processes + RabbitMQ")
+
+
+def scaleout_rows(data: dict) -> tuple[list[str], list[list[str]]]:
+    """The scale-out table: its header and rows, a column per peer (runs before RabbitMQ
+    have two), then each two-process peer against one process."""
     peers = data["scaleout"]["peers"]
-    one, two = peers["1 process"], peers["2 processes + Redis"]
-    held = [p.get("sustainedDeliveriesPerSecond") for p in (one, two)]
-    out = [
-        ("deliveries/s at p99 <= 100 ms", fmt(held[0]), fmt(held[1]), ratio(held[1], held[0])),
-        (
-            "CPU ms per delivery (all server processes)",
-            fmt(one["cpuMsPerDelivery"], 3),
-            fmt(two["cpuMsPerDelivery"], 3),
-            ratio(two["cpuMsPerDelivery"], one["cpuMsPerDelivery"]),
-        ),
-    ]
-    for s1, s2 in zip(one["steps"], two["steps"], strict=False):
+    labels = [label for label in SCALE_PEERS if label in peers]
+    runs = [peers[label] for label in labels]
+    header = ["figure", *labels, *(f"{label.split(' + ')[1]} / 1" for label in labels[1:])]
+    out = []
+
+    def row(name: str, values: list, digits: int = 1) -> None:
+        ratios = [ratio(v, values[0]) for v in values[1:]]
+        out.append([name, *(fmt(v, digits) for v in values), *ratios])
+
+    row("deliveries/s at p99 <= 100 ms", [r.get("sustainedDeliveriesPerSecond") for r in runs])
+    row("CPU ms per delivery (all server processes)", [r["cpuMsPerDelivery"] for r in runs], 3)
+    for rate in sorted({s["offered"] for r in runs for s in r["steps"]}):
+        steps = [_at_rate(r["steps"], rate) for r in runs]  # a peer may have skipped it
         for q in ("p50", "p99"):
-            out.append(
-                (f"{q} ms at {s1['offered']} sends/s", fmt(s1[q]), fmt(s2[q]), ratio(s2[q], s1[q]))
-            )
-    return out
+            row(f"{q} ms at {rate} sends/s", [s[q] if s else None for s in steps])
+    return header, out
+
+
+def _at_rate(steps: list[dict], rate: int) -> dict | None:
+    return next((s for s in steps if s["offered"] == rate), None)
 
 
 def _at(steps: list[dict], rate: int):
@@ -243,18 +251,20 @@ def write(results: Path) -> None:
     if "scaleout" in data:
         lines += [
             "",
-            "## Scale-out: ours on 2 processes + Redis against 1 process",
+            "## Scale-out: ours on 2 processes + Redis or RabbitMQ against 1 process",
             "",
             "The same 200 rooms of 10 (every room has members on both processes), the rate",
             "stepped up until p99 passes 100 ms; one process per core (the machine has 2),",
             "the Node load generator and the database on the same cores. The second process",
-            "adds a core and the message queue (Redis pub/sub) and shared presence.",
+            "adds a core, the message queue (Redis pub/sub, or a RabbitMQ fanout exchange",
+            "through kombu) and shared presence (Redis in both). CPU per delivery counts",
+            "the server processes only, not Redis or RabbitMQ themselves.",
             f"Run: {data['scaleout']['date']}.",
             "",
-            "| figure | 1 process | 2 processes + Redis | 2 / 1 |",
-            "|---|---|---|---|",
         ]
-        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in scaleout_rows(data)]
+        header, table = scaleout_rows(data)
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(cells) + " |" for cells in table]
     if "cost" in data:
         peers = data["cost"]["peers"]
         ours = peers["ours"]["cpuMsPer1000Deliveries"]

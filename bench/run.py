@@ -9,9 +9,9 @@ Results go to bench/results/<date>-<scenario>.json; docs/benchmarks.md gets the 
 
 Scenarios (BENCHMARKS.md): connections, rooms, bigroom (also against the ceiling peer,
 a raw `ws` broadcast), persistence (the Node peer without its database, and the
-database alone doing a send's operations), scaleout (ours on 2 processes + Redis
-against 1 process, stepped), cost (server CPU per 1,000 deliveries at fixed rates: ours,
-the python floor - bare python-socketio on gevent, bench/peers/floor - and Node),
+database alone doing a send's operations), scaleout (ours on 2 processes + Redis,
+then + RabbitMQ, against 1 process, stepped), cost (server CPU per 1,000 deliveries at
+fixed rates: ours, the python floor - bare python-socketio on gevent, bench/peers/floor - and Node),
 profile (the cost load on ours under py-spy: CPU by category, bench/profile.py).
 
 Environment: SCENARIO (some of those, comma-separated; default all), CONNECTIONS (10000),
@@ -45,6 +45,7 @@ from devtools.servers import (
     env_with,
     free_port,
     procfile_cmd,
+    rabbitmq_url,
     redis_answers,
     start_redis,
     start_secantus,
@@ -172,8 +173,11 @@ class Peer:
         stop(self.proc)
 
 
-def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
-    """`node` stores to `uri` when given; `ours` joins the Redis message queue when given."""
+def start_peer(
+    name: str, uri: str | None, redis: str | None = None, queue: str | None = None
+) -> Peer:
+    """`node` stores to `uri` when given; `ours` uses Redis when given, and its message
+    queue is `queue` (default: that Redis)."""
     port = free_port()
     node = shutil.which("node")
     if name == "node":
@@ -190,6 +194,7 @@ def start_peer(name: str, uri: str | None, redis: str | None = None) -> Peer:
         JWT_SECRET_KEY=SECRET,
         MONGODB_URI=uri,
         REDIS_URL=redis or "",
+        SOCKETIO_MESSAGE_QUEUE=queue or redis or "",
         SOCKETIO_CHANNEL=f"bench-{os.getpid()}",  # one channel for all processes of a run
         SOCKET_MAX_CONNECTIONS=CONNECTIONS + 1000,
         SOCKET_MAX_PER_USER=100,
@@ -308,18 +313,24 @@ def cpu_seconds(peers: list[Peer]) -> float:
 
 
 def scaleout(uri: str, toks: list[str], room_ids: list[str], members: list[list[int]]) -> dict:
-    """The same rooms on 1 process, then spread over 2 processes linked by Redis (every
-    room has members on both; one process per core), stepping the rate up until p99
-    passes 100 ms: the deliveries/s each sustains, and CPU per delivery (the queue's
-    cost)."""
+    """The same rooms on 1 process, then spread over 2 processes linked by Redis, then by
+    RabbitMQ (every room has members on both; one process per core), stepping the rate
+    up until p99 passes 100 ms: the deliveries/s each sustains, and CPU per delivery
+    (the queue's cost)."""
     redis_proc, redis_url = (None, "redis://127.0.0.1:6379/0")
     if not redis_answers():
         redis_proc, redis_url = start_redis()
+    runs = (
+        ("1 process", 1, None),
+        ("2 processes + Redis", 2, redis_url),
+        ("2 processes + RabbitMQ", 2, rabbitmq_url()),
+    )
     out = {}
     try:
-        for label, count in (("1 process", 1), ("2 processes + Redis", 2)):
+        for label, count, queue in runs:
             peers = [
-                start_peer("ours", uri, redis_url if count > 1 else None) for _ in range(count)
+                start_peer("ours", uri, redis_url if count > 1 else None, queue)
+                for _ in range(count)
             ]
             try:
                 before = cpu_seconds(peers)

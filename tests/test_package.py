@@ -27,7 +27,9 @@ def installed(tmp_path_factory):
     (wheel,) = where.glob("chat-*.whl")
     subprocess.run([sys.executable, "-m", "venv", where / "venv"], **run)
     bin_dir = where / "venv" / "bin"
-    subprocess.run([bin_dir / "pip", "install", "-q", wheel], **run)
+    subprocess.run(
+        [bin_dir / "pip", "install", "-q", wheel, "-c", ROOT / "requirements.lock"], **run
+    )
     return wheel, bin_dir, where
 
 
@@ -71,3 +73,17 @@ def test_the_installed_package_runs_as_the_procfile_says(installed, live_setting
         path = f"/api/messages/{ack['message']['id']}/reactions"
         reacted = alice.ok("post", path, json={"emoji": "👍"})
         assert [r["emoji"] for r in reacted["reactions"]] == ["👍"]
+
+
+@pytest.mark.parametrize(
+    ("venv", "lock"),
+    [(".venv", "requirements.lock"), (".venv-eventlet", "requirements-eventlet.lock")],
+)
+def test_the_virtualenvs_hold_their_lock_files(venv, lock):
+    """`make run` and `make test` install the pinned versions, and the lock files pin
+    everything installed: a dependency added without `make lock` fails here."""
+    python = ROOT / venv / "bin" / "python"
+    freeze = [python, "-m", "pip", "freeze", "--exclude-editable"]
+    installed = subprocess.run(freeze, capture_output=True, text=True, check=True, timeout=120)
+    pinned = [line for line in (ROOT / lock).read_text().splitlines() if not line.startswith("#")]
+    assert sorted(installed.stdout.split()) == sorted(pinned)
