@@ -7,6 +7,10 @@
 ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build
+# pip trusts Debian's CA bundle; behind a TLS-intercepting proxy, mount its bundle and
+# name it: `--volume /etc/ssl/certs/ca-certificates.crt:/host-ca.crt:ro
+# --build-arg PIP_CERT=/host-ca.crt` (make container-test does).
+ARG PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*

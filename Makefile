@@ -106,8 +106,8 @@ secantusd-rs:
 # The Dockerfile built by podman on a Debian bookworm base made with debootstrap, then
 # run against the local database and Redis (tests/container); not in `make test`.
 container-test: $(STAMP) redis-server
-	command -v podman >/dev/null && command -v debootstrap >/dev/null || { \
-	  apt-get update -q && apt-get install -y -q podman debootstrap; }
+	command -v podman >/dev/null && command -v debootstrap >/dev/null && command -v runc >/dev/null \
+	  || { apt-get update -q && apt-get install -y -q podman debootstrap runc; }
 	CHAT_CONTAINER_TEST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/container \
 	  -o timeout=3600
 

@@ -4,6 +4,7 @@ is reachable), then run against this machine's database and Redis as an operator
 it: migrations as their own container, then the web container, its HEALTHCHECK,
 /healthz, a registration and a socket message. Not in `make test` (minutes long)."""
 
+import resource
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,13 @@ from tests.sockets.client import Person
 BASE = "docker.io/library/debian:bookworm-slim"  # the Dockerfile's ARG BASE
 IMAGE = "localhost/chat:test"
 MIRROR = "http://deb.debian.org/debian"
+NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+# What this machine needs, and a Docker host does not: crun refuses its hybrid cgroups
+# (runc takes them), podman's default limits are above what a process here may set,
+# and PyPI is reached through a TLS-intercepting proxy whose CA the host trusts.
+PODMAN = ["podman", "--runtime", "runc"]
+LIMITS = ["--ulimit", f"nofile={NOFILE}:{NOFILE}", "--ulimit", "nproc=4096:4096"]
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def _run(*argv, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:
@@ -34,12 +42,14 @@ def image():
         shutil.rmtree(rootfs, ignore_errors=True)
         rootfs.mkdir(parents=True)
         _run("debootstrap", "--variant=minbase", "bookworm", str(rootfs), MIRROR)
-        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        _run("podman", "import", "-", BASE, stdin=tar.stdout)
-        assert tar.wait() == 0
+        with subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE) as tar:
+            _run("podman", "import", "-", BASE, stdin=tar.stdout)
+        assert tar.returncode == 0
         shutil.rmtree(rootfs)
     # the build's network is the host's: its package indexes are the ones reachable here
-    _run("podman", "build", "--network", "host", "-t", IMAGE, str(ROOT))
+    build = [*PODMAN, "build", "--format", "docker", "--network", "host", *LIMITS]
+    build += ["--volume", f"{HOST_CA}:/host-ca.crt:ro", "--build-arg", "PIP_CERT=/host-ca.crt"]
+    _run(*build, "-t", IMAGE, str(ROOT))  # the docker format keeps the HEALTHCHECK
     return IMAGE
 
 
@@ -57,14 +67,14 @@ def test_the_image_serves_as_shipped(image, base_settings, redis_url):
         "HOST": "127.0.0.1",
         "PORT": port,
     }
-    run = ["podman", "run", "--network", "host", *_env(settings)]
+    run = [*PODMAN, "run", "--network", "host", *LIMITS, *_env(settings)]
     _run(*run, "--rm", image, "flask", "--app", "chat.wsgi", "migrate", timeout=120)
     name = f"chat-test-{port}"
     _run(*run, "-d", "--name", name, image, timeout=60)
     try:
         wait_for_port(port, timeout=60)
-        assert _run("podman", "exec", name, "id", "-u").stdout.strip() != "0"
-        _run("podman", "healthcheck", "run", name, timeout=30)  # the Dockerfile's HEALTHCHECK
+        assert _run(*PODMAN, "exec", name, "id", "-u").stdout.strip() != "0"
+        _run(*PODMAN, "healthcheck", "run", name, timeout=30)  # the Dockerfile's HEALTHCHECK
         base = f"http://127.0.0.1:{port}"
         alice, bob = Person(base, "alice_img"), Person(base, "bob_img")
         room = alice.create_room("from-the-image")
