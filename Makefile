@@ -60,7 +60,8 @@ $(EVENTLET_STAMP): requirements-eventlet.txt requirements-eventlet.lock
 lock:
 	rm -rf var/lock && mkdir -p var/lock
 	$(PYTHON) -m venv var/lock/dev && $(PYTHON) -m venv var/lock/eventlet
-	var/lock/dev/bin/pip install -q -r requirements-dev.txt -e examples/chat-wordcount
+	grep -v '^-r requirements.txt' requirements-dev.txt > var/lock/dev.txt  # not the old lock
+	var/lock/dev/bin/pip install -q -e . -r var/lock/dev.txt -e examples/chat-wordcount
 	var/lock/eventlet/bin/pip install -q -r requirements-eventlet.txt
 	{ sed -n '1,3p' requirements.lock; var/lock/dev/bin/pip freeze --exclude-editable; } \
 	  > var/lock/requirements.lock

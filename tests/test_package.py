@@ -2,9 +2,11 @@
 the Procfile's commands from a folder that is not the checkout (so nothing is imported
 from it: migrations, built-in plugins and the web client come from the package)."""
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 
 import pytest
@@ -87,3 +89,11 @@ def test_the_virtualenvs_hold_their_lock_files(venv, lock):
     installed = subprocess.run(freeze, capture_output=True, text=True, check=True, timeout=120)
     pinned = [line for line in (ROOT / lock).read_text().splitlines() if not line.startswith("#")]
     assert sorted(installed.stdout.split()) == sorted(pinned)
+
+
+def test_the_version_has_a_release_section_in_the_changelog():
+    """The package's version is released in the CHANGELOG (Keep a Changelog)."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert re.search(rf"^## \[{re.escape(version)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog, re.M)
+    assert changelog.index("## [Unreleased]") < changelog.index(f"## [{version}]")
