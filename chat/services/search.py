@@ -6,11 +6,11 @@ content (the send's insert, the edit's update, the delete's tombstone), under a
 multikey index on (terms, _id). Only rooms the caller is a member of now are searched
 (history's rule; the caller's rooms come from memory while no room changes, see
 live.roomcache). A query reads the smaller side: the readable rooms' messages when they
-are few (ROOM_SCAN), else the index by its longest term (a phrase's pair, else its
-longest word), one time window of `_id`s at a time from the newest (a database that
-cannot walk a posting list in `_id` order, SecantusDB, then never gathers and sorts a
-whole one); a query of prefixes only reads windows by `_id`, and the last stretch by
-its first prefix's range. Other words, pairs and prefixes filter in the database; the
+are few (ROOM_SCAN), else the index by one term (a phrase's longest pair, else its
+rarest word, found by a short probe), one time window of `_id`s at a time from the
+newest (a database that cannot walk a posting list in `_id` order, SecantusDB, then
+never gathers and sorts a whole one); a query of prefixes only reads windows by `_id`,
+and the last stretch by its first prefix's range. Other words, pairs and prefixes filter in the database; the
 order of a phrase of three words or more is checked on the candidates. One request
 looks at no more than SCAN_CAP candidates and pages on with `nextCursor`.
 """
@@ -37,6 +37,8 @@ PREFIX_MIN = 2
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
+PROBE = 1000  # messages' worth of time in which a query's rarest word is picked
+PROBE_ROWS = 64  # entries counted per word, at most
 UNSTORED = {"terms": 0}  # not part of a result (and SecantusDB sorts the rest faster)
 
 
@@ -136,7 +138,8 @@ def search(
         batches = _windows(None, rest, upper, floor, readable, limit, limit, by_range)
     else:
         take = 4 * limit if phrases else limit  # rows a read returns
-        batches = _windows(max(exact, key=len), rest, upper, floor, readable, limit, take)
+        lead, share = (max(exact, key=len), 1.0) if phrases else _rarest(exact, upper, readable)
+        batches = _windows(lead, rest, upper, floor, readable, limit, take, share=share)
     found, last, examined = [], None, 0
     for batch, bound in batches:
         for doc in batch:
@@ -188,6 +191,7 @@ def _windows(
     want: int,
     take: int,
     by_range: dict | None = None,
+    share: float = 1.0,
 ) -> Batches:
     """The matches a time window at a time, newest first: a window is read through the
     (terms, _id) index by one word and an `_id` range, `take` rows a read, so the
@@ -195,8 +199,9 @@ def _windows(
     only) a window is read by `_id` alone, and the last stretch by `by_range` (the
     prefix's index range: walking all the rest of the messages would be slower for a
     prefix that is rare). The first window ends at the newest activity (everything
-    after it included) or the caller's bound, and would hold `want` messages at the
-    readable rooms' average rate (one second at least: `_id`s count seconds); the next
+    after it included) or the caller's bound, and would hold `want` messages of the
+    word at the readable rooms' average rate and the word's `share` of them (one
+    second at least: `_id`s count seconds); the next
     is sized to hold `want` matches at the rate seen so far (at least as wide, at most
     WINDOW_GROWTH times wider; that much wider when none matched yet), or is all the
     rest when that rate, counting one match more than seen, promises only a few more
@@ -209,7 +214,7 @@ def _windows(
     if floor is not None:
         bottom = max(bottom, floor.generation_time)
     written = max(1, sum(r.get("last_seq", 0) for r in readable))
-    width = max(timedelta(seconds=1), (top - bottom) * want / written)
+    width = max(timedelta(seconds=1), (top - bottom) * want / (written * share))
     seen, covered = 0, timedelta(0)
     while True:
         start = max(top - width, bottom)
@@ -242,6 +247,32 @@ def _windows(
         else:  # `want` more at this rate
             width = min(max(covered * want / seen, width), width * WINDOW_GROWTH)
         top, upper = start, lower
+
+
+def _rarest(words: list[str], upper: ObjectId | None, readable: list[dict]) -> tuple[str, float]:
+    """The word to read the index by, and its share of the messages (1 when unknown):
+    the windows read the lead word's entries and filter by the others, so a common
+    lead costs many times a rare one. The rarest is the one with the fewest entries in
+    the newest PROBE messages' worth of time, counted newest first up to the fewest
+    seen so far (PROBE_ROWS at most, a short read each); the longest when they tie."""
+    if len(words) == 1:
+        return words[0], 1.0
+    top = upper.generation_time if upper is not None else None
+    top = top or max(_aware(r.get("last_activity") or datetime.now(UTC)) for r in readable)
+    oldest = min(_aware(r.get("created_at") or top) for r in readable)
+    written = max(1, sum(r.get("last_seq", 0) for r in readable))
+    start = top - max(timedelta(seconds=1), (top - oldest) * PROBE / written)
+    ids = {"$gte": ObjectId.from_datetime(start)} | ({"$lt": upper} if upper else {})
+    longest_first = sorted(words, key=len, reverse=True)
+    rarest, fewest = longest_first[0], PROBE_ROWS
+    for word in longest_first:
+        probe = Message._get_collection().find({"terms": word, "_id": ids}, {"_id": 1})
+        found = len(list(probe.sort("_id", -1).limit(fewest)))
+        if found < fewest:
+            rarest, fewest = word, found
+        if not fewest:
+            break
+    return rarest, max(fewest, 1) / PROBE
 
 
 def _aware(moment: datetime) -> datetime:
