@@ -59,9 +59,9 @@ def post_worker_init(worker):
 
 
 def _stopped_accepting(worker):
-    """True once SIGTERM came and the worker closed its listeners (gunicorn does within
-    a second): a client told to reconnect before then could reach this process again.
-    A worker class that keeps them open is taken as closed after 1.5 s."""
+    """A test that turns true once SIGTERM came and the worker closed its listeners
+    (gunicorn does within a second): a client told to reconnect before then could reach
+    this process again. A worker class that keeps them open counts as closed after 1.5 s."""
     since: list[float] = []
 
     def stopped() -> bool:

@@ -10,9 +10,10 @@ are few (ROOM_SCAN), else the index by one term (a phrase's longest pair, else i
 rarest word, found by a short probe), one time window of `_id`s at a time from the
 newest (a database that cannot walk a posting list in `_id` order, SecantusDB, then
 never gathers and sorts a whole one); a query of prefixes only reads windows by `_id`,
-and the last stretch by its first prefix's range. Other words, pairs and prefixes filter in the database; the
-order of a phrase of three words or more is checked on the candidates. One request
-looks at no more than SCAN_CAP candidates and pages on with `nextCursor`.
+and the last stretch by its first prefix's range. Other words, pairs and prefixes
+filter in the database; the order of a phrase of three words or more is checked on the
+candidates. One request looks at no more than SCAN_CAP candidates and pages on with
+`nextCursor`.
 """
 
 import re

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 
+import kombu
 import socketio
 
 log = logging.getLogger(__name__)
@@ -91,16 +92,16 @@ class KombuManager(RoomIndex, socketio.KombuManager):
     RETRY_AFTER = 0.5  # seconds a failed publish keeps the next ones from trying again
 
     def __init__(self, url: str, channel: str):
+        options = {"connect_timeout": 2, "transport_options": {"max_retries": 0}}  # ours retry
         super().__init__(
             url,
             channel=channel,
-            connection_options={
-                "connect_timeout": 2,
-                "heartbeat": 10,
-                "transport_options": {"max_retries": 0},  # our loops retry, not kombu's
-            },
+            connection_options=options | {"heartbeat": 10},  # the listener checks them
             queue_options={"auto_delete": True},
         )
+        # the publisher sends no heartbeats (nothing would check them: the broker would
+        # close it after an idle minute), so it asks for none
+        self.publisher_connection = kombu.Connection(url, **options)
         self._publishing = threading.Lock()  # gevent-patched under gevent
         self._producer = None
         self._down_until = 0.0
@@ -111,16 +112,20 @@ class KombuManager(RoomIndex, socketio.KombuManager):
         with self._publishing:
             if time.monotonic() < self._down_until:
                 return
-            try:
-                if self._producer is None:
-                    self.publisher_connection.ensure_connection(max_retries=0)
-                    self._producer = self.publisher_connection.Producer(exchange=self._exchange())
-                self._producer.publish(body)
-            except Exception as exc:
-                log.warning("message queue unreachable, %s not published: %s", data["method"], exc)
-                self._producer = None
-                self._down_until = time.monotonic() + self.RETRY_AFTER
-                self.publisher_connection.collect()  # a fresh socket next time
+            for _ in range(2):  # a connection the broker dropped gets one fresh try
+                try:
+                    if self._producer is None:
+                        self.publisher_connection.ensure_connection(max_retries=0)
+                        exchange = self._exchange()
+                        self._producer = self.publisher_connection.Producer(exchange=exchange)
+                    self._producer.publish(body)
+                    return
+                except Exception as exc:
+                    error = exc
+                    self._producer = None
+                    self.publisher_connection.collect()  # a fresh socket next time
+            log.warning("message queue unreachable, %s not published: %s", data["method"], error)
+            self._down_until = time.monotonic() + self.RETRY_AFTER
 
     def _listen(self):
         wait = 0.25
