@@ -17,12 +17,12 @@ CORE_TESTS := $(addprefix tests/api/test_,messages.py rooms.py rooms_bad_input.p
   authorization.py sync.py threads.py pins_and_history.py quotes.py read_receipts.py \
   commands.py) tests/sockets tests/test_two_processes.py
 
-.PHONY: run test lint format lock container-test clean eventlet-venv redis-server chromium promtool web-vendor screenshots soak bench secantusd-rs docs
+.PHONY: run test lint format lock container-test clean eventlet-venv redis-server rabbitmq-server chromium promtool web-vendor screenshots soak bench secantusd-rs docs
 
 run: $(STAMP)
 	$(BIN)/python -m devtools.run
 
-test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server chromium promtool
+test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server rabbitmq-server chromium promtool
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -89,7 +89,7 @@ docs: $(STAMP) $(NODE_STAMP)
 	npm run --silent client:types  # the TypeScript client's types follow the document
 
 # Benchmarks against the Node Socket.IO peer (bench/): `make bench SCENARIO=rooms`.
-bench: $(STAMP) $(NODE_STAMP) secantusd-rs
+bench: $(STAMP) $(NODE_STAMP) rabbitmq-server secantusd-rs
 	SCENARIO=$(SCENARIO) $(BIN)/python -m bench.run
 
 # SecantusDB's Rust server, the benchmark's database, built into cargo's bin (not the
@@ -130,6 +130,12 @@ chromium:
 # either way the binary must exist.
 redis-server:
 	@command -v redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
+
+# RabbitMQ as the message queue (tests/faults/test_rabbitmq.py): the machine's broker,
+# started by the tests when it is not running, and nodes of their own.
+rabbitmq-server:
+	@command -v rabbitmq-server >/dev/null || \
+	  { apt-get update -q && apt-get install -y -q rabbitmq-server; }
 
 # promtool checks and unit-tests the Prometheus alert rules (deploy/prometheus).
 promtool:
