@@ -84,6 +84,18 @@ class ChatSocket:
             time.sleep(0.05)
         return False
 
+    def sync_all(self, room: str, pages: int = 100) -> list[dict]:
+        """Every message of `room` from the start, page after page of `sync` (as a client
+        catching up after a reconnect)."""
+        got, after = [], None
+        for _ in range(pages):
+            ack = self.call("sync", {"roomId": room, **({"after": after} if after else {})})
+            got += ack["messages"]
+            if not ack["hasMore"]:
+                return got
+            after = ack["messages"][-1]["id"]
+        raise AssertionError(f"sync of {room} still has more after {pages} pages")
+
     def close(self) -> None:
         if self.sio.connected:
             self.sio.disconnect()
