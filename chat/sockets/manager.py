@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 
-import kombu
 import socketio
 
 log = logging.getLogger(__name__)
@@ -101,6 +100,8 @@ class KombuManager(RoomIndex, socketio.KombuManager):
         )
         # the publisher sends no heartbeats (nothing would check them: the broker would
         # close it after an idle minute), so it asks for none
+        import kombu  # only with RabbitMQ: the eventlet virtualenv has no kombu
+
         self.publisher_connection = kombu.Connection(url, **options)
         self._publishing = threading.Lock()  # gevent-patched under gevent
         self._producer = None
