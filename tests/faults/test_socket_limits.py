@@ -54,12 +54,14 @@ def test_send_flood_over_two_processes_obeys_one_shared_bucket(limited_pair, peo
 
 
 def test_sustained_abuse_disconnects(app, live_settings, people):
-    settings = {**live_settings, **LIMITS, "SOCKET_SEND_BURST": 2, "SOCKET_ABUSE_LIMIT": 5}
-    with server(settings) as (base, _):
+    # one token a second: a loaded machine's slow round trips refill no budget between
+    # the sends (at 10/s a send every 100 ms was always accepted, and never cut off)
+    limits = {"SOCKET_SEND_RATE": 1, "SOCKET_SEND_BURST": 2, "SOCKET_ABUSE_LIMIT": 5}
+    with server({**live_settings, **LIMITS, **limits}) as (base, _):
         alice = people("alice", base=base)
         room = alice.create_room()
         sock = alice.socket(base=base)
-        for i in range(8):
+        for i in range(20):
             if not sock.connected:
                 break
             try:
