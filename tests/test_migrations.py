@@ -49,15 +49,17 @@ def test_rooms_learn_their_newest_seq(db):
     assert "last_seq" not in db.rooms.find_one({"_id": quiet})
 
 
-def test_messages_learn_their_word_pairs(db):
-    """Messages stored before 0015 are found by a phrase's pairs of words afterwards."""
+def test_messages_learn_their_word_pairs_and_beginnings(db):
+    """Messages stored before 0015 and 0016 are found by a phrase's pairs of words and by
+    a prefix afterwards; deleted ones stay unfound."""
     room = ObjectId()
     old = {"room": room, "seq": 1, "content": "Deploy failed again", "deleted": False}
     gone = {"room": room, "seq": 2, "content": "deploy failed", "deleted": True, "terms": []}
     db.messages.insert_many([{**old, "terms": ["again", "deploy", "failed"]}, gone])
-    migration = next(p for p in discover() if p.stem.startswith("0015"))
-    _load(migration).upgrade(db)
+    for number in ("0015", "0016"):
+        _load(next(p for p in discover() if p.stem.startswith(number))).upgrade(db)
     stored = db.messages.find_one({"room": room, "seq": 1})["terms"]
-    assert stored == ["again", "deploy", "failed", "deploy failed", "failed again"]
+    pairs, starts = ["deploy failed", "failed again"], ["aga*", "dep*", "fai*"]
+    assert stored == ["again", "deploy", "failed", *pairs, *starts]
     assert db.messages.find_one({"room": room, "seq": 2})["terms"] == []
     db.messages.delete_many({"room": room})

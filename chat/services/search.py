@@ -1,19 +1,18 @@
 """Message search on every supported database (SecantusDB has no `$text`).
 
 Each message stores `terms`: the distinct words of its content, case-folded and without
-accents, and its distinct pairs of neighbouring words, kept in the same write as the
-content (the send's insert, the edit's update, the delete's tombstone), under a
-multikey index on (terms, _id). Only rooms the caller is a member of now are searched
-(history's rule; the caller's rooms come from memory while no room changes, see
-live.roomcache). A query reads the smaller side: the readable rooms' messages when they
-are few (ROOM_SCAN), else the index by one term (a phrase's longest pair, else its
-rarest word, found by a short probe), one time window of `_id`s at a time from the
-newest (a database that cannot walk a posting list in `_id` order, SecantusDB, then
-never gathers and sorts a whole one); a query of prefixes only reads windows by `_id`,
-and the last stretch by its first prefix's range. Other words, pairs and prefixes
-filter in the database; the order of a phrase of three words or more is checked on the
-candidates. One request looks at no more than SCAN_CAP candidates and pages on with
-`nextCursor`.
+accents, its distinct pairs of neighbouring words, and its words' distinct beginnings
+of PREFIX_MIN letters ("dep*"), kept in the same write as the content (the send's
+insert, the edit's update, the delete's tombstone), under a multikey index on (terms,
+_id). Only rooms the caller is a member of now are searched (history's rule; the
+caller's rooms come from memory while no room changes, see live.roomcache). A query
+reads the smaller side: the readable rooms' messages when they are few (ROOM_SCAN), else
+the index by one term (a phrase's longest pair, else its rarest word or beginning,
+found by a short probe), one time window of `_id`s at a time from the newest (a
+database that cannot walk a posting list in `_id` order, SecantusDB, then never gathers
+and sorts a whole one). The other terms, and a longer prefix's range, filter in the
+database; the order of a phrase of three words or more is checked on the candidates.
+One request looks at no more than SCAN_CAP candidates and pages on with `nextCursor`.
 """
 
 import re
@@ -23,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from bson import ObjectId
+from pymongo import UpdateOne
 
 from chat import wire
 from chat.errors import ValidationError
@@ -34,7 +34,7 @@ PART = re.compile(r'"([^"]*)"|(\S+)')
 MAX_TERMS = 500  # words per message, and as many pairs
 TERM_LENGTH = 64
 QUERY_TERMS = 10
-PREFIX_MIN = 2
+PREFIX_MIN = 3  # letters before '*': a message's terms hold its words' first three
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
@@ -54,11 +54,18 @@ def words(text: str) -> list[str]:
 
 
 def terms(content: str) -> list[str]:
-    """What a message is found by: its distinct words, and its distinct pairs of
+    """What a message is found by: its distinct words; its distinct pairs of
     neighbouring words ("deploy failed"), by which a phrase is found without reading
-    every message holding its words."""
+    every message holding its words; and its words' distinct beginnings ("dep*"), by
+    which a prefix is found without reading every message."""
     said = words(content)
-    return sorted(set(said))[:MAX_TERMS] + sorted(set(_pairs(said)))[:MAX_TERMS]
+    distinct = sorted(set(said))[:MAX_TERMS]
+    starts = sorted({_start(w) for w in distinct if len(w) >= PREFIX_MIN})
+    return distinct + sorted(set(_pairs(said)))[:MAX_TERMS] + starts
+
+
+def _start(prefix: str) -> str:
+    return prefix[:PREFIX_MIN] + "*"
 
 
 def _pairs(said: list[str]) -> list[str]:
@@ -66,7 +73,8 @@ def _pairs(said: list[str]) -> list[str]:
 
 
 def _parse(q: str) -> tuple[list[str], list[str], list[list[str]]]:
-    """(whole words, prefixes, phrases) of a query; 422 when it asks for nothing."""
+    """(terms every match holds, prefixes longer than their term, phrases) of a query;
+    422 when it asks for nothing."""
     exact, prefixes, phrases = [], [], []
     for phrase, token in PART.findall(q):
         if phrase:
@@ -82,12 +90,13 @@ def _parse(q: str) -> tuple[list[str], list[str], list[list[str]]]:
                 raise _bad(f"A prefix needs at least {PREFIX_MIN} letters before '*'.")
             prefixes.append(prefix)
         exact += found
-    exact = list(dict.fromkeys(exact + [p for phrase in phrases for p in _pairs(phrase)]))
     if not exact and not prefixes:
         raise _bad("Nothing to search for: give a word.")
-    if len({w for w in exact if " " not in w}) + len(prefixes) > QUERY_TERMS:
+    if len(set(exact)) + len(prefixes) > QUERY_TERMS:
         raise _bad(f"At most {QUERY_TERMS} words.")
-    return exact, prefixes, phrases
+    exact += [p for phrase in phrases for p in _pairs(phrase)] + [_start(p) for p in prefixes]
+    longer = [p for p in prefixes if len(p) > PREFIX_MIN]
+    return list(dict.fromkeys(exact)), longer, phrases
 
 
 def _bad(message: str) -> ValidationError:
@@ -119,9 +128,7 @@ def search(
     # $elemMatch: one word must be in the range (two bounds on an array match apart)
     ranges = [{"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}} for p in prefixes]
     rest: dict = {"room": {"$in": rooms}, "deleted": False}
-    clauses: list[dict] = [{"terms": {"$all": exact}}] if exact else []
-    clauses += [{"terms": r} for r in ranges]
-    rest["$and"] = clauses
+    rest["$and"] = [{"terms": {"$all": exact}}] + [{"terms": r} for r in ranges]
     if sender is not None:
         rest["sender"] = ObjectId(sender)
     upper = ObjectId.from_datetime(before) if before is not None else None
@@ -134,13 +141,12 @@ def search(
     # the word's entries in the index, a time window at a time.
     if sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN:
         batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
-    elif not exact:  # prefixes only: by time, the last stretch by the first one's range
-        by_range = {"terms": ranges[0]} | rest
-        batches = _windows(None, rest, upper, floor, readable, limit, limit, by_range)
+    elif phrases:  # by the longest pair; the order of longer phrases checked on reading
+        lead = max((t for t in exact if " " in t), key=len)
+        batches = _windows(lead, rest, upper, floor, readable, limit, 4 * limit)
     else:
-        take = 4 * limit if phrases else limit  # rows a read returns
-        lead, share = (max(exact, key=len), 1.0) if phrases else _rarest(exact, upper, readable)
-        batches = _windows(lead, rest, upper, floor, readable, limit, take, share=share)
+        lead, share = _rarest(exact, upper, readable)
+        batches = _windows(lead, rest, upper, floor, readable, limit, limit, share)
     found, last, examined = [], None, 0
     for batch, bound in batches:
         for doc in batch:
@@ -173,9 +179,8 @@ def _between(upper: ObjectId | None, lower: ObjectId | None) -> dict:
 
 
 def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int) -> Batches:
-    """One read, newest first, led by the query's first field (`room`: the readable
-    rooms; `terms`: a prefix's range), `take` rows at most; the bound is the last one
-    read when it returned that many, else None (no more)."""
+    """One read of the readable rooms' messages, newest first, `take` rows at most; the
+    bound is the last one read when it returned that many, else None (no more)."""
     query = dict(rest)
     if ids := _between(upper, floor):
         query["_id"] = ids
@@ -184,29 +189,25 @@ def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int
 
 
 def _windows(
-    word: str | None,
+    term: str,
     rest: dict,
     upper: ObjectId | None,
     floor: ObjectId | None,
     readable: list[dict],
     want: int,
     take: int,
-    by_range: dict | None = None,
     share: float = 1.0,
 ) -> Batches:
     """The matches a time window at a time, newest first: a window is read through the
-    (terms, _id) index by one word and an `_id` range, `take` rows a read, so the
-    database never gathers and sorts a whole posting list. Without a word (prefixes
-    only) a window is read by `_id` alone, and the last stretch by `by_range` (the
-    prefix's index range: walking all the rest of the messages would be slower for a
-    prefix that is rare). The first window ends at the newest activity (everything
-    after it included) or the caller's bound, and would hold `want` messages of the
-    word at the readable rooms' average rate and the word's `share` of them (one
-    second at least: `_id`s count seconds); the next
-    is sized to hold `want` matches at the rate seen so far (at least as wide, at most
+    (terms, _id) index by one term and an `_id` range, `take` rows a read, so the
+    database never gathers and sorts a whole posting list. The first window ends at the
+    newest activity (everything after it included) or the caller's bound, and would
+    hold `want` messages of the term at the readable rooms' average rate and the term's
+    `share` of them (one second at least: `_id`s count seconds); the next is sized to
+    hold `want` matches at the rate seen so far (at least as wide, at most
     WINDOW_GROWTH times wider; that much wider when none matched yet), or is all the
     rest when that rate, counting one match more than seen, promises only a few more
-    (a rare word: three reads), down to the oldest readable room's creation."""
+    (a rare term: three reads), down to the oldest readable room's creation."""
     now = datetime.now(UTC)
     top = max(_aware(r.get("last_activity") or now) for r in readable)
     if upper is not None:
@@ -223,8 +224,7 @@ def _windows(
         window = {"_id": {"$gte": lower} | ({"$lt": upper} if upper is not None else {})}
         # Conjuncts SecantusDB does not merge (the `$or`): the first is read through the
         # compound index by both of its fields. MongoDB plans it alike.
-        lead = {"terms": word} if word is not None else {}
-        query = {"$and": [lead | window, {"$or": [rest]}]}
+        query = {"$and": [{"terms": term} | window, {"$or": [rest]}]}
         docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
         seen += len(docs)
         if len(docs) == take:  # more in this window: on after the last row
@@ -239,9 +239,6 @@ def _windows(
         # the rate is taken as one match more than seen: none in a narrow window is
         # no proof of a rare word, and reading all the rest of a common one is slow
         if (seen + 1) * (start - bottom) <= 4 * want * covered:  # a few more: all
-            if by_range is not None:
-                yield from _whole(by_range, lower, floor, take)
-                return
             width = start - bottom
         elif not seen:  # nothing yet: as wide as a window may grow
             width *= WINDOW_GROWTH
@@ -251,8 +248,8 @@ def _windows(
 
 
 def _rarest(words: list[str], upper: ObjectId | None, readable: list[dict]) -> tuple[str, float]:
-    """The word to read the index by, and its share of the messages (1 when unknown):
-    the windows read the lead word's entries and filter by the others, so a common
+    """The term to read the index by, and its share of the messages (1 when unknown):
+    the windows read the lead term's entries and filter by the others, so a common
     lead costs many times a rare one. The rarest is the one with the fewest entries in
     the newest PROBE messages' worth of time, counted newest first up to the fewest
     seen so far (PROBE_ROWS at most, a short read each); the longest when they tie."""
@@ -283,3 +280,18 @@ def _aware(moment: datetime) -> datetime:
 def _has_phrase(content: str, phrase: list[str]) -> bool:
     said, size = words(content), len(phrase)
     return any(said[i : i + size] == phrase for i in range(len(said) - size + 1))
+
+
+def reindex(db, batch: int = 500) -> None:
+    """Every live message's `terms` as `terms` makes them now (a migration's, each time
+    what a message is found by changes), written where they differ."""
+    ops = []
+    for doc in db.messages.find({"deleted": {"$ne": True}}, {"content": 1, "terms": 1}):
+        found = terms(doc.get("content") or "")
+        if found != doc.get("terms"):
+            ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"terms": found}}))
+        if len(ops) == batch:
+            db.messages.bulk_write(ops, ordered=False)
+            ops = []
+    if ops:
+        db.messages.bulk_write(ops, ordered=False)

@@ -124,6 +124,7 @@ def test_pages_newest_first(alice, room):
         {"q": ".*"},
         {"q": "(((***"},
         {"q": "a*"},
+        {"q": "ab* cd"},  # a prefix needs three letters
         {"q": "x" * 201},
         {"q": " ".join(f"w{i}" for i in range(11))},
         {"q": "ok", "cursor": "nope"},
@@ -207,7 +208,7 @@ def test_row36_search_never_leaks(make_user, _plan):
         person = rnd.choice(people)
         kind = rnd.choice(["words", "words", "prefix", "phrase"])
         if kind == "prefix":
-            words = [_plain(rnd.choice(VOCABULARY))[0][:3]]
+            words = [_plain(rnd.choice(VOCABULARY))[0][: rnd.randint(3, 5)]]
             q = f"{words[0]}*"
         else:
             picked = [rnd.choice(VOCABULARY) for _ in range(rnd.randint(1, 2))]
@@ -268,7 +269,9 @@ def test_months_of_history_in_windows(alice, bob, db):
         ("gamma beta", lambda c: {"gamma", "beta"} <= set(c.split())),
         ("alpha delta", lambda c: {"alpha", "delta"} <= set(c.split())),
         ('"beta alpha"', lambda c: "beta alpha" in c),
-        ("om*", lambda c: "omega" in c.split()),
+        ("ome*", lambda c: "omega" in c.split()),
+        ("gamm*", lambda c: "gamma" in c.split()),
+        ("del* alpha", lambda c: {"delta", "alpha"} <= set(c.split())),
     ]:
         for caller, readable in [(alice, set(rooms)), (bob, {rooms[0]})]:
             expected = [m for m, room, c in model if room in readable and keep(c)]
@@ -296,3 +299,5 @@ def test_several_words_are_read_by_the_rarest(alice, room, _plan, monkeypatch):
     assert [m["content"] for m in found] == ["everybody ox talks"] * 3
     assert _ids(alice, "ox everybody") == [m["id"] for m in found]
     assert leads == ([] if _plan == "rooms" else ["ox", "ox"])
+    assert len(_ids(alice, "talki*")) == 0 and len(_ids(alice, "talk*", limit=50)) == 12
+    assert leads[2:] == ([] if _plan == "rooms" else ["tal*", "tal*"])  # words' beginnings
