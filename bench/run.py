@@ -36,7 +36,7 @@ from pathlib import Path
 
 import requests
 from bson import ObjectId
-from pymongo import MongoClient
+from pymongo import MongoClient, UpdateOne
 
 from chat.migrate import apply_migrations
 from devtools.servers import (
@@ -504,11 +504,24 @@ def _search_history(uri: str, rooms: list[ObjectId], sender: ObjectId, days: int
                             ObjectId.from_datetime(at).binary[:4] + rnd.randbytes(8)
                         )
                     docs.append(doc)
-            db.messages.insert_many(docs, ordered=False)
-            db.rooms.update_many(
-                {"_id": {"$in": rooms[start : start + 50]}},
-                {"$set": {"last_seq": SEARCH_PER_ROOM, "last_activity": datetime.now(UTC)}},
-            )  # as a send's commit sets them
+            db.messages.insert_many(docs, ordered=False)  # (sets each doc's `_id`)
+            newest: dict = {}
+            for doc in docs:
+                newest[doc["room"]] = max(newest.get(doc["room"], doc["_id"]), doc["_id"])
+            db.rooms.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": room},
+                        {
+                            "$set": {
+                                "last_seq": SEARCH_PER_ROOM,
+                                "last_activity": last.generation_time,
+                            }
+                        },
+                    )
+                    for room, last in newest.items()
+                ]
+            )  # as a send's commit sets them: the room's newest message
 
 
 def _search_queries(uri: str, token: str, rooms: list[ObjectId]) -> dict:

@@ -38,8 +38,10 @@ PREFIX_MIN = 3  # letters before '*': a message's terms hold its words' first th
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
-PROBE = 1000  # messages' worth of time in which a query's rarest word is picked
-PROBE_ROWS = 64  # entries counted per word, at most
+PROBE = 4000  # messages' worth of time in which a query's rarest word is picked
+PROBE_ROWS = 256  # entries counted per word, at most
+SPREAD = 16  # how much rarer than its rarest word a query is taken to be, at most
+SECOND = timedelta(seconds=1)  # `_id`s count seconds
 UNSTORED = {"terms": 0}  # not part of a result (and SecantusDB sorts the rest faster)
 
 
@@ -143,10 +145,12 @@ def search(
         batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
     elif phrases:  # by the longest pair; the order of longer phrases checked on reading
         lead = max((t for t in exact if " " in t), key=len)
-        batches = _windows(lead, rest, upper, floor, readable, limit, 4 * limit)
+        span = _span(readable, upper, floor)
+        batches = _windows(lead, rest, upper, span, limit, 4 * limit)
     else:
-        lead, share = _rarest(exact, upper, readable)
-        batches = _windows(lead, rest, upper, floor, readable, limit, limit, share)
+        span = _span(readable, upper, floor)
+        lead, share = _rarest(exact, upper, span)
+        batches = _windows(lead, rest, upper, span, limit, limit, share)
     found, last, examined = [], None, 0
     for batch, bound in batches:
         for doc in batch:
@@ -188,12 +192,32 @@ def _whole(rest: dict, upper: ObjectId | None, floor: ObjectId | None, take: int
     yield docs, docs[-1]["_id"] if len(docs) == take else None
 
 
+def _span(
+    readable: list[dict], upper: ObjectId | None, floor: ObjectId | None
+) -> tuple[datetime, datetime, int]:
+    """(top, bottom, written): the time the matches can be found in, and how many
+    messages the readable rooms hold. From the caller's bound, else the newest message
+    of the readable rooms (a send sets its room's activity; a room without messages
+    would only add a stretch of none), down to the oldest readable room's creation or
+    the caller's floor."""
+    now = datetime.now(UTC)
+    written = sum(r.get("last_seq", 0) for r in readable)
+    if upper is not None:
+        top = upper.generation_time
+    else:
+        sent = [r for r in readable if r.get("last_seq")] or readable
+        top = max(_aware(r.get("last_activity") or now) for r in sent)
+    bottom = min(_aware(r.get("created_at") or now) for r in readable) - timedelta(minutes=1)
+    if floor is not None:
+        bottom = max(bottom, floor.generation_time)
+    return top, bottom, max(1, written)
+
+
 def _windows(
     term: str,
     rest: dict,
     upper: ObjectId | None,
-    floor: ObjectId | None,
-    readable: list[dict],
+    span: tuple[datetime, datetime, int],
     want: int,
     take: int,
     share: float = 1.0,
@@ -201,22 +225,15 @@ def _windows(
     """The matches a time window at a time, newest first: a window is read through the
     (terms, _id) index by one term and an `_id` range, `take` rows a read, so the
     database never gathers and sorts a whole posting list. The first window ends at the
-    newest activity (everything after it included) or the caller's bound, and would
-    hold `want` messages of the term at the readable rooms' average rate and the term's
-    `share` of them (one second at least: `_id`s count seconds); the next is sized to
-    hold `want` matches at the rate seen so far (at least as wide, at most
-    WINDOW_GROWTH times wider; that much wider when none matched yet), or is all the
-    rest when that rate, counting one match more than seen, promises only a few more
-    (a rare term: three reads), down to the oldest readable room's creation."""
-    now = datetime.now(UTC)
-    top = max(_aware(r.get("last_activity") or now) for r in readable)
-    if upper is not None:
-        top = upper.generation_time
-    bottom = min(_aware(r.get("created_at") or now) for r in readable) - timedelta(minutes=1)
-    if floor is not None:
-        bottom = max(bottom, floor.generation_time)
-    written = max(1, sum(r.get("last_seq", 0) for r in readable))
-    width = max(timedelta(seconds=1), (top - bottom) * want / (written * share))
+    span's top (everything after it included), and would hold `want` messages of the
+    term at the readable rooms' average rate and the term's `share` of them (one second
+    at least: `_id`s count seconds); the next is sized to hold twice the matches still
+    missing at the rate seen so far (at least as wide, at most WINDOW_GROWTH times
+    wider; that much wider when none matched yet), or is all the rest when that rate,
+    counting one match more than seen, promises no more than that (a rare term: three
+    reads), down to the span's bottom."""
+    top, bottom, written = span
+    width = max(SECOND, (top - bottom) * want / (written * share))
     seen, covered = 0, timedelta(0)
     while True:
         start = max(top - width, bottom)
@@ -237,40 +254,46 @@ def _windows(
             return
         covered += top - start
         # the rate is taken as one match more than seen: none in a narrow window is
-        # no proof of a rare word, and reading all the rest of a common one is slow
-        if (seen + 1) * (start - bottom) <= 4 * want * covered:  # a few more: all
+        # no proof of a rare term, and reading all the rest of a common one is slow
+        need = 2 * max(want - seen, 1)  # twice the matches still missing
+        if (seen + 1) * (start - bottom) <= need * covered:  # about that many: all
             width = start - bottom
         elif not seen:  # nothing yet: as wide as a window may grow
             width *= WINDOW_GROWTH
-        else:  # `want` more at this rate
-            width = min(max(covered * want / seen, width), width * WINDOW_GROWTH)
+        else:  # that many more at this rate
+            width = min(max(covered * need / seen, width), width * WINDOW_GROWTH)
         top, upper = start, lower
 
 
-def _rarest(words: list[str], upper: ObjectId | None, readable: list[dict]) -> tuple[str, float]:
-    """The term to read the index by, and its share of the messages (1 when unknown):
-    the windows read the lead term's entries and filter by the others, so a common
-    lead costs many times a rare one. The rarest is the one with the fewest entries in
-    the newest PROBE messages' worth of time, counted newest first up to the fewest
-    seen so far (PROBE_ROWS at most, a short read each); the longest when they tie."""
+def _rarest(
+    words: list[str], upper: ObjectId | None, span: tuple[datetime, datetime, int]
+) -> tuple[str, float]:
+    """The term to read the index by, and the share of the messages that match them all
+    (1 when unknown): the windows read the lead term's entries and filter by the
+    others, so a common lead costs many times a rare one. The rarest is the one with
+    the fewest entries in the newest PROBE messages' worth of time (one second at
+    least), counted newest first up to the fewest seen so far (PROBE_ROWS at most, a
+    short read each); the longest when they tie. The share of them all is taken as if
+    the terms were independent (the product of their shares), but no less than the
+    lead's over SPREAD: related words go together, and a window too wide for them
+    would read many of the lead's entries for nothing."""
+    top, bottom, written = span
+    length = max(SECOND, (top - bottom) * PROBE / written)
+    held = max(1.0, written * (length / max(top - bottom, SECOND)))  # at the mean rate
     if len(words) == 1:
         return words[0], 1.0
-    top = upper.generation_time if upper is not None else None
-    top = top or max(_aware(r.get("last_activity") or datetime.now(UTC)) for r in readable)
-    oldest = min(_aware(r.get("created_at") or top) for r in readable)
-    written = max(1, sum(r.get("last_seq", 0) for r in readable))
-    start = top - max(timedelta(seconds=1), (top - oldest) * PROBE / written)
-    ids = {"$gte": ObjectId.from_datetime(start)} | ({"$lt": upper} if upper else {})
+    ids = {"$gte": ObjectId.from_datetime(top - length)} | ({"$lt": upper} if upper else {})
     longest_first = sorted(words, key=len, reverse=True)
-    rarest, fewest = longest_first[0], PROBE_ROWS
+    rarest, fewest, joint = longest_first[0], PROBE_ROWS, 1.0
     for word in longest_first:
         probe = Message._get_collection().find({"terms": word, "_id": ids}, {"_id": 1})
         found = len(list(probe.sort("_id", -1).limit(fewest)))
+        joint *= min(1.0, max(found, 1) / held)
         if found < fewest:
             rarest, fewest = word, found
         if not fewest:
             break
-    return rarest, max(fewest, 1) / PROBE
+    return rarest, max(joint, min(1.0, max(fewest, 1) / held) / SPREAD)
 
 
 def _aware(moment: datetime) -> datetime:
