@@ -38,7 +38,9 @@ PREFIX_MIN = 3  # letters before '*': a message's terms hold its words' first th
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
-PROBE = 4000  # messages' worth of time in which a query's rarest word is picked
+PROBE = 500  # messages' worth of time in which a query's words are counted first
+PROBE_WIDER = 8  # how much longer a time the words found too few times are counted in
+PROBE_ENOUGH = 16  # entries that tell a word's share well enough
 PROBE_ROWS = 256  # entries counted per word, at most
 SPREAD = 16  # how much rarer than its rarest word a query is taken to be, at most
 SECOND = timedelta(seconds=1)  # `_id`s count seconds
@@ -256,12 +258,13 @@ def _windows(
         # the rate is taken as one match more than seen: none in a narrow window is
         # no proof of a rare term, and reading all the rest of a common one is slow
         need = 2 * max(want - seen, 1)  # twice the matches still missing
-        if (seen + 1) * (start - bottom) <= need * covered:  # about that many: all
-            width = start - bottom
-        elif not seen:  # nothing yet: as wide as a window may grow
+        if not seen:  # nothing yet: as wide as a window may grow
             width *= WINDOW_GROWTH
-        else:  # that many more at this rate
-            width = min(max(covered * need / seen, width), width * WINDOW_GROWTH)
+        else:  # that many more at this rate, twice as wide at least (few reads)
+            width = min(max(covered * need / seen, 2 * width), width * WINDOW_GROWTH)
+        left = start - bottom
+        if (seen + 1) * left <= need * covered or left <= 2 * width:  # little more: all
+            width = left
         top, upper = start, lower
 
 
@@ -270,30 +273,38 @@ def _rarest(
 ) -> tuple[str, float]:
     """The term to read the index by, and the share of the messages that match them all
     (1 when unknown): the windows read the lead term's entries and filter by the
-    others, so a common lead costs many times a rare one. The rarest is the one with
-    the fewest entries in the newest PROBE messages' worth of time (one second at
-    least), counted newest first up to the fewest seen so far (PROBE_ROWS at most, a
-    short read each); the longest when they tie. The share of them all is taken as if
-    the terms were independent (the product of their shares), but no less than the
-    lead's over SPREAD: related words go together, and a window too wide for them
-    would read many of the lead's entries for nothing."""
-    top, bottom, written = span
-    length = max(SECOND, (top - bottom) * PROBE / written)
-    held = max(1.0, written * (length / max(top - bottom, SECOND)))  # at the mean rate
+    others, so a common lead costs many times a rare one. Each term's share is counted
+    in the newest PROBE messages' worth of time (one second at least), a short read of
+    the index (PROBE_ROWS at most); the terms found fewer than PROBE_ENOUGH times there
+    are counted again in a PROBE_WIDER times longer time, so a common term costs a short
+    time's entries and a rare one is still told apart. The rarest has the smallest
+    share, the longest when they tie. The share of them all is taken as if the terms
+    were independent (the product of their shares), but no less than the rarest's over
+    SPREAD: related words go together, and a window too wide for them would read many
+    of the lead's entries for nothing."""
     if len(words) == 1:
         return words[0], 1.0
-    ids = {"$gte": ObjectId.from_datetime(top - length)} | ({"$lt": upper} if upper else {})
-    longest_first = sorted(words, key=len, reverse=True)
-    rarest, fewest, joint = longest_first[0], PROBE_ROWS, 1.0
-    for word in longest_first:
-        probe = Message._get_collection().find({"terms": word, "_id": ids}, {"_id": 1})
-        found = len(list(probe.sort("_id", -1).limit(fewest)))
-        joint *= min(1.0, max(found, 1) / held)
-        if found < fewest:
-            rarest, fewest = word, found
-        if not fewest:
+    top, bottom, written = span
+    whole = max(top - bottom, SECOND)
+    length, shares = max(SECOND, whole * PROBE / written), {}
+    pending = sorted(words, key=len, reverse=True)
+    while pending:
+        held = max(1.0, written * min(1.0, length / whole))  # at the mean rate
+        ids = {"$gte": ObjectId.from_datetime(top - length)} | ({"$lt": upper} if upper else {})
+        counted = {}
+        for word in pending:
+            probe = Message._get_collection().find({"terms": word, "_id": ids}, {"_id": 1})
+            counted[word] = len(list(probe.sort("_id", -1).limit(PROBE_ROWS)))
+            shares[word] = min(1.0, max(counted[word], 1) / held)
+        if length >= whole:
             break
-    return rarest, max(joint, min(1.0, max(fewest, 1) / held) / SPREAD)
+        pending = [w for w in pending if counted[w] < PROBE_ENOUGH]
+        length = min(length * PROBE_WIDER, whole)
+    rarest = min(sorted(words, key=len, reverse=True), key=shares.__getitem__)
+    joint = 1.0
+    for share in shares.values():
+        joint *= share
+    return rarest, max(joint, shares[rarest] / SPREAD)
 
 
 def _aware(moment: datetime) -> datetime:

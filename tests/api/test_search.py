@@ -301,3 +301,43 @@ def test_several_words_are_read_by_the_rarest(alice, room, _plan, monkeypatch):
     assert leads == ([] if _plan == "rooms" else ["ox", "ox"])
     assert len(_ids(alice, "talki*")) == 0 and len(_ids(alice, "talk*", limit=50)) == 12
     assert leads[2:] == ([] if _plan == "rooms" else ["tal*", "tal*"])  # words' beginnings
+
+
+def test_words_few_in_the_newest_time_are_counted_again_further_back(
+    alice, room, db, _plan, monkeypatch
+):
+    """A word rare among the newest messages but common before (apple) is not taken
+    for the rarest: the words the short probe found few times are counted again over a
+    longer time, where berry is the rarer; the matches are the same either way."""
+    leads = []
+    windows = search._windows
+    monkeypatch.setattr(
+        search, "_windows", lambda word, *a, **k: leads.append(word) or windows(word, *a, **k)
+    )
+    monkeypatch.setattr(search, "PROBE", 40)  # the newest tenth of the 400 below
+    now = datetime.now(UTC)
+    recent_apple, recent_berry = {3, 17}, {5, 9, 21, 30, 33}
+    old_apple, old_berry = set(range(50, 400, 9)), {122, 250, 390}
+    both = []
+    for age in range(400):  # the newest first, a tenth of a day apart
+        said = ["note"]
+        said += ["apple"] if age in recent_apple | old_apple else []
+        said += ["berry"] if age in recent_berry | old_berry else []
+        at = now - timedelta(days=age / 10)
+        content = " ".join(said)
+        doc = {
+            "_id": ObjectId.from_datetime(at), "room": ObjectId(room), "seq": 400 - age,
+            "content": content, "sender": ObjectId(alice.id), "sender_name": "alice",
+            "message_type": "text", "timestamp": at, "mentions": [], "reactions": [],
+            "edited": False, "deleted": False, "data": {}, "terms": terms(content),
+        }  # fmt: skip
+        db.messages.insert_one(doc)
+        if "apple" in said and "berry" in said:
+            both.append(str(doc["_id"]))
+    db.rooms.update_one(
+        {"_id": ObjectId(room)},
+        {"$set": {"created_at": now - timedelta(days=40), "last_seq": 400, "last_activity": now}},
+    )
+    assert both  # the ages overlap
+    assert _ids(alice, "apple berry", limit=50) == both
+    assert leads == ([] if _plan == "rooms" else ["berry"])
