@@ -230,10 +230,11 @@ def _windows(
     span's top (everything after it included), and would hold `want` messages of the
     term at the readable rooms' average rate and the term's `share` of them (one second
     at least: `_id`s count seconds); the next is sized to hold twice the matches still
-    missing at the rate seen so far (at least as wide, at most WINDOW_GROWTH times
-    wider; that much wider when none matched yet), or is all the rest when that rate,
-    counting one match more than seen, promises no more than that (a rare term: three
-    reads), down to the span's bottom."""
+    missing at the rate seen so far (at least twice as wide, so a pair of words rare
+    together takes few reads; at most WINDOW_GROWTH times wider, that much wider when
+    none matched yet), or is all the rest when that rate, counting one match more than
+    seen, promises no more than that or the rest is at most twice the next (a rare term:
+    three reads), down to the span's bottom."""
     top, bottom, written = span
     width = max(SECOND, (top - bottom) * want / (written * share))
     seen, covered = 0, timedelta(0)
@@ -276,8 +277,9 @@ def _rarest(
     others, so a common lead costs many times a rare one. Each term's share is counted
     in the newest PROBE messages' worth of time (one second at least), a short read of
     the index (PROBE_ROWS at most); the terms found fewer than PROBE_ENOUGH times there
-    are counted again in a PROBE_WIDER times longer time, so a common term costs a short
-    time's entries and a rare one is still told apart. The rarest has the smallest
+    are counted again in a PROBE_WIDER times longer time, and so on up to the whole
+    span, so a common term costs a short time's entries and rare ones are still told
+    apart (their entries are few, whatever the time). The rarest has the smallest
     share, the longest when they tie. The share of them all is taken as if the terms
     were independent (the product of their shares), but no less than the rarest's over
     SPREAD: related words go together, and a window too wide for them would read many
