@@ -38,6 +38,7 @@ PREFIX_MIN = 3  # letters before '*': a message's terms hold its words' first th
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
+ROOMS_ASKED = 64  # rooms sent with each read; more are checked on the rows
 PROBE = 500  # messages' worth of time in which a query's words are counted first
 PROBE_WIDER = 8  # how much longer a time the words found too few times are counted in
 PROBE_ENOUGH = 16  # entries that tell a word's share well enough
@@ -129,12 +130,11 @@ def search(
     rooms = [r["_id"] for r in readable]
     if not rooms:
         return {"messages": [], "nextCursor": None}
-    # $elemMatch: one word must be in the range (two bounds on an array match apart)
-    ranges = [{"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}} for p in prefixes]
-    rest: dict = {"room": {"$in": rooms}, "deleted": False}
-    rest["$and"] = [{"terms": {"$all": exact}}] + [{"terms": r} for r in ranges]
-    if sender is not None:
-        rest["sender"] = ObjectId(sender)
+    # every term, and a word in each longer prefix's range ($elemMatch: one word must
+    # be in it; two bounds on an array match apart)
+    held: list[dict] = [{"terms": t} for t in exact]
+    held += [{"terms": {"$elemMatch": {"$gte": p, "$lt": p + "\U0010ffff"}}} for p in prefixes]
+    rest: dict = {"sender": ObjectId(sender)} if sender is not None else {}
     upper = ObjectId.from_datetime(before) if before is not None else None
     if cursor is not None:
         if not ObjectId.is_valid(cursor):
@@ -144,15 +144,19 @@ def search(
     # The smaller side is read: the readable rooms' messages when they are few, else
     # the word's entries in the index, a time window at a time.
     if sum(r.get("last_seq", 0) for r in readable) <= ROOM_SCAN:
-        batches = _whole(rest, upper, floor, SCAN_CAP if phrases else limit)
+        where = _matching(held, rest | _readable(rooms))
+        batches = _whole(where, upper, floor, SCAN_CAP if phrases else limit)
     elif phrases:  # by the longest pair; the order of longer phrases checked on reading
         lead = max((t for t in exact if " " in t), key=len)
         span = _span(readable, upper, floor)
-        batches = _windows(lead, rest, upper, span, limit, 4 * limit)
+        where = _matching(held, rest, lead)
+        batches = _windows(lead, where, rooms, upper, span, limit, 4 * limit)
     else:
         span = _span(readable, upper, floor)
         lead, share = _rarest(exact, upper, span)
-        batches = _windows(lead, rest, upper, span, limit, limit, share)
+        batches = _windows(
+            lead, _matching(held, rest, lead), rooms, upper, span, limit, limit, share
+        )
     found, last, examined = [], None, 0
     for batch, bound in batches:
         for doc in batch:
@@ -174,6 +178,18 @@ def search(
     for shown, message in zip(page, messages, strict=True):
         shown["room"] = {"id": str(message.room), "name": names.get(message.room, "")}
     return {"messages": page, "nextCursor": str(last) if last else None}
+
+
+def _matching(held: list[dict], rest: dict, lead: str | None = None) -> dict:
+    """The filter a read tests each candidate by: the `held` conditions on its terms but
+    the one its index read already meets (`lead`; testing it again costs a walk of each
+    candidate's terms), first (they reject the most), then `rest`."""
+    others = [h for h in held if h != {"terms": lead}]
+    return ({"$and": others} if others else {}) | rest
+
+
+def _readable(rooms: list[ObjectId]) -> dict:
+    return {"room": {"$in": rooms}, "deleted": False}
 
 
 Batches = Iterator[tuple[list[dict], ObjectId | None]]
@@ -218,37 +234,49 @@ def _span(
 def _windows(
     term: str,
     rest: dict,
+    rooms: list[ObjectId],
     upper: ObjectId | None,
     span: tuple[datetime, datetime, int],
     want: int,
     take: int,
     share: float = 1.0,
 ) -> Batches:
-    """The matches a time window at a time, newest first: a window is read through the
-    (terms, _id) index by one term and an `_id` range, `take` rows a read, so the
-    database never gathers and sorts a whole posting list. The first window ends at the
-    span's top (everything after it included), and would hold `want` messages of the
-    term at the readable rooms' average rate and the term's `share` of them (one second
-    at least: `_id`s count seconds); the next is sized to hold twice the matches still
-    missing at the rate seen so far (at least twice as wide, so a pair of words rare
-    together takes few reads; at most WINDOW_GROWTH times wider, that much wider when
-    none matched yet), or is all the rest when that rate, counting one match more than
-    seen, promises no more than that or the rest is at most twice the next (a rare term:
-    three reads), down to the span's bottom."""
+    """The matches (of `rest`, in `rooms`) a time window at a time, newest first: a
+    window is read through the (terms, _id) index by one term and an `_id` range,
+    `take` rows a read. The first window ends at the span's top (everything after it
+    included), and would hold `want` messages of the term at the readable rooms'
+    average rate and the term's `share` of them (one second at least: `_id`s count
+    seconds); the next is sized to hold twice the matches still missing at the rate
+    seen so far (at least twice as wide, so a pair of words rare together takes few
+    reads; at most WINDOW_GROWTH times wider, that much wider when none matched yet),
+    or is all the rest when that rate, counting one match more than seen, promises no
+    more than that or the rest is at most twice the next (a rare term: three reads),
+    down to the span's bottom. (SecantusDB bounds a multikey index's scan by one of
+    the two `_id` bounds: a window costs every entry of the term after its start, so
+    few reads matter more than narrow ones.) More than ROOMS_ASKED rooms are checked on
+    the rows, not sent with each read, while most rows turn out readable."""
     top, bottom, written = span
     width = max(SECOND, (top - bottom) * want / (written * share))
     seen, covered = 0, timedelta(0)
+    readable = set(rooms) if len(rooms) > ROOMS_ASKED else None
     while True:
         start = max(top - width, bottom)
         lower = ObjectId.from_datetime(start)
         window = {"_id": {"$gte": lower} | ({"$lt": upper} if upper is not None else {})}
-        # Conjuncts SecantusDB does not merge (the `$or`): the first is read through the
-        # compound index by both of its fields. MongoDB plans it alike.
-        query = {"$and": [{"terms": term} | window, {"$or": [rest]}]}
-        docs = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
+        query: dict = {"terms": term} | window
+        if where := rest if readable is not None else rest | _readable(rooms):
+            # conjuncts SecantusDB does not merge (the `$or`): the first is read through
+            # the compound index, the rest tested on its rows; MongoDB plans it alike
+            query = {"$and": [query, {"$or": [where]}]}
+        rows = list(Message._get_collection().find(query, UNSTORED).sort("_id", -1).limit(take))
+        docs = rows
+        if readable is not None:
+            docs = [d for d in rows if d["room"] in readable and not d.get("deleted")]
+            if 2 * len(docs) < len(rows):  # mostly rooms the caller cannot read: ask
+                readable = None
         seen += len(docs)
-        if len(docs) == take:  # more in this window: on after the last row
-            upper = docs[-1]["_id"]
+        if len(rows) == take:  # more in this window: on after the last row
+            upper = rows[-1]["_id"]
             yield docs, upper
             continue
         done = start <= bottom

@@ -16,16 +16,19 @@ from tests.conftest import assert_error
 UNKNOWN = "0123456789abcdef01234567"
 
 
-@pytest.fixture(autouse=True, params=["rooms", "windows"])
+@pytest.fixture(autouse=True, params=["rooms", "windows", "windows, rooms on the rows"])
 def _plan(request, monkeypatch, app):
-    """Every test twice: reading the readable rooms' messages (what small servers do)
-    and reading the index a time window at a time (what larger ones do); the second
-    with each caller's rooms kept in memory, as a server with its invalidation feed up
-    keeps them (live.roomcache)."""
+    """Every test three times: reading the readable rooms' messages (what small servers
+    do), and reading the index a time window at a time (what larger ones do) with the
+    rooms asked for in each read (a caller in few rooms) or checked on the rows (one in
+    many: ROOMS_ASKED); the windows with each caller's rooms kept in memory, as a
+    server with its invalidation feed up keeps them (live.roomcache)."""
     if request.param == "rooms":
         yield request.param
         return
     monkeypatch.setattr(search, "ROOM_SCAN", -1)
+    if request.param == "windows, rooms on the rows":
+        monkeypatch.setattr(search, "ROOMS_ASKED", 0)
     app.extensions["room_cache"].set_live(True)
     try:
         yield request.param
