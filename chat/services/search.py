@@ -11,7 +11,8 @@ the index by one term (a phrase's longest pair, else its rarest word or beginnin
 found by a short probe), one time window of `_id`s at a time from the newest (a
 database that cannot walk a posting list in `_id` order, SecantusDB, then never gathers
 and sorts a whole one). The other terms, and a longer prefix's range, filter in the
-database; the order of a phrase of three words or more is checked on the candidates.
+database, and the rooms when the caller is in few (else they are checked on the rows);
+the order of a phrase of three words or more is checked on the candidates.
 One request looks at no more than SCAN_CAP candidates and pages on with `nextCursor`.
 """
 
