@@ -12,6 +12,7 @@ from chat.config import check_development, check_production, load_config
 from chat.extensions import init_mongo, init_redis, jwt, socketio
 from chat.live import limits, presence, roomcache
 from chat.live.publish import NAMESPACE
+from chat.services import policy
 
 
 def create_app(config: dict | str | None = None, **overrides) -> Flask:
@@ -74,6 +75,8 @@ def _trust_proxies(app: Flask) -> None:
 def _load_plugins(app: Flask) -> None:
     """Find plugins, then let them add endpoints, socket events and commands."""
     pm = app.extensions["plugins"] = plugin_manager.build(app)
+    for actions in pm.hook.register_actions(app=app):
+        policy.register(actions)
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints:
             if isinstance(bp, SmorestBlueprint):

@@ -354,9 +354,11 @@ def check_production(settings: dict) -> None:
     for key in ("SECRET_KEY", "JWT_SECRET_KEY", "MONGODB_URI"):
         if not settings.get(key):
             problems.append(f"{key} is not set")
+    for key in ("SECRET_KEY", "JWT_SECRET_KEY"):  # both sign credentials
+        value = settings.get(key) or ""
+        if value and len(value.encode()) < 32:
+            problems.append(f"{key} is shorter than 32 bytes")
     jwt_key = settings.get("JWT_SECRET_KEY") or ""
-    if jwt_key and len(jwt_key.encode()) < 32:
-        problems.append("JWT_SECRET_KEY is shorter than 32 bytes")
     if jwt_key and jwt_key == settings.get("SECRET_KEY"):
         problems.append("JWT_SECRET_KEY must differ from SECRET_KEY")
     if "*" in settings.get("SOCKET_CORS_ORIGIN", []):

@@ -5,10 +5,7 @@ the rooms' outgoing webhooks, fed with every event)."""
 from chat import cli as commands
 from chat.hookspecs import hookimpl
 from chat.services import commands as slash
-from chat.services import subscriptions
-from chat.services.rooms import is_admin
-
-ALLOWED_TO_MEMBERS = {"create_room", "join_room", "post_message"}
+from chat.services import policy, subscriptions
 
 
 @hookimpl
@@ -19,17 +16,10 @@ def register_commands(cli):
 
 @hookimpl
 def permission_allowed(actor, action, room, resource):
-    """The core's rules, asked when no other plugin answered (plugin_manager.permission):
-    anyone may create rooms, join public ones and post where they are a member (the
-    services check membership first); room admins edit rooms; a message is deleted by
-    its sender or a room admin. Other actions are not the core's to decide."""
-    if action in ALLOWED_TO_MEMBERS:
-        return True
-    if action == "update_room":
-        return is_admin(actor, room)
-    if action == "delete_message":
-        return resource.sender == actor.id or is_admin(actor, room)
-    return None
+    """The core's rules (services/policy: admins edit rooms, the sender or an admin
+    deletes a message, ...), asked when no other plugin answered. Roles, scopes and
+    blocks are not rules: no plugin's answer lifts them."""
+    return policy.core_rule(actor, action, room, resource)
 
 
 @hookimpl

@@ -24,7 +24,8 @@ class Event:
     name: ClassVar[str] = ""
     schema: ClassVar[type[Schema] | None] = None  # documents payload() (docs/asyncapi.yaml)
     skips_origin: ClassVar[bool] = False  # True: not sent to the socket that caused it
-    # True: not sent to the users who blocked `user_id` (typing, presence: services/blocks)
+    # True: not sent to the users who blocked `user_id` (typing, presence, profile and
+    # status: services/policy.sees)
     hidden_from_blockers: ClassVar[bool] = False
     room_id: str
 
@@ -158,6 +159,7 @@ class UserUpdated(Event):
 
     name: ClassVar[str] = "user_updated"
     schema: ClassVar[type[Schema] | None] = shapes.UserUpdatedOut
+    hidden_from_blockers: ClassVar[bool] = True  # their status: services/policy.sees
     user_id: str = ""
     user: dict = field(default_factory=dict)
     room_ids: tuple[str, ...] = ()

@@ -73,6 +73,23 @@ def register_slash_commands(app: "Flask") -> list | None:
 
 
 @hookspec
+def register_actions(app: "Flask") -> list | None:
+    """Name the operations a plugin's routes, socket events and commands perform, for
+    the one policy (`chat.services.policy`) to decide. Called once, when the app is
+    built, before any request.
+
+    Args:
+        app: the application (every hook gets it; no `current_app` needed).
+    Returns:
+        A list of `chat.plugin_api.Action(name, scope, role, contact, ...)`, or None.
+        A name the core already uses keeps the core's meaning. Decide an action with
+        `chat.plugin_api.authorize(actor, name, room=..., target=..., resource=...)`
+        and name it on a route with `login_required(action=name)` or on a socket
+        event with `socket_event(..., action=name)`.
+    """
+
+
+@hookspec
 def startup(app: "Flask") -> None:
     """Runs at the end of `create_app`, after every other hook has registered: the
     place for a plugin's setup (read its settings, check them, open its storage).
@@ -151,9 +168,11 @@ def permission_allowed(
 ) -> bool | None:
     """Allow or deny an action beyond the built-in rules.
 
-    Actions: "create_room", "update_room", "join_room", "post_message",
-    "delete_message", plus any a plugin defines. Membership of the room is
-    always required first; this hook cannot open a hidden room.
+    Asked for every action the policy decides (`chat.services.policy.ACTIONS`: the
+    core's, such as "create_room", "update_room", "join_room", "post_message",
+    "delete_message", "pin_message", and those plugins register). Only the action's
+    rule is open to it: the account, the token's scopes and rooms, the role the
+    action needs in the room and blocks are decided first, and no answer lifts them.
 
     Args:
         app: the application (every hook gets it; no `current_app` needed).

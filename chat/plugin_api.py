@@ -3,6 +3,7 @@ import nothing else from the core (tests/test_plugin_surface.py); a name that le
 this module is a breaking change in the CHANGELOG.
 """
 
+from chat.actor import Actor
 from chat.api.common import BEARER, Blueprint, login_required
 from chat.config import ConfigError
 from chat.errors import (
@@ -48,9 +49,10 @@ from chat.schemas.messages import MessageOut, ReactionOut
 from chat.services.changes import change_message
 from chat.services.commands import Reply, SlashCommand, user_argument
 from chat.services.messages import Posted, get_message, post_message
+from chat.services.policy import Action, authorize, reaches, sees
 from chat.services.presence import online_ids
 from chat.services.push import notify as push_to_user
-from chat.services.rooms import get_member_room, get_room, require_member
+from chat.services.rooms import get_member_room, get_room
 from chat.services.subscriptions import deliver_to as deliver_webhook
 from chat.services.threads import members as thread_members
 from chat.services.users import set_avatar
@@ -68,6 +70,8 @@ def spawn(fn, *args, **kwargs):
 __all__ = [
     "BEARER",
     "NO_AUTO_INDEX",
+    "Action",
+    "Actor",
     "Blueprint",
     "ChatError",
     "ConfigError",
@@ -109,6 +113,7 @@ __all__ = [
     "UserOut",
     "UserRegistered",
     "ValidationError",
+    "authorize",
     "change_message",
     "deliver_webhook",
     "get_member_room",
@@ -122,8 +127,9 @@ __all__ = [
     "post_message",
     "publish",
     "push_to_user",
-    "require_member",
+    "reaches",
     "room_channel",
+    "sees",
     "send_mail",
     "serialize_message",
     "serialize_reactions",

@@ -105,6 +105,7 @@ def build(app: Flask) -> dict:
             "action": "receive",
             "channel": CHANNEL,
             "summary": f"The client emits `{name}` with an ack callback.",
+            "x-action": registered.action,  # the policy's name (docs/security.md)
             "messages": [{"$ref": f"#/channels/chat/messages/{name}"}],
             "reply": {
                 "channel": CHANNEL,

@@ -185,6 +185,16 @@ def test_failing_and_slow_plugins_never_break_or_delay_a_send(sample_app):
     assert 'chat_plugin_hook_seconds_count{hook="track_event"}' in text
 
 
+def test_register_actions_puts_a_plugins_actions_under_the_policy(sample_app):
+    from chat.services import policy
+
+    act = policy.action("rules_ping")  # registered by the rules sample's register_actions
+    assert (act.scope, act.role, act.summary) == (None, "anyone", "ping the rules plugin")
+    assert "| `rules_ping` | session only | anyone signed in |" in policy.table()
+    with pytest.raises(LookupError):
+        policy.action("never_declared")
+
+
 def test_register_socket_events_and_isolation_over_a_socket(app, live_settings, people):
     settings = {**live_settings, "CHAT_PLUGINS_DIR": SAMPLES}
     settings["CHAT_PLUGINS_BLOCKED"] = ",".join(["wordcount", *BUILT_IN])

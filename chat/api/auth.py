@@ -16,7 +16,7 @@ from chat.schemas.auth import (
     SessionListOut,
     SessionOut,
 )
-from chat.services import auth
+from chat.services import auth, principals
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -59,7 +59,7 @@ def refresh():
 
 @bp.post("/logout")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_sessions")
 @bp.response(204)
 def logout(actor):
     """Revoke the current session (access and refresh tokens)."""
@@ -68,7 +68,7 @@ def logout(actor):
 
 @bp.post("/password")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_sessions")
 @bp.arguments(PasswordChangeIn)
 @bp.response(204)
 def change_password(data, actor):
@@ -79,7 +79,7 @@ def change_password(data, actor):
 
 @bp.get("/sessions")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_sessions")
 @bp.response(200, SessionListOut)
 def sessions(actor):
     """Your sessions (signed-in clients), the most recently used first."""
@@ -88,7 +88,7 @@ def sessions(actor):
 
 @bp.delete("/sessions/<session_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_sessions")
 @bp.response(204)
 def revoke_session(session_id, actor):
     """End one of your sessions: its tokens stop working and its sockets close."""
@@ -109,5 +109,6 @@ def password_reset(data):
 @bp.arguments(PasswordResetConfirmIn)
 @bp.response(204)
 def password_reset_confirm(data):
-    """Set a new password with an emailed token (it works once); every session ends."""
-    auth.confirm_password_reset(data["token"], data["new_password"])
+    """Set a new password with an emailed token (it works once); every session, API
+    token and bot token of the account ends."""
+    principals.reset_password(data["token"], data["new_password"])

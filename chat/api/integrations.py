@@ -37,7 +37,7 @@ bp = Blueprint("integrations", __name__, url_prefix="/api", description="Integra
 
 @bp.post("/tokens")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_tokens")
 @bp.arguments(TokenIn)
 @bp.response(201, NewTokenOut)
 def create_token(data, actor):
@@ -48,7 +48,7 @@ def create_token(data, actor):
 
 @bp.get("/tokens")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_tokens")
 @bp.response(200, TokensOut)
 def list_tokens(actor):
     """Your API tokens, newest first (never their secrets), with `lastUsedAt`."""
@@ -57,7 +57,7 @@ def list_tokens(actor):
 
 @bp.delete("/tokens/<token_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_tokens")
 @bp.response(204)
 def revoke_token(token_id, actor):
     """Revoke a token: refused from the next request; its sockets close on every process."""
@@ -66,7 +66,7 @@ def revoke_token(token_id, actor):
 
 @bp.post("/bots")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_bots")
 @bp.arguments(BotIn)
 @bp.response(201, NewBotOut)
 def create_bot(data, actor):
@@ -76,7 +76,7 @@ def create_bot(data, actor):
 
 @bp.get("/bots")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_bots")
 @bp.response(200, BotsOut)
 def list_bots(actor):
     """Your bots."""
@@ -85,7 +85,7 @@ def list_bots(actor):
 
 @bp.delete("/bots/<bot_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_bots")
 @bp.response(204)
 def delete_bot(bot_id, actor):
     """Deactivate a bot of yours: its tokens are revoked, its messages stay."""
@@ -94,7 +94,7 @@ def delete_bot(bot_id, actor):
 
 @bp.post("/bots/<bot_id>/tokens")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_bots")
 @bp.arguments(TokenIn)
 @bp.response(201, NewTokenOut)
 def create_bot_token(data, bot_id, actor):
@@ -104,7 +104,7 @@ def create_bot_token(data, bot_id, actor):
 
 @bp.get("/bots/<bot_id>/tokens")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_bots")
 @bp.response(200, TokensOut)
 def list_bot_tokens(bot_id, actor):
     """A bot's tokens."""
@@ -113,7 +113,7 @@ def list_bot_tokens(bot_id, actor):
 
 @bp.delete("/bots/<bot_id>/tokens/<token_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_bots")
 @bp.response(204)
 def revoke_bot_token(bot_id, token_id, actor):
     """Revoke a bot's token."""
@@ -122,7 +122,7 @@ def revoke_bot_token(bot_id, token_id, actor):
 
 @bp.post("/rooms/<room_id>/webhooks")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_webhooks")
 @bp.arguments(WebhookIn)
 @bp.response(201, NewWebhookOut)
 def create_webhook(data, room_id, actor):
@@ -135,7 +135,7 @@ def create_webhook(data, room_id, actor):
 
 @bp.get("/rooms/<room_id>/webhooks")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_webhooks")
 @bp.response(200, WebhooksOut)
 def list_webhooks(room_id, actor):
     """The room's incoming webhooks (room admins), without their URLs."""
@@ -144,7 +144,7 @@ def list_webhooks(room_id, actor):
 
 @bp.delete("/rooms/<room_id>/webhooks/<hook_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_webhooks")
 @bp.response(204)
 def delete_webhook(room_id, hook_id, actor):
     """Remove a webhook: its URL stops working, its bot is deactivated."""
@@ -170,7 +170,7 @@ SUBSCRIPTIONS = "/rooms/<room_id>/subscriptions"
 
 @bp.post(SUBSCRIPTIONS)
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_subscriptions")
 @bp.arguments(SubscriptionIn)
 @bp.response(201, NewSubscriptionOut)
 def subscribe(data, room_id, actor):
@@ -182,7 +182,7 @@ def subscribe(data, room_id, actor):
 
 @bp.get(SUBSCRIPTIONS)
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_subscriptions")
 @bp.response(200, SubscriptionsOut)
 def list_subscriptions(room_id, actor):
     """The room's subscriptions (room admins), with their dead-letter counts."""
@@ -191,7 +191,7 @@ def list_subscriptions(room_id, actor):
 
 @bp.delete(f"{SUBSCRIPTIONS}/<sub_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_subscriptions")
 @bp.response(204)
 def unsubscribe(room_id, sub_id, actor):
     """Stop a subscription; its deliveries not yet made are dropped."""
@@ -200,7 +200,7 @@ def unsubscribe(room_id, sub_id, actor):
 
 @bp.get(f"{SUBSCRIPTIONS}/<sub_id>/deliveries")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_subscriptions")
 @bp.arguments(DeliveriesQuery, location="query")
 @bp.response(200, DeliveriesOut)
 def list_deliveries(query, room_id, sub_id, actor):
@@ -211,7 +211,7 @@ def list_deliveries(query, room_id, sub_id, actor):
 
 @bp.post(f"{SUBSCRIPTIONS}/<sub_id>/redeliver")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_subscriptions")
 @bp.response(200, RedeliveredOut)
 def redeliver(room_id, sub_id, actor):
     """Try the dead letters again (a new round of attempts)."""
@@ -220,7 +220,7 @@ def redeliver(room_id, sub_id, actor):
 
 @bp.post("/devices")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_devices")
 @bp.arguments(DeviceIn)
 @bp.response(201, DeviceOut)
 def register_device(data, actor):
@@ -231,7 +231,7 @@ def register_device(data, actor):
 
 @bp.get("/devices")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_devices")
 @bp.response(200, DevicesOut)
 def list_devices(actor):
     """Your devices, and the VAPID public key Web Push subscriptions are made with."""
@@ -240,7 +240,7 @@ def list_devices(actor):
 
 @bp.delete("/devices/<device_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="manage_devices")
 @bp.response(204)
 def unregister_device(device_id, actor):
     """Stop pushing to a device."""

@@ -22,7 +22,7 @@ commands_bp = Blueprint("commands", __name__, url_prefix="/api/commands", descri
 
 @commands_bp.get("")
 @commands_bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="list_commands")
 @commands_bp.response(200, CommandsOut)
 def list_commands(actor):
     """The slash commands a message may start with (built-ins and plugins')."""
@@ -31,7 +31,7 @@ def list_commands(actor):
 
 @bp.post("")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:write")
+@login_required(action="post_message")
 @bp.arguments(MessageIn)
 @bp.response(201, MessageOut)
 @bp.alt_response(200, schema=MessageOut, description="A retry: the stored message.")
@@ -48,7 +48,7 @@ def post_message(data, actor):
 
 @bp.get("/<room_id>")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="read_messages")
 @bp.arguments(HistoryQuery, location="query")
 @bp.response(200, MessageListOut)
 def list_messages(query, room_id, actor):
@@ -59,7 +59,7 @@ def list_messages(query, room_id, actor):
 
 @bp.patch("/<message_id>")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:write")
+@login_required(action="edit_message")
 @bp.arguments(MessageEditIn)
 @bp.response(200, MessageOut)
 def edit_message(data, message_id, actor):
@@ -69,7 +69,7 @@ def edit_message(data, message_id, actor):
 
 @bp.delete("/<message_id>")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:write")
+@login_required(action="delete_message")
 @bp.response(204)
 def delete_message(message_id, actor):
     """Delete a message (sender or room admin); a tombstone stays in history."""
@@ -78,7 +78,7 @@ def delete_message(message_id, actor):
 
 @bp.get("/<message_id>/thread")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="read_messages")
 @bp.arguments(HistoryQuery, location="query")
 @bp.response(200, MessageListOut)
 def thread(query, message_id, actor):
@@ -89,7 +89,7 @@ def thread(query, message_id, actor):
 
 @bp.get("/<message_id>/history")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="read_messages")
 @bp.response(200, HistoryOut)
 def message_history(message_id, actor):
     """Every version of a message, oldest first, the current one last (members of its
@@ -99,7 +99,7 @@ def message_history(message_id, actor):
 
 @bp.put("/<message_id>/pin")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:write")
+@login_required(action="pin_message")
 @bp.response(200, MessageOut)
 def pin(message_id, actor):
     """Pin a message (room admins, or members when the room's `membersCanPin`)."""
@@ -108,7 +108,7 @@ def pin(message_id, actor):
 
 @bp.delete("/<message_id>/pin")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:write")
+@login_required(action="pin_message")
 @bp.response(200, MessageOut)
 def unpin(message_id, actor):
     """Unpin a message (who may pin it may unpin it)."""
@@ -120,7 +120,7 @@ threads_bp = Blueprint("threads", __name__, url_prefix="/api/threads", descripti
 
 @threads_bp.get("")
 @threads_bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="list_threads")
 @threads_bp.arguments(ThreadsQuery, location="query")
 @threads_bp.response(200, ThreadsOut)
 def my_threads(query, actor):

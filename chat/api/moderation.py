@@ -21,7 +21,7 @@ bp = Blueprint("moderation", __name__, url_prefix="/api", description="Moderatio
 
 @bp.post("/messages/<message_id>/report")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="report_message")
 @bp.arguments(ReportIn)
 @bp.response(201, ReportOut)
 def report(data, message_id, actor):
@@ -31,7 +31,7 @@ def report(data, message_id, actor):
 
 @bp.get("/rooms/<room_id>/reports")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="room_reports")
 @bp.arguments(ReportsQuery, location="query")
 @bp.response(200, ReportsOut)
 def room_reports(query, room_id, actor):
@@ -41,7 +41,7 @@ def room_reports(query, room_id, actor):
 
 @bp.patch("/reports/<report_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="resolve_report")
 @bp.arguments(ResolveIn)
 @bp.response(200, ReportOut)
 def resolve(data, report_id, actor):
@@ -51,7 +51,7 @@ def resolve(data, report_id, actor):
 
 @bp.get("/admin/reports")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="site_admin")
 @bp.arguments(ReportsQuery, location="query")
 @bp.response(200, ReportsOut)
 def all_reports(query, actor):
@@ -61,7 +61,7 @@ def all_reports(query, actor):
 
 @bp.get("/admin/users")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="site_admin")
 @bp.arguments(AdminUsersQuery, location="query")
 @bp.response(200, AdminUsersOut)
 def admin_users(query, actor):
@@ -71,7 +71,7 @@ def admin_users(query, actor):
 
 @bp.post("/admin/users/<user_id>/deactivate")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="site_admin")
 @bp.response(200, UserOut)
 def deactivate(user_id, actor):
     """Deactivate a user: every session ends, their sockets close on every process."""
@@ -80,7 +80,7 @@ def deactivate(user_id, actor):
 
 @bp.post("/admin/users/<user_id>/reactivate")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="site_admin")
 @bp.response(200, UserOut)
 def reactivate(user_id, actor):
     """Let a deactivated user sign in again."""
@@ -89,7 +89,7 @@ def reactivate(user_id, actor):
 
 @bp.delete("/admin/messages/<message_id>")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="site_admin")
 @bp.response(204)
 def delete_message(message_id, actor):
     """Delete any message (site admins); a tombstone stays, as for any delete."""
@@ -98,7 +98,7 @@ def delete_message(message_id, actor):
 
 @bp.get("/admin/audit")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="site_admin")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, AuditOut)
 def audit(query, actor):

@@ -25,7 +25,7 @@ ROOM = "/<room_id>"
 
 @bp.get("")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:read")
+@login_required(action="list_rooms")
 @bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, RoomListOut)
 def list_rooms(query, actor):
@@ -40,7 +40,7 @@ def list_rooms(query, actor):
 
 @bp.post("")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="create_room")
 @bp.arguments(RoomCreateIn)
 @bp.response(201, RoomOut)
 def create_room(data, actor):
@@ -50,7 +50,7 @@ def create_room(data, actor):
 
 @bp.post("/direct")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="open_direct")
 @bp.arguments(UserIdIn)
 @bp.response(200, RoomOut)
 def open_direct(data, actor):
@@ -60,7 +60,7 @@ def open_direct(data, actor):
 
 @bp.get(ROOM)
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:read")
+@login_required(action="read_room")
 @bp.response(200, RoomOut)
 def get_room(room_id, actor):
     """One room: public, or one the caller belongs to."""
@@ -69,7 +69,7 @@ def get_room(room_id, actor):
 
 @bp.put(ROOM)
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="update_room")
 @bp.arguments(RoomUpdateIn)
 @bp.response(200, RoomOut)
 def update_room(data, room_id, actor):
@@ -79,7 +79,7 @@ def update_room(data, room_id, actor):
 
 @bp.post(f"{ROOM}/join")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="join_room")
 @bp.response(200, RoomOut)
 def join_room(room_id, actor):
     """Join a public room."""
@@ -88,7 +88,7 @@ def join_room(room_id, actor):
 
 @bp.post(f"{ROOM}/leave")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="leave_room")
 @bp.response(204)
 def leave_room(room_id, actor):
     """Leave a room (the last owner must hand over first)."""
@@ -97,7 +97,7 @@ def leave_room(room_id, actor):
 
 @bp.post(f"{ROOM}/members")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="invite_member")
 @bp.arguments(UserIdIn)
 @bp.response(200, RoomOut)
 def invite_member(data, room_id, actor):
@@ -107,7 +107,7 @@ def invite_member(data, room_id, actor):
 
 @bp.delete(f"{ROOM}/members/<user_id>")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="kick_member")
 @bp.response(200, RoomOut)
 def remove_member(room_id, user_id, actor):
     """Kick a member (admins; only owners kick admins; owners cannot be kicked)."""
@@ -116,7 +116,7 @@ def remove_member(room_id, user_id, actor):
 
 @bp.post(f"{ROOM}/bans")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="ban_member")
 @bp.arguments(UserIdIn)
 @bp.response(200, RoomOut)
 def ban_member(data, room_id, actor):
@@ -126,7 +126,7 @@ def ban_member(data, room_id, actor):
 
 @bp.delete(f"{ROOM}/bans/<user_id>")
 @bp.doc(security=BEARER)
-@login_required(scope="rooms:write")
+@login_required(action="unban_member")
 @bp.response(200, RoomOut)
 def unban_member(room_id, user_id, actor):
     """Lift a ban (admins only)."""
@@ -136,14 +136,14 @@ def unban_member(room_id, user_id, actor):
 def _role_views(role: str) -> None:
     @bp.put(f"{ROOM}/{role}s/<user_id>", endpoint=f"grant_{role}")
     @bp.doc(security=BEARER, summary=f"Make a member {role} (owners only).")
-    @login_required(scope="rooms:write")
+    @login_required(action=f"set_{role}")
     @bp.response(200, RoomOut)
     def grant(room_id, user_id, actor):
         return wire.room(rooms.set_role(actor, room_id, user_id, role, granted=True))
 
     @bp.delete(f"{ROOM}/{role}s/<user_id>", endpoint=f"revoke_{role}")
     @bp.doc(security=BEARER, summary=f"Take the {role} role away (owners only).")
-    @login_required(scope="rooms:write")
+    @login_required(action=f"set_{role}")
     @bp.response(200, RoomOut)
     def revoke(room_id, user_id, actor):
         return wire.room(rooms.set_role(actor, room_id, user_id, role, granted=False))
@@ -155,7 +155,7 @@ _role_views("owner")
 
 @bp.get(f"{ROOM}/pins")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="read_messages")
 @bp.response(200, PinsOut)
 def pins(room_id, actor):
     """The room's pinned messages, the newest pin first."""
@@ -164,7 +164,7 @@ def pins(room_id, actor):
 
 @bp.get(f"{ROOM}/reads")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="read_receipts")
 @bp.response(200, ReceiptsOut)
 def read_receipts(room_id, actor):
     """How far each member has read, furthest first (members who turned read receipts
@@ -177,7 +177,7 @@ def read_receipts(room_id, actor):
     security=BEARER,
     responses={"200": {"description": "JSON lines", "content": {"application/x-ndjson": {}}}},
 )
-@login_required
+@login_required(action="export_room")
 def export(room_id, actor):
     """The room as JSON lines, streamed (owners): `{type: room}`, then `{type: member}`
     for each member, then `{type: message, message, history}` for each message in seq
@@ -191,7 +191,7 @@ def export(room_id, actor):
 
 @bp.post(f"{ROOM}/read")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="mark_read")
 @bp.arguments(ReadIn)
 @bp.response(200, ReadOut)
 def mark_read(data, room_id, actor):

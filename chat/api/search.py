@@ -9,7 +9,7 @@ bp = Blueprint("search", __name__, url_prefix="/api/search", description="Search
 
 @bp.get("/messages")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="search_messages")
 @bp.arguments(SearchQuery, location="query")
 @bp.response(200, SearchOut)
 def messages(query, actor):

@@ -10,7 +10,7 @@ bp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Complete s
 
 @bp.get("")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:read")
+@login_required(action="sync")
 @bp.arguments(SyncQuery, location="query")
 @bp.response(200, SyncOut)
 @bp.alt_response(

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
+from chat.actor import Actor
 from chat.events import TypingChanged
 from chat.live import origin
 from chat.live.limits import TokenBucket
 from chat.live.publish import publish
-from chat.models import User
 
 
 @dataclass
@@ -19,8 +19,7 @@ class SocketState:
     """What the server remembers about one live socket (this process only)."""
 
     sid: str
-    user: User
-    session: str
+    actor: Actor  # who is connected, with the credential they connected with
     expires: float
     typing: dict[str, float] = field(default_factory=dict)  # room id -> deadline
     typing_bucket: TokenBucket = field(default_factory=lambda: TokenBucket(2, 5))
@@ -64,7 +63,7 @@ def stop_typing(sid: str, state: SocketState, rooms: list[str] | None = None) ->
     """End the socket's typing in `rooms` (default: all), telling those rooms (not it)."""
     for room_id in list(state.typing if rooms is None else rooms):
         if state.typing.pop(room_id, None) is not None:
-            user = state.user
+            user = state.actor
             with origin.socket(sid):
                 publish(TypingChanged(room_id, str(user.id), user.username, False))
     if not state.typing:

@@ -80,6 +80,9 @@ class WebhookOut(OutSchema):
     roomId = fields.String(required=True)
     botId = fields.String(required=True)
     createdAt = fields.String(required=True)
+    createdBy = fields.String(
+        required=True, metadata={"description": "Who made it: it ends when they stop being admin."}
+    )
 
 
 class NewWebhookOut(WebhookOut):
@@ -99,7 +102,7 @@ class HookIn(Schema):
         unknown = EXCLUDE
 
     text = Text(required=True, validate=validate.Length(min=1))
-    username = Text(load_default=None, validate=validate.Length(min=1, max=64))
+    username = Text(load_default=None, validate=DISPLAY_NAME)
 
 
 class HookHeaders(Schema):
@@ -129,6 +132,11 @@ class SubscriptionOut(OutSchema):
     url = fields.String(required=True)
     events = fields.List(fields.String(metadata={"enum": list(SUBSCRIBABLE)}), required=True)
     createdAt = fields.String(required=True)
+    createdBy = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Who made it: it ends when they stop being admin."},
+    )
     dead = fields.Integer(required=True, metadata={"description": "Dead-lettered deliveries."})
 
 

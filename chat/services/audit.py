@@ -1,10 +1,11 @@
 """The audit log: every moderation and admin action, appended by the service that does
 it (room moderation, reports, site admins, the command line); never changed."""
 
-from chat.models import AuditEntry, User
+from chat.actor import Actor
+from chat.models import AuditEntry
 
 
-def record(actor: User | None, action: str, target, room=None, **details) -> None:
+def record(actor: Actor | None, action: str, target, room=None, **details) -> None:
     """Append who (None: the command line) did `action` to `target`, in `room`."""
     AuditEntry(
         actor=actor.id if actor else None,

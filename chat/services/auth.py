@@ -16,6 +16,7 @@ from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
 
 from chat import asyncmode, mail
+from chat.actor import Actor
 from chat.errors import (
     Conflict,
     Forbidden,
@@ -264,7 +265,7 @@ def logout(claims: dict) -> None:
     revoke(ObjectId(claims["sub"]), [claims["sid"]])
 
 
-def sessions(actor: User, current: str) -> list[dict]:
+def sessions(actor: Actor, current: str) -> list[dict]:
     """The actor's sessions, the most recently used first."""
     found = Session.objects(user=actor.id).order_by("-last_used_at")
     return [
@@ -279,24 +280,34 @@ def sessions(actor: User, current: str) -> list[dict]:
     ]
 
 
-def revoke_session(actor: User, sid: str) -> None:
+def revoke_session(actor: Actor, sid: str) -> None:
     """End one of the actor's sessions (404 for any other)."""
     if not Session.objects(sid=sid, user=actor.id).first():
         raise NotFound("No such session.")
     revoke(actor.id, [sid])
 
 
-def change_password(actor: User, claims: dict, current: str, new: str, remote: str | None):
-    """Set a new password after checking the current one (failures count as failed
-    logins); every other session ends."""
-    keys = _throttle_keys(str(actor.id), remote, None)[:1]
+def check_password(user: User, password: str, remote: str | None, field: str) -> None:
+    """Check the signed-in person's password before what needs it (a new password,
+    deactivation); failures count as failed logins from this address, and wait alike.
+
+    Raises:
+        RateLimited: too many wrong passwords lately. ValidationError: a wrong one.
+    """
+    keys = _throttle_keys(str(user.id), remote, None)[:1]
     wait = _lock_for(keys[0][0])
     if wait:
         raise RateLimited("Too many wrong passwords; try again later.", retry_after=int(wait) + 1)
-    if not asyncmode.run_blocking(_verify, actor.password_hash, current):
+    if not asyncmode.run_blocking(_verify, user.password_hash, password):
         _record_failure(*keys[0])
-        raise ValidationError(fields={"currentPassword": ["Wrong password."]})
-    _set_password(actor, new)
+        raise ValidationError(fields={field: ["Wrong password."]})
+
+
+def change_password(actor: Actor, claims: dict, current: str, new: str, remote: str | None):
+    """Set a new password after checking the current one (failures count as failed
+    logins); every other session ends."""
+    check_password(actor.user, current, remote, "currentPassword")
+    _set_password(actor.user, new)
     revoke_all(actor.id, keep=claims["sid"])
     security_log.info(
         "password changed", extra={"event": "password_changed", "login": str(actor.id)}
@@ -340,8 +351,9 @@ def request_password_reset(email: str) -> None:
     )
 
 
-def confirm_password_reset(token: str, password: str) -> None:
-    """Spend a reset token: the new password is set and every session ends.
+def confirm_password_reset(token: str, password: str) -> User:
+    """Spend a reset token: the new password is set and every session ends (the
+    caller, services/principals, ends the rest an attacker may hold).
 
     Raises:
         ValidationError: unknown, used or expired token.
@@ -358,23 +370,11 @@ def confirm_password_reset(token: str, password: str) -> None:
     security_log.info(
         "password reset", extra={"event": "password_reset_done", "login": str(user.id)}
     )
+    return user
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def deactivate(actor: User, password: str) -> None:
-    """Deactivate the actor's account after checking the password: sessions end, the
-    messages stay, and the account can no longer sign in."""
-    if not asyncmode.run_blocking(_verify, actor.password_hash, password):
-        raise ValidationError(fields={"password": ["Wrong password."]})
-    User.objects(id=actor.id).update_one(set__deactivated=True, unset__status=True)
-    revoke_all(actor.id)
-    from chat.services import tokens  # tokens authenticate through this module
-
-    tokens.revoke_all_of(actor.id)
-    security_log.info("account deactivated", extra={"event": "deactivated", "login": str(actor.id)})
 
 
 def is_revoked(claims: dict) -> bool:

@@ -36,11 +36,12 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import PyMongoError
 
 from chat import wire
+from chat.actor import Actor
 from chat.errors import NotFound, SyncExpired, ValidationError
 from chat.extensions import mongo_db
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
-from chat.services import tokens
+from chat.services import policy
 
 GRACE = 10.0  # seconds an entry may wait for its entity's write before it is passed over
 ARCHIVE_AFTER = 2.0  # seconds an entry stays in its room's log
@@ -246,9 +247,10 @@ def _entries(room: dict, after: int, limit: int) -> list[dict]:
     return found
 
 
-def _resolve(room: Room, entries: list[dict]) -> tuple[list[dict], int | None]:
+def _resolve(room: Room, entries: list[dict], viewer: ObjectId) -> tuple[list[dict], int | None]:
     """The changes the entries stand for, in order, up to the first still in flight;
-    and the rev reached (entries passed over count as reached)."""
+    and the rev reached (entries passed over, or hidden from `viewer`, count as
+    reached)."""
     refs = {ObjectId(e["ref"]) for e in entries if e["type"] in MESSAGE_TYPES}
     messages = {m.id: m for m in Message.objects(id__in=list(refs))} if refs else {}
     people = {ObjectId(e["ref"]) for e in entries if e["ref"] and e["type"] not in MESSAGE_TYPES}
@@ -260,12 +262,21 @@ def _resolve(room: Room, entries: list[dict]) -> tuple[list[dict], int | None]:
         if data is None and entry["type"] != "noop":
             if (now - entry["at"]).total_seconds() < GRACE:
                 break  # its write may still land: this room's page ends here
-        elif data is not None:
+        elif data is not None and _sees(viewer, entry, users):  # else hidden: passed over
             at = isoformat(entry["at"])
             out.append({"roomId": str(room.id), "rev": entry["rev"], "type": entry["type"],
                         "at": at, "data": data})  # fmt: skip
         reached = entry["rev"]
     return out, reached
+
+
+def _sees(viewer: ObjectId, entry: dict, users: dict) -> bool:
+    """A read pointer shows only as far as the policy lets the viewer see it: today's
+    setting decides, also for a change made while read receipts were on."""
+    if entry["type"] not in READ_TYPES:
+        return True
+    reader = users.get(ObjectId(entry["ref"]))
+    return reader is not None and policy.sees(viewer, reader, "read")
 
 
 def _receipts(room: Room, users: set[ObjectId]) -> dict[ObjectId, dict]:
@@ -307,11 +318,12 @@ def _data(room: Room, entry: dict, messages: dict, reads: dict, users: dict) -> 
     return data
 
 
-def sync(actor: User, since: str | None, limit: int) -> dict:
+def sync(actor: Actor, since: str | None, limit: int) -> dict:
     """Every change in the caller's rooms after the cursor `since` (none: just the
     current cursor), once each, in rev order per room, at most `limit`."""
+    policy.authorize(actor, "sync")
     found = _rooms().find({"participants": actor.id})
-    raw = {r["_id"]: r for r in found if tokens.may_use(actor, r["_id"])}
+    raw = {r["_id"]: r for r in found if actor.credential.may_use(r["_id"])}
     if since is None:
         positions = {str(r): doc.get("rev", 0) for r, doc in raw.items()}
         return {"changes": [], "cursor": _save(actor, positions), "hasMore": False}
@@ -340,7 +352,7 @@ def sync(actor: User, since: str | None, limit: int) -> dict:
             more = True
             break
         entries = _entries(doc, positions[key], want)
-        changed, reached = _resolve(room, entries)
+        changed, reached = _resolve(room, entries, actor.id)
         out += changed
         if reached is not None:
             positions[key] = reached
@@ -366,7 +378,7 @@ def _joined(entry: dict, ref: str) -> bool:
     return entry["type"] == "member_joined" and entry["ref"] == ref
 
 
-def _save(actor: User, positions: dict) -> str:
+def _save(actor: Actor, positions: dict) -> str:
     """A new cursor: `<creation time, hex>.<random>` (the time tells an expired cursor
     from an unknown one after it is purged)."""
     token = f"{int(time.time()):x}.{secrets.token_urlsafe(18)}"
@@ -376,7 +388,7 @@ def _save(actor: User, positions: dict) -> str:
     return token
 
 
-def _load(actor: User, token: str) -> dict:
+def _load(actor: Actor, token: str) -> dict:
     days = current_app.config["SYNC_RETENTION_DAYS"]
     doc = _cursors().find_one({"_id": token})
     stamp = token.partition(".")[0]

@@ -6,7 +6,8 @@ come from the core's plugin, others from plugins, all through the
 
 Arguments are text, never code or queries: a command parses them itself (a username
 must look like one), and every action goes through the service that checks who may do
-it, as from any other route.
+it, as from any other route. Each command names the policy's action it performs (that
+of its REST twin): the caller's token scopes and rooms apply to it as there.
 """
 
 import re
@@ -14,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from chat import plugin_manager
+from chat.actor import Actor
 from chat.errors import NotFound, ValidationError
 from chat.models import Room, User
+from chat.services import policy
+from chat.services.rooms import invite_member, remove_member, update_room
 
 NAME = re.compile(r"^/([a-z][a-z0-9_-]{0,31})(?:\s+(.*))?$", re.S)
 USERNAME_ARG = re.compile(r"^@?([A-Za-z0-9_.-]{3,32})$")
@@ -39,7 +43,8 @@ class SlashCommand:
     name: str
     description: str
     usage: str
-    run: Callable[[User, Room, str], Reply] = field(repr=False)
+    run: Callable[[Actor, Room, str], Reply] = field(repr=False)
+    action: str = "post_message"  # the policy's name for what it does
 
 
 def registered() -> dict[str, SlashCommand]:
@@ -68,12 +73,13 @@ def parse(content: str) -> tuple[str, str] | None:
     return match[1], (match[2] or "").strip()
 
 
-def run(actor: User, room: Room, name: str, args: str) -> Reply:
+def run(actor: Actor, room: Room, name: str, args: str) -> Reply:
     """Run command `name`. Raises ValidationError for an unknown one (listing the
     known), and whatever the command's own checks raise."""
     command = registered().get(name)
     if command is None:
         raise _unknown(f"/{name}")
+    policy.admit(actor, command.action)
     return replace(command.run(actor, room, args), command=name)
 
 
@@ -96,52 +102,50 @@ def user_argument(args: str) -> User:
 # --- the built-ins (registered by chat.default_plugins) ---
 
 
-def _me(actor: User, room: Room, args: str) -> Reply:
+def _me(actor: Actor, room: Room, args: str) -> Reply:
     if not args:
         raise ValidationError(fields={"content": ["Say what you do: /me waves."]})
     return Reply(post=args, data={"command": "me"})
 
 
-def _shrug(actor: User, room: Room, args: str) -> Reply:
+def _shrug(actor: Actor, room: Room, args: str) -> Reply:
     return Reply(post=f"{args} ¯\\_(ツ)_/¯".strip())
 
 
-def _topic(actor: User, room: Room, args: str) -> Reply:
-    from chat.services.rooms import update_room
-
+def _topic(actor: Actor, room: Room, args: str) -> Reply:
     if len(args) > TOPIC_MAX:
         raise ValidationError(fields={"content": [f"A topic is at most {TOPIC_MAX} characters."]})
     update_room(actor, str(room.id), {"description": args})
     return Reply(text="Topic set." if args else "Topic cleared.")
 
 
-def _invite(actor: User, room: Room, args: str) -> Reply:
-    from chat.services.rooms import invite_member
-
+def _invite(actor: Actor, room: Room, args: str) -> Reply:
     user = user_argument(args)
     invite_member(actor, str(room.id), str(user.id))
     return Reply(text=f"@{user.username} is in the room.")
 
 
-def _kick(actor: User, room: Room, args: str) -> Reply:
-    from chat.services.rooms import remove_member
-
+def _kick(actor: Actor, room: Room, args: str) -> Reply:
     user = user_argument(args)
     remove_member(actor, str(room.id), str(user.id))
     return Reply(text=f"@{user.username} was removed.")
 
 
-def _help(actor: User, room: Room, args: str) -> Reply:
+def _help(actor: Actor, room: Room, args: str) -> Reply:
     lines = [f"{c.usage}: {c.description}" for c in registered().values()]
     return Reply(text="\n".join(lines))
 
 
 TOPIC_MAX = 1000  # a room's description
 BUILT_IN = [
-    SlashCommand("help", "list the commands", "/help", _help),
-    SlashCommand("invite", "add someone to this room (admins)", "/invite @user", _invite),
-    SlashCommand("kick", "remove someone from this room (admins)", "/kick @user", _kick),
+    SlashCommand("help", "list the commands", "/help", _help, "list_commands"),
+    SlashCommand(
+        "invite", "add someone to this room (admins)", "/invite @user", _invite, "invite_member"
+    ),
+    SlashCommand(
+        "kick", "remove someone from this room (admins)", "/kick @user", _kick, "kick_member"
+    ),
     SlashCommand("me", "say what you are doing", "/me text", _me),
     SlashCommand("shrug", "append ¯\\_(ツ)_/¯", "/shrug [text]", _shrug),
-    SlashCommand("topic", "set this room's topic (admins)", "/topic [text]", _topic),
+    SlashCommand("topic", "set this room's topic (admins)", "/topic [text]", _topic, "update_room"),
 ]

@@ -6,20 +6,18 @@ import json
 from collections.abc import Iterator
 
 from chat import wire
-from chat.errors import Forbidden
+from chat.actor import Actor
 from chat.models import Message, Room, User
 from chat.models.base import isoformat
 from chat.services import audit
-from chat.services.rooms import get_member_room, is_owner
+from chat.services.rooms import get_member_room
 
 BATCH = 500
 
 
-def for_owner(actor: User, room_id: str) -> tuple[Room, Iterator[str]]:
+def for_owner(actor: Actor, room_id: str) -> tuple[Room, Iterator[str]]:
     """The room and its lines, for its owners (members get 403, others 404)."""
-    room = get_member_room(actor, room_id)
-    if not is_owner(actor, room):
-        raise Forbidden("Only the room's owners can export it.")
+    room = get_member_room(actor, room_id, "export_room")
     audit.record(actor, "room.export", room.id, room=room.id)
     return room, lines(room)
 

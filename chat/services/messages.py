@@ -11,16 +11,16 @@ from pymongo.errors import DuplicateKeyError
 
 from chat import plugin_manager as plugins
 from chat import wire
-from chat.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationError
+from chat.actor import Actor
+from chat.errors import Conflict, NotFound, RateLimited, ValidationError
 from chat.events import MessageCreated, MessageDeleted, MessageUpdated
 from chat.live import limits
 from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
-from chat.plugin_manager import permission
-from chat.services import audit, blocks, changes, commands, commit, search, threads
+from chat.services import audit, changes, commands, commit, policy, search, threads
 from chat.services.common import find_document, to_oid
-from chat.services.rooms import get_member_room, get_room, is_admin, require_member
+from chat.services.rooms import get_member_room, get_room, is_admin
 
 HISTORY_KEPT = 50  # earlier versions kept per message
 PINS_PER_ROOM = 50
@@ -38,7 +38,7 @@ def _check_content(content: str, message_type: str) -> None:
 
 
 def _validated(
-    actor: User, room: Room, content: str, message_type: str, data: dict, is_edit: bool
+    actor: Actor, room: Room, content: str, message_type: str, data: dict, is_edit: bool
 ) -> dict:
     """Core checks, then the validate_message hook (which may change the draft)."""
     _check_content(content, message_type)
@@ -54,9 +54,11 @@ def parse_mentions(content: str, room: Room, sender: ObjectId) -> list[ObjectId]
     names = list(dict.fromkeys(m.lower() for m in MENTION.findall(content)))[:50]
     if not names:
         return []
-    found = User.objects(username_lower__in=names, id__in=room.participants, blocked__ne=sender)
-    users = found.only("username_lower")
-    by_name = {u.username_lower: u.id for u in users}
+    found = User._get_collection().find(
+        {"username_lower": {"$in": names}, "_id": {"$in": room.participants}},
+        {"username_lower": 1, "blocked": 1},
+    )
+    by_name = {u["username_lower"]: u["_id"] for u in found if policy.reaches(sender, u)}
     return [by_name[n] for n in names if n in by_name]
 
 
@@ -71,7 +73,7 @@ class Posted(NamedTuple):
 
 
 def post_message(
-    actor: User,
+    actor: Actor,
     room_id: str,
     content: str,
     message_type: str = "text",
@@ -95,10 +97,7 @@ def post_message(
     Raises:
         NotFound / Forbidden: not a member; ValidationError: bad content.
     """
-    room = get_member_room(actor, room_id, cached=True)
-    if not permission(actor, "post_message", room):
-        raise Forbidden("You cannot post in this room.")
-    blocks.check_direct(actor, room)
+    room = get_member_room(actor, room_id, "post_message", cached=True)
     draft = _validated(actor, room, content, message_type, data or {}, is_edit=False)
     _slow_mode(actor, room)
     quoted = _quotable(room, quoted_message_id) if quoted_message_id else None
@@ -144,7 +143,7 @@ def post_message(
     return Posted(message, True, payload)
 
 
-def send(actor: User, room_id: str, content: str, **options) -> Posted | commands.Reply:
+def send(actor: Actor, room_id: str, content: str, **options) -> Posted | commands.Reply:
     """What both transports' sends call: a message, or a slash command when the text
     starts with `/name` (run as the sender, in that room: see services/commands).
     `//text` posts `/text`.
@@ -158,7 +157,7 @@ def send(actor: User, room_id: str, content: str, **options) -> Posted | command
         if content.startswith("//"):
             content = content[1:]
         return post_message(actor, room_id, content, **options)
-    room = get_member_room(actor, room_id)
+    room = get_member_room(actor, room_id, "post_message")
     reply = commands.run(actor, room, *parsed)
     if reply.post is None:
         return reply
@@ -166,7 +165,7 @@ def send(actor: User, room_id: str, content: str, **options) -> Posted | command
     return post_message(actor, room_id, reply.post, data=data, **options)
 
 
-def _slow_mode(actor: User, room: Room) -> None:
+def _slow_mode(actor: Actor, room: Room) -> None:
     """A room in slow mode lets a member other than its admins send once per N seconds,
     counted for all processes on the shared buckets (per process when Redis is down)."""
     seconds = room.settings.slow_mode_seconds or 0
@@ -196,7 +195,7 @@ def _cursor_seq(room: Room, message_id: str, name: str) -> int:
 
 
 def list_messages(
-    actor: User,
+    actor: Actor,
     room_id: str,
     limit: int = 50,
     before: str | None = None,
@@ -209,7 +208,7 @@ def list_messages(
     Returns:
         (messages, hasMore): hasMore says more exist in the paging direction.
     """
-    room = get_member_room(actor, room_id)
+    room = get_member_room(actor, room_id, "read_messages")
     seq_range = {}
     if after is not None:
         seq_range["$gt"] = _cursor_seq(room, after, "after")
@@ -219,12 +218,12 @@ def list_messages(
 
 
 def sync_messages(
-    actor: User, room_id: str, after: str | None = None, limit: int = 100
+    actor: Actor, room_id: str, after: str | None = None, limit: int = 100
 ) -> tuple[list[Message], bool]:
     """What a client missed: messages after `after` (from the first without it),
     in seq order, with hasMore when another call is needed.
     """
-    room = get_member_room(actor, room_id)
+    room = get_member_room(actor, room_id, "read_messages")
     since = _cursor_seq(room, after, "after") if after is not None else 0
     return _page(room, {"$gt": since}, True, limit)
 
@@ -240,8 +239,16 @@ def _page(room: Room, seq_range: dict, forward: bool, limit: int) -> tuple[list[
     return [Message._from_son(d) for d in docs], more
 
 
-def get_message(actor: User, message_id: str) -> tuple[Message, Room]:
-    """A message in a room the actor belongs to (404 when its room is hidden from them)."""
+def get_message(
+    actor: Actor, message_id: str, action: str, reaches_sender: bool = False
+) -> tuple[Message, Room]:
+    """A message on which the policy lets the actor do `action` (404 when its room is
+    hidden from them).
+
+    Args:
+        reaches_sender: the action contacts the message's sender (a reaction): a block
+            of theirs stops it.
+    """
     message = Message.objects(id=to_oid(message_id, "Message")).first()
     if message is None:
         raise NotFound("Message not found.")
@@ -249,19 +256,18 @@ def get_message(actor: User, message_id: str) -> tuple[Message, Room]:
         room = get_room(actor, message.room)
     except NotFound:
         raise NotFound("Message not found.") from None
-    require_member(actor, room)
+    target = message.sender if reaches_sender else None
+    policy.authorize(actor, action, room=room, target=target, resource=message)
     return message, room
 
 
-def edit_message(actor: User, message_id: str, content: str) -> Message:
+def edit_message(actor: Actor, message_id: str, content: str) -> Message:
     """The sender changes the text; mentions are parsed again.
 
     Raises:
         Forbidden: not the sender. Conflict: the message was deleted.
     """
-    message, room = get_message(actor, message_id)
-    if message.sender != actor.id:
-        raise Forbidden("Only the sender can edit a message.")
+    message, room = get_message(actor, message_id, "edit_message")
     if message.deleted:
         raise Conflict("The message was deleted.")
     draft = _validated(actor, room, content, message.message_type, message.data, is_edit=True)
@@ -281,16 +287,16 @@ def edit_message(actor: User, message_id: str, content: str) -> Message:
 
 
 def thread(
-    actor: User, message_id: str, limit: int = 50, before: str | None = None, after=None
+    actor: Actor, message_id: str, limit: int = 50, before: str | None = None, after=None
 ) -> tuple[list[Message], bool]:
     """A page of the replies in the thread of a top-level message, oldest first."""
-    parent, _room = get_message(actor, message_id)
+    parent, _room = get_message(actor, message_id, "read_messages")
     return threads.replies(parent, limit, before, after)
 
 
-def message_history(actor: User, message_id: str) -> list[dict]:
+def message_history(actor: Actor, message_id: str) -> list[dict]:
     """Every version of a message, oldest first, the current one last (members only)."""
-    message, _room = get_message(actor, message_id)
+    message, _room = get_message(actor, message_id, "read_messages")
     if message.deleted:
         return []
     versions = [
@@ -300,15 +306,13 @@ def message_history(actor: User, message_id: str) -> list[dict]:
     return [*versions, {"content": message.content, "editedAt": isoformat(current)}]
 
 
-def pin_message(actor: User, message_id: str, pinned: bool) -> Message:
+def pin_message(actor: Actor, message_id: str, pinned: bool) -> Message:
     """Pin or unpin (idempotent): room admins, or members when `membersCanPin`.
 
     Raises:
         Forbidden: not allowed. Conflict: a deleted message, or the room's pins are full.
     """
-    message, room = get_message(actor, message_id)
-    if not (actor.id in room.admins or room.settings.members_can_pin):
-        raise Forbidden("Only room admins can pin here.")
+    message, room = get_message(actor, message_id, "pin_message")
     if message.deleted:
         raise Conflict("The message was deleted.")
     if pinned and not message.pinned_at:
@@ -326,17 +330,15 @@ def pin_message(actor: User, message_id: str, pinned: bool) -> Message:
     return message
 
 
-def pins(actor: User, room_id: str) -> list[Message]:
+def pins(actor: Actor, room_id: str) -> list[Message]:
     """The room's pinned messages, the newest pin first (members only)."""
-    room = get_member_room(actor, room_id)
+    room = get_member_room(actor, room_id, "read_messages")
     return list(Message.objects(room=room.id, pinned_at__exists=True).order_by("-pinned_at"))
 
 
-def delete_message(actor: User, message_id: str) -> Message:
+def delete_message(actor: Actor, message_id: str) -> Message:
     """Soft delete by the sender or a room admin: a tombstone keeps seq, not content."""
-    message, room = get_message(actor, message_id)
-    if not permission(actor, "delete_message", room, message):
-        raise Forbidden("Only the sender or a room admin can delete a message.")
+    message, room = get_message(actor, message_id, "delete_message")
     if message.deleted:
         return message
     erase(message)

@@ -11,18 +11,18 @@ from bson import ObjectId
 from mongoengine.errors import NotUniqueError
 
 from chat import wire
+from chat.actor import Actor
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.models import AuditEntry, Message, Report, Room, User
 from chat.models.base import isoformat, utcnow
-from chat.services import auth, messages, tokens, users
+from chat.services import messages, policy, principals, users
 from chat.services.audit import record
 from chat.services.common import to_oid
 from chat.services.rooms import get_member_room, is_admin
 
 
-def require_site_admin(actor: User) -> None:
-    if not actor.site_admin:
-        raise Forbidden("Site admins only.")
+def require_site_admin(actor: Actor) -> None:
+    policy.authorize(actor, "site_admin")
 
 
 def _page(query: dict, limit: int, cursor: str | None, collection) -> tuple[list[dict], str | None]:
@@ -40,7 +40,7 @@ def _page(query: dict, limit: int, cursor: str | None, collection) -> tuple[list
 # --- the audit log ---
 
 
-def audit_log(actor: User, limit: int, cursor: str | None) -> dict:
+def audit_log(actor: Actor, limit: int, cursor: str | None) -> dict:
     require_site_admin(actor)
     docs, after = _page({}, limit, cursor, AuditEntry._get_collection())
     entries = [
@@ -61,13 +61,13 @@ def audit_log(actor: User, limit: int, cursor: str | None) -> dict:
 # --- reports ---
 
 
-def report_message(actor: User, message_id: str, reason: str, note: str) -> dict:
+def report_message(actor: Actor, message_id: str, reason: str, note: str) -> dict:
     """Report a message you can read (404 otherwise); once per message (409 again)."""
     message = Message.objects(id=to_oid(message_id, "Message")).first()
     if message is None:
         raise NotFound("Message not found.")
     try:
-        get_member_room(actor, message.room)
+        get_member_room(actor, message.room, "report_message")
     except (NotFound, Forbidden):
         raise NotFound("Message not found.") from None
     if message.deleted:
@@ -96,15 +96,13 @@ def _report(r: Report) -> dict:
     }
 
 
-def room_reports(actor: User, room_id: str, status: str | None, limit: int, cursor) -> dict:
+def room_reports(actor: Actor, room_id: str, status: str | None, limit: int, cursor) -> dict:
     """A room's reports, for its admins (members get 403, others 404)."""
-    room = get_member_room(actor, room_id)
-    if not is_admin(actor, room):
-        raise Forbidden("Room admins only.")
+    room = get_member_room(actor, room_id, "room_reports")
     return _reports({"room": room.id}, status, limit, cursor)
 
 
-def all_reports(actor: User, status: str | None, limit: int, cursor) -> dict:
+def all_reports(actor: Actor, status: str | None, limit: int, cursor) -> dict:
     require_site_admin(actor)
     return _reports({}, status, limit, cursor)
 
@@ -116,12 +114,13 @@ def _reports(query: dict, status: str | None, limit: int, cursor) -> dict:
     return {"reports": [_report(Report._from_son(d)) for d in docs], "nextCursor": after}
 
 
-def resolve_report(actor: User, report_id: str, status: str) -> dict:
+def resolve_report(actor: Actor, report_id: str, status: str) -> dict:
     """Close a report as resolved or dismissed: its room's admins, or site admins."""
     report = Report.objects(id=to_oid(report_id, "Report")).first()
     if report is None:
         raise NotFound("Report not found.")
-    if not actor.site_admin:
+    policy.authorize(actor, "resolve_report")
+    if not actor.user.site_admin:
         room = Room.objects(id=report.room).first()
         if room is None or actor.id not in room.participants:
             raise NotFound("Report not found.")
@@ -141,7 +140,7 @@ def resolve_report(actor: User, report_id: str, status: str) -> dict:
 # --- site admins ---
 
 
-def find_users(actor: User, q: str, limit: int) -> list[dict]:
+def find_users(actor: Actor, q: str, limit: int) -> list[dict]:
     """Users by username or display-name prefix, deactivated ones included, with email."""
     require_site_admin(actor)
     low = q.lower()
@@ -155,7 +154,7 @@ def find_users(actor: User, q: str, limit: int) -> list[dict]:
     return [{**wire.user(u), "email": u.email, "siteAdmin": u.site_admin} for u in ordered]
 
 
-def set_active(actor: User, user_id: str, active: bool) -> dict:
+def set_active(actor: Actor, user_id: str, active: bool) -> dict:
     """Deactivate (every session ends, sockets close on every process) or reactivate."""
     require_site_admin(actor)
     target = User.objects(id=to_oid(user_id, "User")).first()
@@ -165,17 +164,17 @@ def set_active(actor: User, user_id: str, active: bool) -> dict:
         raise Conflict("Deactivate your own account with DELETE /api/users/me.")
     if target.deactivated == (not active):
         return wire.user(target)
-    User.objects(id=target.id).update_one(set__deactivated=not active)
-    if not active:
-        auth.revoke_all(target.id)
-        tokens.revoke_all_of(target.id)
-    target.reload()
-    users.announce(target)
+    if active:  # what ended with the account (sessions, tokens, bots) stays ended
+        User.objects(id=target.id).update_one(set__deactivated=False)
+        target.reload()
+        users.announce(target)
+    else:
+        principals.end_account(target, "deactivated by a site admin")
     record(actor, "user.reactivate" if active else "user.deactivate", target.id)
     return wire.user(target)
 
 
-def delete_any_message(actor: User, message_id: str) -> None:
+def delete_any_message(actor: Actor, message_id: str) -> None:
     """A site admin deletes a message in any room (a tombstone, as the sender's own)."""
     require_site_admin(actor)
     message = Message.objects(id=to_oid(message_id, "Message")).first()

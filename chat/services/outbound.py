@@ -58,10 +58,27 @@ def target(url: str) -> Target:
     addresses = _resolve(host, port)
     if not _allowed(host, addresses):
         for address in addresses:
-            if not address.is_global or address.is_multicast:
+            if not all(a.is_global and not a.is_multicast for a in _reached(address)):
                 raise Refused(f"{host} is a private, loopback or link-local address.")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, str(addresses[0]), path)
+
+
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+COMPATIBLE = ipaddress.ip_network("::/96")  # IPv4-compatible (deprecated, still routed)
+
+
+def _reached(address: Address) -> list[Address]:
+    """The address, and the IPv4 address an IPv6 one carries (6to4, NAT64, Teredo,
+    IPv4-compatible): `::7f00:1` and `64:ff9b::a9fe:a9fe` reach 127.0.0.1 and
+    169.254.169.254 through a translator, so both must be public."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return [address]
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    embedded = [address.sixtofour, address.teredo[1] if address.teredo else None]
+    if address in COMPATIBLE or any(address in net for net in NAT64):
+        embedded.append(low32)
+    return [address, *(e for e in embedded if e is not None)]
 
 
 def _resolve(host: str, port: int) -> list[Address]:

@@ -4,8 +4,10 @@ itself is the live layer's (chat.live.presence)."""
 
 from bson import ObjectId
 
+from chat.actor import Actor
 from chat.live.presence import registry
 from chat.models import Room, User
+from chat.services import policy
 from chat.services.common import Combiner, Pending
 
 
@@ -15,7 +17,7 @@ def online_ids(user_ids: list[str]) -> set[str]:
     return {u for u, n in zip(user_ids, registry().counts(user_ids), strict=True) if n > 0}
 
 
-def online_users(actor: User, room: Room | None = None) -> list[User]:
+def online_users(actor: Actor, room: Room | None = None) -> list[User]:
     """Online users in `room`, or among everyone sharing a room with the actor."""
     if room is not None:
         candidates = {str(p) for p in room.participants}
@@ -23,7 +25,8 @@ def online_users(actor: User, room: Room | None = None) -> list[User]:
         rooms = Room.objects(participants=actor.id).only("participants").limit(1000)
         candidates = {str(p) for r in rooms for p in r.participants} | {str(actor.id)}
     ids = sorted(online_ids(sorted(candidates)))[:1000]
-    return list(User.objects(id__in=[ObjectId(i) for i in ids]).order_by("username_lower"))
+    found = User.objects(id__in=[ObjectId(i) for i in ids]).order_by("username_lower")
+    return [u for u in found if policy.sees(actor.id, u, "presence")]
 
 
 def user_room_ids(user_id: str) -> list[str]:

@@ -26,10 +26,11 @@ from flask import current_app
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
+from chat.actor import Actor
 from chat.errors import NotFound, ValidationError
-from chat.models import Device, User
+from chat.models import Device
 from chat.models.base import isoformat, utcnow
-from chat.services import outbound, tokens
+from chat.services import outbound, policy
 from chat.services.common import to_oid
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,14 @@ class Outcome:
     gone: bool  # the device is no more: remove it
 
 
-def register(actor: User, platform: str, token: str | None, subscription: dict | None) -> dict:
+def register(actor: Actor, platform: str, token: str | None, subscription: dict | None) -> dict:
     """Register (or refresh) a device of the actor's; idempotent per token / endpoint.
 
     Raises:
         InsufficientScope: tokens do not register devices. ValidationError: a Web Push
         endpoint that may not be reached, a platform this server has no sender for.
     """
-    tokens.require_session(actor)
+    policy.authorize(actor, "manage_devices")
     if not configured(platform):
         raise ValidationError(fields={"platform": [f"This server does not push to {platform}."]})
     fields: dict = {"token": token, "endpoint": None, "p256dh": None, "auth": None}
@@ -82,13 +83,13 @@ def view(device: Device) -> dict:
     }
 
 
-def devices(actor: User) -> list[dict]:
-    tokens.require_session(actor)
+def devices(actor: Actor) -> list[dict]:
+    policy.authorize(actor, "manage_devices")
     return [view(d) for d in Device.objects(user=actor.id).order_by("id")]
 
 
-def unregister(actor: User, device_id: str) -> None:
-    tokens.require_session(actor)
+def unregister(actor: Actor, device_id: str) -> None:
+    policy.authorize(actor, "manage_devices")
     found = Device.objects(id=to_oid(device_id, "Device"), user=actor.id).delete()
     if not found:
         raise NotFound("Device not found.")

@@ -5,6 +5,7 @@ from contextlib import nullcontext
 from bson import ObjectId
 
 from chat import wire
+from chat.actor import Actor
 from chat.errors import Conflict, Forbidden, NotFound, ValidationError
 from chat.events import (
     MemberJoined,
@@ -21,20 +22,21 @@ from chat.live.publish import publish, publish_at_most
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
-from chat.plugin_manager import permission
-from chat.services import audit, changes, presence, threads, tokens
+from chat.services import audit, changes, policy, presence, principals, threads
 from chat.services.common import KeyedReads, atomic_update, to_oid
 
+Person = User | Actor  # what has an `id`
 
-def is_member(user: User, room: Room) -> bool:
+
+def is_member(user: Person, room: Room) -> bool:
     return user.id in room.participants
 
 
-def is_admin(user: User, room: Room) -> bool:
+def is_admin(user: Person, room: Room) -> bool:
     return user.id in room.admins
 
 
-def is_owner(user: User, room: Room) -> bool:
+def is_owner(user: Person, room: Room) -> bool:
     return user.id in room.owners
 
 
@@ -43,8 +45,9 @@ def is_owner(user: User, room: Room) -> bool:
 _room_reads = KeyedReads(lambda: Room._get_collection(), {"log": 0})
 
 
-def get_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room:
-    """A room the actor may see: public rooms, and rooms they belong to.
+def get_room(actor: Actor, room_id: str | ObjectId, cached: bool = False) -> Room:
+    """A room the actor may see: public rooms, and rooms they belong to (what they may
+    do in it is the policy's to decide: `get_member_room`, `policy.authorize`).
 
     Args:
         cached: the hot path (sends, typing) may take a member's view from memory
@@ -53,7 +56,7 @@ def get_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room
         NotFound: no such room, or a private/direct room the actor is not in.
     """
     oid = to_oid(room_id, "Room")
-    tokens.require_room(actor, oid)
+    policy.require_room(actor, oid)
     doc = roomcache.cache().get(oid) if cached else None
     if doc is None or actor.id not in doc["participants"]:
         generation = roomcache.cache().generation
@@ -69,7 +72,7 @@ def get_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room
 MEMBER_ROOM_FIELDS = {"_id": 1, "last_seq": 1, "last_activity": 1, "created_at": 1}
 
 
-def member_rooms(actor: User) -> list[dict]:
+def member_rooms(actor: Actor) -> list[dict]:
     """The rooms the actor is in now and may use (a token may be limited to some), as
     {_id, last_seq, last_activity, created_at}; kept in memory like the send path's
     rooms (live.roomcache), so that searching 1,000 rooms does not read 1,000 rooms.
@@ -81,28 +84,10 @@ def member_rooms(actor: User) -> list[dict]:
         found = Room._get_collection().find({"participants": actor.id}, MEMBER_ROOM_FIELDS)
         docs = list(found)
         room_cache.put_member_rooms(actor.id, docs, generation)
-    grant = tokens.grant_of(actor)
-    if grant is None or grant.rooms is None:
+    rooms = actor.credential.rooms
+    if rooms is None:
         return list(docs)  # (the kept list stays as read)
-    return [r for r in docs if r["_id"] in grant.rooms]
-
-
-def require_member(actor: User, room: Room) -> None:
-    """Raises Forbidden (the room is visible, so 404 would be a lie) for non-members."""
-    if not is_member(actor, room):
-        raise Forbidden("Join the room first.")
-
-
-def require_admin(actor: User, room: Room) -> None:
-    require_member(actor, room)
-    if not is_admin(actor, room):
-        raise Forbidden("Only room admins can do that.")
-
-
-def require_owner(actor: User, room: Room) -> None:
-    require_member(actor, room)
-    if not is_owner(actor, room):
-        raise Forbidden("Only room owners can do that.")
+    return [r for r in docs if r["_id"] in rooms]
 
 
 def _write(query: dict, update: dict, kind: str, ref: ObjectId | str = "") -> Room | None:
@@ -115,23 +100,26 @@ def _write(query: dict, update: dict, kind: str, ref: ObjectId | str = "") -> Ro
     return updated
 
 
-def get_member_room(actor: User, room_id: str | ObjectId, cached: bool = False) -> Room:
-    """The room, when the actor is a member (404 / 403 otherwise)."""
+def get_member_room(
+    actor: Actor, room_id: str | ObjectId, action: str, cached: bool = False
+) -> Room:
+    """The room, when the policy lets the actor do `action` in it (404 when it is
+    hidden from them, 403 otherwise: see services/policy)."""
     room = get_room(actor, room_id, cached)
-    require_member(actor, room)
+    policy.authorize(actor, action, room=room)
     return room
 
 
-def list_rooms(actor: User, limit: int, cursor: str | None) -> tuple[list[Room], str | None]:
+def list_rooms(actor: Actor, limit: int, cursor: str | None) -> tuple[list[Room], str | None]:
     """Public rooms plus the actor's rooms, by id, `limit` per page.
 
     Returns:
         (rooms, next cursor or None).
     """
     query: dict = {"$or": [{"type": "public"}, {"participants": actor.id}]}
-    grant = tokens.grant_of(actor)
-    if grant is not None and grant.rooms is not None:
-        query = {"$and": [query, {"_id": {"$in": sorted(grant.rooms)}}]}
+    policy.authorize(actor, "list_rooms")
+    if actor.credential.rooms is not None:
+        query = {"$and": [query, {"_id": {"$in": sorted(actor.credential.rooms)}}]}
     if cursor:
         query = {"$and": [query, {"_id": {"$gt": to_oid(cursor)}}]}
     rooms = list(Room.objects(__raw__=query).order_by("id").limit(limit + 1))
@@ -148,12 +136,10 @@ def _settings(data: dict | None, current: RoomSettings | None = None) -> RoomSet
 
 
 def create_room(
-    actor: User, name: str, description: str = "", settings: dict | None = None
+    actor: Actor, name: str, description: str = "", settings: dict | None = None
 ) -> Room:
     """Create a public or private room; the creator is owner, admin and participant."""
-    tokens.require_any_room(actor)
-    if not permission(actor, "create_room", None):
-        raise Forbidden("You cannot create rooms.")
+    policy.authorize(actor, "create_room")
     room_settings = _settings(settings)
     room = Room(
         name=name,
@@ -171,13 +157,10 @@ def create_room(
     return room
 
 
-def update_room(actor: User, room_id: str, data: dict) -> Room:
+def update_room(actor: Actor, room_id: str, data: dict) -> Room:
     """Change name, description or settings (admins; not for direct rooms)."""
-    room = get_room(actor, room_id)
-    require_member(actor, room)
+    room = get_member_room(actor, room_id, "update_room")
     _no_direct(room)
-    if not permission(actor, "update_room", room):
-        raise Forbidden("Only room admins can do that.")
     fields = {key: data[key] for key in ("name", "description") if key in data}
     if "settings" in data:
         settings = _settings(data["settings"], room.settings)
@@ -224,16 +207,14 @@ def _joined(room: Room, user: User) -> Room:
     return room
 
 
-def join_room(actor: User, room_id: str) -> Room:
+def join_room(actor: Actor, room_id: str) -> Room:
     """Join a public room (idempotent). Private rooms need an invite: 404 for outsiders."""
-    room = get_room(actor, room_id)
+    room = get_member_room(actor, room_id, "join_room")
     if is_member(actor, room):
         return room
     if room.type != "public":
         raise Forbidden("This room needs an invite.")
-    if not permission(actor, "join_room", room):
-        raise Forbidden("You cannot join this room.")
-    return _joined(_add_participant(room, actor.id), actor)
+    return _joined(_add_participant(room, actor.id), actor.user)
 
 
 def _find_user(user_id: str) -> User:
@@ -243,14 +224,20 @@ def _find_user(user_id: str) -> User:
     return user
 
 
-def invite_member(actor: User, room_id: str, user_id: str) -> Room:
-    """An admin adds a user (idempotent). Banned users must be unbanned first."""
+def invite_member(actor: Actor, room_id: str, user_id: str) -> Room:
+    """An admin adds a user (idempotent), unless that user blocked them. Banned users
+    must be unbanned first."""
     room = get_room(actor, room_id)
-    require_admin(actor, room)
-    _no_direct(room)
     user = _find_user(user_id)
+    policy.authorize(actor, "invite_member", room=room, target=user)
+    _no_direct(room)
     if is_member(user, room):
         return room
+    return add_member(room, user)
+
+
+def add_member(room: Room, user: User) -> Room:
+    """Add a user the caller was allowed to add (an invite, a webhook's own bot)."""
     if user.id in room.banned:
         raise Conflict("That user is banned; unban them first.")
     return _joined(_add_participant(room, user.id), user)
@@ -269,12 +256,14 @@ def _drop(room: Room, user_id: ObjectId, reason: str, guard: dict | None = None,
     if updated is None:
         raise Conflict("You are the last owner: make someone else owner first.")
     publish(MemberLeft(room_id=str(room.id), user_id=str(user_id), reason=reason))
+    if user_id in room.admins:  # what they made as its admin ends with their power
+        principals.end_room_powers(room.id, user_id, reason)
     return updated
 
 
-def leave_room(actor: User, room_id: str) -> None:
+def leave_room(actor: Actor, room_id: str) -> None:
     """Leave a room. The last owner must hand over ownership while others remain."""
-    room = get_member_room(actor, room_id)
+    room = get_member_room(actor, room_id, "leave_room")
     _no_direct(room)
     guard = None
     if is_owner(actor, room):
@@ -284,8 +273,8 @@ def leave_room(actor: User, room_id: str) -> None:
     _drop(room, actor.id, "left", guard)
 
 
-def _require_can_moderate(actor: User, room: Room, target: ObjectId) -> None:
-    require_admin(actor, room)
+def _require_can_moderate(actor: Actor, room: Room, target: ObjectId, action: str) -> None:
+    policy.authorize(actor, action, room=room)
     _no_direct(room)
     if target == actor.id:
         raise Conflict("Use leave to remove yourself.")
@@ -295,11 +284,11 @@ def _require_can_moderate(actor: User, room: Room, target: ObjectId) -> None:
         raise Forbidden("Only owners can remove admins.")
 
 
-def remove_member(actor: User, room_id: str, user_id: str) -> Room:
+def remove_member(actor: Actor, room_id: str, user_id: str) -> Room:
     """Kick a member (admins; admins only by owners; never an owner)."""
     room = get_room(actor, room_id)
     target = to_oid(user_id, "User")
-    _require_can_moderate(actor, room, target)
+    _require_can_moderate(actor, room, target, "kick_member")
     if target not in room.participants:
         raise NotFound("That user is not in this room.")
     dropped = _drop(room, target, "kicked")
@@ -307,19 +296,19 @@ def remove_member(actor: User, room_id: str, user_id: str) -> Room:
     return dropped
 
 
-def ban_member(actor: User, room_id: str, user_id: str) -> Room:
+def ban_member(actor: Actor, room_id: str, user_id: str) -> Room:
     """Remove a user and stop them from joining or being invited again."""
     room = get_room(actor, room_id)
     target = _find_user(user_id).id
-    _require_can_moderate(actor, room, target)
+    _require_can_moderate(actor, room, target, "ban_member")
     dropped = _drop(room, target, "banned", **{"$addToSet": {"banned": target}})
     audit.record(actor, "member.ban", target, room=room.id)
     return dropped
 
 
-def unban_member(actor: User, room_id: str, user_id: str) -> Room:
+def unban_member(actor: Actor, room_id: str, user_id: str) -> Room:
     room = get_room(actor, room_id)
-    require_admin(actor, room)
+    policy.authorize(actor, "unban_member", room=room)
     target = to_oid(user_id, "User")
     query = {"_id": room.id, "banned": target}
     updated = _write(query, {"$pull": {"banned": target}}, "room_updated", target)
@@ -330,14 +319,14 @@ def unban_member(actor: User, room_id: str, user_id: str) -> Room:
     return updated
 
 
-def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) -> Room:
+def set_role(actor: Actor, room_id: str, user_id: str, role: str, granted: bool) -> Room:
     """Owners promote/demote admins and grant/hand over ownership.
 
     Owners are always admins. The last owner cannot step down or be demoted; the
     creator's ownership is theirs to give up, not another owner's to take.
     """
     room = get_room(actor, room_id)
-    require_owner(actor, room)
+    policy.authorize(actor, f"set_{role}", room=room)
     _no_direct(room)
     target = to_oid(user_id, "User")
     if target not in room.participants:
@@ -364,7 +353,7 @@ def set_role(actor: User, room_id: str, user_id: str, role: str, granted: bool) 
 
 
 def _role_changed(
-    actor: User, before: Room, after: Room | None, target: ObjectId, role: str, granted: bool
+    actor: Actor, before: Room, after: Room | None, target: ObjectId, role: str, granted: bool
 ) -> Room:
     """Announce a role that really changed (a repeated grant changes nothing)."""
     if after is None:  # the target left while this was decided
@@ -377,17 +366,17 @@ def _role_changed(
         publish(event)
         action = f"role.{'grant' if granted else 'revoke'}"
         audit.record(actor, action, target, room=after.id, role=role)
+    if not granted and target in before.admins and target not in after.admins:
+        principals.end_room_powers(after.id, target, "demoted")
     return after
 
 
-def open_direct_room(actor: User, user_id: str) -> Room:
+def open_direct_room(actor: Actor, user_id: str) -> Room:
     """The one direct room for this pair of users, created on first use."""
-    tokens.require_any_room(actor)
     other = _find_user(user_id)
+    policy.authorize(actor, "open_direct", target=other)
     if other.id == actor.id:
         raise ValidationError("Pick someone else.", fields={"userId": ["That is you."]})
-    if actor.id in other.blocked:
-        raise Forbidden("This user does not accept your messages.")
     pair = sorted([actor.id, other.id], key=str)
     key = f"{pair[0]}:{pair[1]}"
     names = sorted([actor.username, other.username], key=str.lower)
@@ -427,14 +416,14 @@ def open_direct_room(actor: User, user_id: str) -> Room:
     return room
 
 
-def mark_read(actor: User, room_id: str, message_id: str) -> int:
+def mark_read(actor: Actor, room_id: str, message_id: str) -> int:
     """Move the actor's read pointer forward to `message_id` (never backward). For a
     reply shown in its thread only, the pointer is the actor's in that thread.
 
     Returns:
         the actor's unread count afterwards (in the room, or in the thread).
     """
-    room = get_member_room(actor, room_id)
+    room = get_member_room(actor, room_id, "mark_read")
     message = (
         Message.objects(id=to_oid(message_id, "Message"), room=room.id)
         .only("seq", "room", "parent_id", "thread_only")
@@ -446,7 +435,7 @@ def mark_read(actor: User, room_id: str, message_id: str) -> int:
         return threads.mark_read(actor, message)
     now = utcnow()
     # a receipt others may see takes the room's next rev (services/changes)
-    record = changes.change(room.id, "read_updated", actor.id) if actor.read_receipts else None
+    record = changes.change(room.id, "read_updated", actor.id) if actor.user.read_receipts else None
     with record or nullcontext() as entry:
         before = ReadState._get_collection().find_one_and_update(
             {"user": actor.id, "room": room.id},
@@ -460,22 +449,23 @@ def mark_read(actor: User, room_id: str, message_id: str) -> int:
     if moved:  # tell
         room_id = str(room.id)
         publish(ReadMarked(room_id, user_id=str(actor.id), seq=message.seq))
-        if actor.read_receipts:
+        if actor.user.read_receipts:
             at = isoformat(now) or ""
             receipt = ReadUpdated(room_id, str(actor.id), str(message.id), message.seq, at)
             publish_at_most(f"read:{room_id}:{actor.id}", receipt)
     return unread_counts(actor, [room])[room.id]
 
 
-def read_receipts(actor: User, room_id: str) -> list[dict]:
-    """How far each member has read, for members: those who turned read receipts off
-    are left out (but the caller always sees their own)."""
-    room = get_member_room(actor, room_id)
+def read_receipts(actor: Actor, room_id: str) -> list[dict]:
+    """How far each member has read, for members, as far as the policy lets them see
+    it (`policy.sees`: not of those who turned read receipts off; always their own)."""
+    room = get_member_room(actor, room_id, "read_receipts")
     states = list(ReadState.objects(room=room.id, user__in=room.participants, seq__gt=0))
-    private = {
-        u.id for u in User.objects(id__in=[s.user for s in states], read_receipts=False).only("id")
-    }
-    shown = [s for s in states if s.user not in private or s.user == actor.id]
+    readers = User._get_collection().find(
+        {"_id": {"$in": [s.user for s in states]}}, {"read_receipts": 1}
+    )
+    seen = {u["_id"] for u in readers if policy.sees(actor.id, u, "read")}
+    shown = [s for s in states if s.user in seen]
     ids = {
         m.seq: str(m.id)
         for m in Message.objects(room=room.id, seq__in=[s.seq for s in shown]).only("id", "seq")
@@ -492,7 +482,7 @@ def read_receipts(actor: User, room_id: str) -> list[dict]:
     ]
 
 
-def unread_counts(actor: User, rooms: list[Room]) -> dict[ObjectId, int]:
+def unread_counts(actor: Person, rooms: list[Room]) -> dict[ObjectId, int]:
     """Unread messages per room the actor is in: others' live messages past the pointer
     (replies shown in their thread only are counted there: services/threads)."""
     mine = [r.id for r in rooms if is_member(actor, r)]

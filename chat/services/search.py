@@ -26,8 +26,9 @@ from bson import ObjectId
 from pymongo import UpdateOne
 
 from chat import wire
+from chat.actor import Actor
 from chat.errors import ValidationError
-from chat.models import Message, Room, User
+from chat.models import Message, Room
 from chat.services.rooms import MEMBER_ROOM_FIELDS, get_member_room, member_rooms
 
 WORD = re.compile(r"\w+")
@@ -110,7 +111,7 @@ def _bad(message: str) -> ValidationError:
 
 
 def search(
-    actor: User,
+    actor: Actor,
     q: str,
     limit: int = 20,
     room_id: str | None = None,
@@ -123,7 +124,7 @@ def search(
     {messages: [message + room {id, name}], nextCursor}."""
     exact, prefixes, phrases = _parse(q)
     if room_id is not None:
-        get_member_room(actor, room_id)
+        get_member_room(actor, room_id, "search_messages")
         fields = MEMBER_ROOM_FIELDS
         readable = list(Room._get_collection().find({"_id": ObjectId(room_id)}, fields))
     else:

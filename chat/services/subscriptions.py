@@ -20,14 +20,15 @@ from flask import current_app
 from pymongo import ReturnDocument
 from standardwebhooks.webhooks import Webhook
 
+from chat.actor import Actor
 from chat.errors import NotFound, ValidationError
 from chat.events import Event
-from chat.models import Delivery, Subscription, User
+from chat.models import Delivery, Subscription
 from chat.models.base import isoformat, utcnow
 from chat.models.integration import EVENTS
-from chat.services import outbound, tokens
+from chat.services import outbound, policy, principals
 from chat.services.common import to_oid
-from chat.services.rooms import get_room, require_admin
+from chat.services.rooms import get_room
 
 log = logging.getLogger(__name__)
 MAX_PER_ROOM = 10
@@ -40,12 +41,12 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def subscribe(actor: User, room_id: str, url: str, events: list[str]) -> dict:
+def subscribe(actor: Actor, room_id: str, url: str, events: list[str]) -> dict:
     """A subscription of the room (its admins; people only): {id, url, events, secret},
-    the secret shown only here. The URL is checked now and at each delivery."""
-    tokens.require_session(actor)
+    the secret shown only here. The URL is checked now and at each delivery. It ends
+    when its creator stops being an admin of the room (services/principals)."""
     room = get_room(actor, room_id)
-    require_admin(actor, room)
+    policy.authorize(actor, "manage_subscriptions", room=room)
     if Subscription.objects(room=room.id).count() >= MAX_PER_ROOM:
         raise ValidationError(fields={"url": [f"At most {MAX_PER_ROOM} subscriptions a room."]})
     outbound.check_url(url)
@@ -64,14 +65,14 @@ def view(sub: Subscription) -> dict:
         "url": sub.url,
         "events": list(sub.events),
         "createdAt": isoformat(sub.created_at),
+        "createdBy": str(sub.created_by) if sub.created_by else None,
         "dead": Delivery.objects(subscription=sub.id, state="dead").count(),
     }
 
 
-def _room_subscription(actor: User, room_id: str, sub_id: str | None = None):
-    tokens.require_session(actor)
+def _room_subscription(actor: Actor, room_id: str, sub_id: str | None = None):
     room = get_room(actor, room_id)
-    require_admin(actor, room)
+    policy.authorize(actor, "manage_subscriptions", room=room)
     if sub_id is None:
         return room, None
     sub = Subscription.objects(id=to_oid(sub_id, "Subscription"), room=room.id).first()
@@ -80,20 +81,19 @@ def _room_subscription(actor: User, room_id: str, sub_id: str | None = None):
     return room, sub
 
 
-def list_subscriptions(actor: User, room_id: str) -> list[dict]:
+def list_subscriptions(actor: Actor, room_id: str) -> list[dict]:
     room, _ = _room_subscription(actor, room_id)
     return [view(s) for s in Subscription.objects(room=room.id).order_by("id")]
 
 
-def unsubscribe(actor: User, room_id: str, sub_id: str) -> None:
+def unsubscribe(actor: Actor, room_id: str, sub_id: str) -> None:
     """Delete a subscription and its deliveries not yet made."""
     _, sub = _room_subscription(actor, room_id, sub_id)
-    Delivery.objects(subscription=sub.id).delete()
-    sub.delete()
+    principals.end_subscription(sub)
     _rooms_cache.clear()
 
 
-def deliveries(actor: User, room_id: str, sub_id: str, state: str | None, limit: int) -> list:
+def deliveries(actor: Actor, room_id: str, sub_id: str, state: str | None, limit: int) -> list:
     """A subscription's deliveries, newest first (`state=dead`: the dead letters)."""
     _, sub = _room_subscription(actor, room_id, sub_id)
     query = {"subscription": sub.id, **({"state": state} if state else {})}
@@ -115,7 +115,7 @@ def _delivery_view(d: Delivery) -> dict:
     }
 
 
-def redeliver(actor: User, room_id: str, sub_id: str) -> int:
+def redeliver(actor: Actor, room_id: str, sub_id: str) -> int:
     """Give the subscription's dead letters a new round of attempts; how many."""
     _, sub = _room_subscription(actor, room_id, sub_id)
     return Delivery.objects(subscription=sub.id, state="dead").update(

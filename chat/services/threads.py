@@ -22,10 +22,11 @@ from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 
 from chat import wire
+from chat.actor import Actor
 from chat.errors import ValidationError
 from chat.events import ThreadUpdated
 from chat.live.publish import publish
-from chat.models import Message, Room, ThreadState, User
+from chat.models import Message, Room, ThreadState
 from chat.services import changes
 from chat.services.common import to_oid
 
@@ -138,7 +139,7 @@ def members(parent_id: str) -> list[str]:
     return [str(s["user"]) for s in found]
 
 
-def mark_read(actor: User, reply: Message) -> int:
+def mark_read(actor: Actor, reply: Message) -> int:
     """Move the actor's pointer in the reply's thread forward; the thread's unread count."""
     ThreadState._get_collection().update_one(
         {"user": actor.id, "parent": reply.parent_id},
@@ -148,12 +149,12 @@ def mark_read(actor: User, reply: Message) -> int:
     return _unread(actor, reply.parent_id, reply.seq)
 
 
-def _unread(actor: User, parent_id: ObjectId, seq: int) -> int:
+def _unread(actor: Actor, parent_id: ObjectId, seq: int) -> int:
     query = {"parent_id": parent_id, "seq": {"$gt": seq}, "deleted": False}
     return Message._get_collection().count_documents({**query, "sender": {"$ne": actor.id}})
 
 
-def my_threads(actor: User, limit: int, cursor: str | None) -> dict:
+def my_threads(actor: Actor, limit: int, cursor: str | None) -> dict:
     """The threads the actor wrote in or was mentioned in, in rooms they are in now, the
     most recently active first: {threads: [{roomId, message, unreadCount}], nextCursor}."""
     rooms = [r["_id"] for r in Room._get_collection().find({"participants": actor.id}, {"_id": 1})]

@@ -2,10 +2,9 @@
 once (`cht_<id>_<secret>`), stored as the secret's SHA-256, limited to scopes and
 optionally to rooms, and revocable: its sockets close on every process.
 
-A request or socket authenticated by a token carries a `Grant` on its actor
-(`actor.grant`); a signed-in session's actor has none and may do everything its user
-may. Scopes are checked where a route or socket event names the one it needs; rooms are
-checked where every room is reached (`rooms.get_room`) and where rooms are listed.
+A request or socket authenticated by a token acts through an `Actor` whose credential
+holds the token's scopes and rooms; the policy (`services.policy`) checks them for every
+action, as it checks everything else.
 """
 
 import hashlib
@@ -13,17 +12,17 @@ import hmac
 import logging
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from bson import ObjectId
 
-from chat.errors import Forbidden, InsufficientScope, NotFound, Unauthorized, ValidationError
+from chat.actor import Actor, Credential
+from chat.errors import NotFound, Unauthorized, ValidationError
 from chat.events import SessionRevoked
 from chat.live.publish import publish
-from chat.models import ApiToken, User
+from chat.models import ApiToken, Room, User
 from chat.models.base import isoformat, utcnow
-from chat.services import auth
+from chat.services import auth, policy
 from chat.services.common import KeyedReads, to_oid
 
 security_log = logging.getLogger("chat.security")
@@ -33,58 +32,8 @@ USE_PRECISION = 60  # seconds: lastUsedAt is written at most this often
 SHAPE = re.compile(r"cht_([0-9a-f]{24})_([A-Za-z0-9_-]{20,100})")
 
 
-@dataclass(frozen=True)
-class Grant:
-    """What a token allows: its id (its sockets' session is `tok:<id>`), scopes, rooms."""
-
-    token: str
-    scopes: frozenset[str]
-    rooms: frozenset[ObjectId] | None  # None: every room its user may use
-
-    @property
-    def session(self) -> str:
-        return f"tok:{self.token}"
-
-
-def grant_of(actor: User) -> Grant | None:
-    return getattr(actor, "grant", None)
-
-
-def require_scope(actor: User, scope: str | None) -> None:
-    """Raises InsufficientScope when the actor's token lacks `scope` (None: a route or
-    event no token may use). Signed-in sessions pass."""
-    grant = grant_of(actor)
-    if grant is not None and (scope is None or scope not in grant.scopes):
-        needed = f"the {scope} scope" if scope else "a signed-in session"
-        raise InsufficientScope(f"This token may not do that: it needs {needed}.")
-
-
-def require_session(actor: User) -> None:
-    """Raises InsufficientScope for tokens (what only a signed-in person may do)."""
-    require_scope(actor, None)
-
-
-def require_room(actor: User, room_id: ObjectId) -> None:
-    """Raises InsufficientScope when the actor's token is limited to other rooms."""
-    if not may_use(actor, room_id):
-        raise InsufficientScope("This token may not use that room.")
-
-
-def require_any_room(actor: User) -> None:
-    """Raises InsufficientScope for a token limited to rooms (it cannot make new ones)."""
-    grant = grant_of(actor)
-    if grant is not None and grant.rooms is not None:
-        raise InsufficientScope("This token is limited to its rooms.")
-
-
-def may_use(actor: User, room_id: ObjectId) -> bool:
-    """False when the actor's token is limited to other rooms."""
-    grant = grant_of(actor)
-    return grant is None or grant.rooms is None or room_id in grant.rooms
-
-
 def create_token(
-    actor: User,
+    actor: Actor,
     name: str,
     scopes: list[str],
     room_ids: list[str] | None = None,
@@ -99,8 +48,8 @@ def create_token(
         InsufficientScope: a token may not make tokens.
         ValidationError: unknown rooms, or too many tokens.
     """
-    require_session(actor)
-    subject = subject or actor
+    policy.authorize(actor, "manage_bots" if subject else "manage_tokens")
+    subject = subject or actor.user
     if ApiToken.objects(user=subject.id).count() >= MAX_TOKENS:
         raise ValidationError(fields={"name": [f"At most {MAX_TOKENS} tokens."]})
     rooms = None if room_ids is None else [_visible_room(subject, r) for r in room_ids]
@@ -119,12 +68,16 @@ def create_token(
 
 
 def _visible_room(subject: User, room_id: str) -> ObjectId:
-    from chat.services.rooms import get_room  # rooms checks tokens: imported late
-
+    """A room the token's user may see (public, or theirs), or a ValidationError."""
+    unknown = ValidationError(fields={"roomIds": [f"Unknown room {room_id}."]})
     try:
-        return get_room(subject, room_id).id
+        oid = to_oid(room_id, "Room")
     except NotFound:
-        raise ValidationError(fields={"roomIds": [f"Unknown room {room_id}."]}) from None
+        raise unknown from None
+    room = Room._get_collection().find_one({"_id": oid}, {"type": 1, "participants": 1})
+    if room is None or (room["type"] != "public" and subject.id not in room["participants"]):
+        raise unknown
+    return oid
 
 
 def view(token: ApiToken) -> dict:
@@ -141,17 +94,17 @@ def view(token: ApiToken) -> dict:
     }
 
 
-def list_tokens(actor: User, subject: User | None = None) -> list[dict]:
+def list_tokens(actor: Actor, subject: User | None = None) -> list[dict]:
     """The tokens acting as `subject` (default: the actor), newest first."""
-    require_session(actor)
+    policy.authorize(actor, "manage_bots" if subject else "manage_tokens")
     found = ApiToken.objects(user=(subject or actor).id).order_by("-id")
     return [view(t) for t in found]
 
 
-def revoke_token(actor: User, token_id: str, subject: User | None = None) -> None:
+def revoke_token(actor: Actor, token_id: str, subject: User | None = None) -> None:
     """Delete a token of the actor (or of their bot `subject`); its sockets close on
     every process. Raises NotFound for anyone else's."""
-    require_session(actor)
+    policy.authorize(actor, "manage_bots" if subject else "manage_tokens")
     token = ApiToken.objects(id=to_oid(token_id, "Token"), user=(subject or actor).id).first()
     if token is None:
         raise NotFound("Token not found.")
@@ -165,12 +118,13 @@ def revoke(tokens: list[ApiToken]) -> None:
         publish(SessionRevoked(room_id="", user_id=str(token.user), session=f"tok:{token.id}"))
 
 
-def authenticate(raw: str) -> tuple[User, Grant, float]:
-    """The user a token acts as, with its grant and its expiry (epoch seconds, inf for
-    none).
+def authenticate(raw: str) -> tuple[Actor, float]:
+    """The actor a token stands for (its user, with the token's scopes and rooms) and
+    the token's expiry (epoch seconds, inf for none).
 
     Raises:
-        Unauthorized: malformed, unknown, revoked or expired, or its user is gone.
+        Unauthorized: malformed, unknown, revoked or expired; its user is gone or
+            deactivated, or it is a bot whose owner is.
     """
     match = SHAPE.fullmatch(raw)
     doc = _token_reads.get(ObjectId(match.group(1))) if match else None
@@ -182,18 +136,27 @@ def authenticate(raw: str) -> tuple[User, Grant, float]:
     if expires is not None and expires.replace(tzinfo=now.tzinfo) <= now:
         raise Unauthorized("Token has expired.")
     user = auth.load_user({"sub": str(doc["user"])})
-    if user is None:
+    if user is None or (user.bot and not _owner_active(user)):
         raise Unauthorized("Unknown user.")
     used = doc.get("last_used_at")
     if used is None or used.replace(tzinfo=now.tzinfo) < now - timedelta(seconds=USE_PRECISION):
         ApiToken._get_collection().update_one({"_id": doc["_id"]}, {"$set": {"last_used_at": now}})
     rooms = doc.get("rooms")
-    grant = Grant(
-        str(doc["_id"]), frozenset(doc["scopes"]), None if rooms is None else frozenset(rooms)
+    credential = Credential(
+        "token",
+        str(doc["_id"]),
+        frozenset(doc["scopes"]),
+        None if rooms is None else frozenset(rooms),
     )
-    user.grant = grant
     ends = expires.replace(tzinfo=now.tzinfo).timestamp() if expires else float("inf")
-    return user, grant, ends
+    return Actor(user, credential), ends
+
+
+def _owner_active(bot: User) -> bool:
+    """A bot acts for its owner: it stops when they are deactivated (the cascade ends
+    its tokens too; this holds even if that was interrupted). A webhook's bot has no
+    owner and no tokens."""
+    return bot.bot_owner is not None and auth.load_user({"sub": str(bot.bot_owner)}) is not None
 
 
 def sessions_outside(user_id: str, room_id: str) -> set[str]:
@@ -209,12 +172,6 @@ def sessions_outside(user_id: str, room_id: str) -> set[str]:
 def revoke_all_of(user_id: ObjectId) -> None:
     """Every token acting as the user (deactivation, a deleted bot)."""
     revoke(list(ApiToken.objects(user=user_id)))
-
-
-def check_owner(actor: User, bot: User) -> None:
-    """Raises Forbidden unless the actor owns the bot."""
-    if not bot.bot or bot.bot_owner != actor.id:
-        raise Forbidden("Not your bot.")
 
 
 def _digest(secret: str) -> str:

@@ -3,12 +3,22 @@
 from bson import ObjectId
 
 from chat import wire
+from chat.actor import Actor
 from chat.errors import NotFound
 from chat.events import UserUpdated
 from chat.live.publish import publish
 from chat.models import User
 from chat.models.user import Status
-from chat.services import presence
+from chat.services import policy, presence
+
+
+def view(viewer: Actor, user: User) -> dict:
+    """A user as `viewer` may see them (`policy.sees`): no status of someone the
+    viewer blocked (nor, live, their updates: `UserUpdated` is hidden from blockers)."""
+    shown = wire.user(user)
+    if not policy.sees(viewer.id, user, "status"):
+        shown["status"] = None
+    return shown
 
 
 def find_by_username(username: str) -> User:
@@ -46,7 +56,7 @@ def search(prefix: str, limit: int) -> list[User]:
     return sorted(found.values(), key=lambda u: u.username_lower)[:limit]
 
 
-def update_profile(actor: User, changes: dict) -> User:
+def update_profile(actor: Actor, changes: dict) -> User:
     """Change the actor's display name, status or settings; the rooms they are in and
     their own sockets get `user_updated`. A request that changes nothing tells no one."""
     updates: dict = {}
@@ -61,13 +71,14 @@ def update_profile(actor: User, changes: dict) -> User:
             updates["set__status"] = Status(**status)
     if "read_receipts" in changes.get("settings", {}):
         updates["set__read_receipts"] = changes["settings"]["read_receipts"]
-    before = wire.user(actor)
+    user = actor.user
+    before = wire.user(user)
     if updates:
-        User.objects(id=actor.id).update_one(**updates)
-        actor.reload()
-    if wire.user(actor) != before:  # settings are the user's own: no one else is told
-        announce(actor)
-    return actor
+        User.objects(id=user.id).update_one(**updates)
+        user.reload()
+    if wire.user(user) != before:  # settings are the user's own: no one else is told
+        announce(user)
+    return user
 
 
 def announce(user: User) -> None:
@@ -76,12 +87,13 @@ def announce(user: User) -> None:
     publish(UserUpdated("", user_id=str(user.id), user=wire.user(user), room_ids=rooms))
 
 
-def set_avatar(actor: User, url: str | None) -> User:
+def set_avatar(actor: Actor, url: str | None) -> User:
     """Set (or, with None, clear) the actor's avatar URL; `user_updated` when it changed.
     (File sharing stores the image and calls this.)"""
-    if (actor.avatar_url or None) != url:
+    user = actor.user
+    if (user.avatar_url or None) != url:
         update = {"set__avatar_url": url} if url else {"unset__avatar_url": True}
-        User.objects(id=actor.id).update_one(**update)
-        actor.reload()
-        announce(actor)
-    return actor
+        User.objects(id=user.id).update_one(**update)
+        user.reload()
+        announce(user)
+    return user

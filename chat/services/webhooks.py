@@ -10,29 +10,31 @@ import secrets
 
 from bson import ObjectId
 
+from chat.actor import Actor, Credential
 from chat.errors import NotFound, RateLimited, ValidationError
 from chat.live import limits
 from chat.models import IncomingWebhook, User
 from chat.models.base import isoformat
-from chat.services import messages, tokens, users
+from chat.services import messages, policy, principals
 from chat.services.common import find_document, to_oid
-from chat.services.rooms import get_room, invite_member, require_admin
+from chat.services.rooms import add_member, get_room
 
 MAX_PER_ROOM = 20
 RATE, BURST = 1.0, 30  # posts a second per webhook, and the burst
 KEY = "hook"  # clientId prefix: an Idempotency-Key never meets a client's own clientId
 
 
-def create_webhook(actor: User, room_id: str, name: str) -> tuple[IncomingWebhook, str]:
+def create_webhook(actor: Actor, room_id: str, name: str) -> tuple[IncomingWebhook, str]:
     """A webhook of the room (its admins; people only) and the secret of its URL,
-    shown once. Its bot (`bot: true`, owned by the actor) is added to the room.
+    shown once. Its bot (`bot: true`) is added to the room. The bot has no owner: no
+    person mints tokens for it or acts as it, and the webhook ends when its creator
+    stops being an admin of the room (services/principals).
 
     Raises:
         InsufficientScope / NotFound / Forbidden; ValidationError: too many.
     """
-    tokens.require_session(actor)
     room = get_room(actor, room_id)
-    require_admin(actor, room)
+    policy.authorize(actor, "manage_webhooks", room=room)
     if IncomingWebhook.objects(room=room.id).count() >= MAX_PER_ROOM:
         raise ValidationError(fields={"name": [f"At most {MAX_PER_ROOM} webhooks a room."]})
     bot = User(
@@ -41,11 +43,10 @@ def create_webhook(actor: User, room_id: str, name: str) -> tuple[IncomingWebhoo
         display_name_lower=name.lower(),
         password_hash="!",
         bot=True,
-        bot_owner=actor.id,
     )
     bot.username_lower = bot.username
     bot.save(force_insert=True)
-    invite_member(actor, room_id, str(bot.id))
+    add_member(room, bot)
     secret = secrets.token_urlsafe(32)
     hook = IncomingWebhook(
         room=room.id, name=name, bot=bot.id, digest=_digest(secret), created_by=actor.id
@@ -54,28 +55,22 @@ def create_webhook(actor: User, room_id: str, name: str) -> tuple[IncomingWebhoo
     return hook, secret
 
 
-def list_webhooks(actor: User, room_id: str) -> list[dict]:
-    """The room's webhooks (its admins), without their secrets."""
-    tokens.require_session(actor)
+def list_webhooks(actor: Actor, room_id: str) -> list[dict]:
+    """The room's webhooks (its admins), without their secrets, with their creators."""
     room = get_room(actor, room_id)
-    require_admin(actor, room)
+    policy.authorize(actor, "manage_webhooks", room=room)
     return [view(h) for h in IncomingWebhook.objects(room=room.id).order_by("id")]
 
 
-def delete_webhook(actor: User, room_id: str, hook_id: str) -> None:
-    """Remove a webhook (its room's admins): its URL stops working, its bot is
-    deactivated, its messages stay."""
-    tokens.require_session(actor)
+def delete_webhook(actor: Actor, room_id: str, hook_id: str) -> None:
+    """Remove a webhook (its room's admins): its URL stops working, its bot ends (any
+    token and socket of it too), its messages stay."""
     room = get_room(actor, room_id)
-    require_admin(actor, room)
+    policy.authorize(actor, "manage_webhooks", room=room)
     hook = IncomingWebhook.objects(id=to_oid(hook_id, "Webhook"), room=room.id).first()
     if hook is None:
         raise NotFound("Webhook not found.")
-    hook.delete()
-    User.objects(id=hook.bot).update_one(set__deactivated=True)
-    bot = User.objects(id=hook.bot).first()
-    if bot is not None:
-        users.announce(bot)
+    principals.end_webhook(hook)
 
 
 def view(hook: IncomingWebhook) -> dict:
@@ -85,6 +80,7 @@ def view(hook: IncomingWebhook) -> dict:
         "roomId": str(hook.room),
         "botId": str(hook.bot),
         "createdAt": isoformat(hook.created_at),
+        "createdBy": str(hook.created_by),
     }
 
 
@@ -109,9 +105,20 @@ def deliver(hook_id: str, secret: str, text: str, username: str | None, key: str
     bot = User.objects(id=hook.bot, deactivated=False).first()
     if bot is None:
         raise NotFound("Webhook not found.")
+    if username and _someones_name(username):
+        raise ValidationError(fields={"username": ["That is someone's name."]})
     data = {"username": username} if username else None
     client_id = f"{KEY}:{key}" if key else None
-    return messages.post_message(bot, str(hook.room), text, client_id=client_id, data=data)
+    scopes = frozenset({"messages:write"})
+    actor = Actor(bot, Credential("webhook", str(hook.id), scopes, frozenset({hook.room})))
+    return messages.post_message(actor, str(hook.room), text, client_id=client_id, data=data)
+
+
+def _someones_name(name: str) -> bool:
+    """A webhook may not post under a person's username or display name."""
+    low = name.strip().lower()
+    query = {"bot": {"$ne": True}, "$or": [{"username_lower": low}, {"display_name_lower": low}]}
+    return User._get_collection().find_one(query, {"_id": 1}) is not None
 
 
 def _oid(value: str) -> ObjectId | None:

@@ -24,7 +24,7 @@ from chat.live import limits, origin
 from chat.live.publish import NAMESPACE
 from chat.live.sockets import SocketState, states
 from chat.metrics import metrics
-from chat.services import tokens
+from chat.services import policy
 
 log = logging.getLogger("chat.security")
 
@@ -75,6 +75,7 @@ class ClientEvent:
     name: str
     schema: type[ma.Schema]
     ack: type[ma.Schema] | None  # the fields `{ok: true, ...}` adds (None: none)
+    action: str  # the policy's name for it (x-action in docs/asyncapi.yaml)
     handler: Callable = field(repr=False)
 
 
@@ -84,19 +85,22 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {}  # by name, core and plugins (one app
 def event(
     name: str,
     schema: type[ma.Schema],
+    *,
+    action: str,
     bucket: str | None = None,
     ack: type[ma.Schema] | None = None,
-    scope: str | None = None,
 ):
-    """Register a /chat handler: state check, the API token's scope (`scope`; None: no
-    API token may send the event), the user's event budget, schema load, ack
-    {ok: true, ...} (`ack` documents the extra fields), metrics.
+    """Register a /chat handler: state check, admission to `action` (the policy's name
+    for what it does: services/policy; the service decides it again, whole), the
+    user's event budget, schema load, ack {ok: true, ...} (`ack` documents the extra
+    fields), metrics.
 
     Every event of a user, of any kind, on any process, takes a token from one budget
     (SOCKET_EVENT_RATE / SOCKET_EVENT_BURST); `bucket` names a stricter one the event
     also takes from (`send`: SOCKET_SEND_RATE / SOCKET_SEND_BURST), in the same call.
     The handler is called as fn(state, data) and returns the ack's extra fields; it runs
-    in an app context, not a request context (`state.sid` is the socket).
+    in an app context, not a request context (`state.sid` is the socket, `state.actor`
+    who acts).
     """
 
     def decorate(fn):
@@ -104,13 +108,13 @@ def event(
         def wrapper(sid, payload=None, *_ignored):
             with origin.socket(sid), metrics().handling(name):
                 state = current_state(sid)
-                tokens.require_scope(state.user, scope)
-                rate_limit(state, limits.take(*_budgets(str(state.user.id), bucket)))
+                policy.admit(state.actor, action)
+                rate_limit(state, limits.take(*_budgets(str(state.actor.id), bucket)))
                 return {"ok": True, **(fn(state, load(schema, payload)) or {})}
 
         wrapper.lean = True  # extensions.ChatSocketIO: sid argument, no request context
         socketio.on(name, namespace=NAMESPACE)(wrapper)
-        CLIENT_EVENTS[name] = ClientEvent(name, schema, ack, fn)
+        CLIENT_EVENTS[name] = ClientEvent(name, schema, ack, action, fn)
         return wrapper
 
     return decorate
@@ -133,7 +137,7 @@ def rate_limit(state: SocketState, wait: float) -> None:
         return
     state.refusals += 1
     metrics().rate_limited.labels("socket").inc()
-    log.info("socket rate limited", extra={"event": "rate_limited", "user": str(state.user.id)})
+    log.info("socket rate limited", extra={"event": "rate_limited", "user": str(state.actor.id)})
     if state.refusals >= current_app.config["SOCKET_ABUSE_LIMIT"]:
         _disconnect_soon(state.sid)
     raise RateLimited("Slow down.", retry_after=max(1, math.ceil(wait)))

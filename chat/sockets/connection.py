@@ -7,6 +7,7 @@ from bson import ObjectId
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
+from chat.actor import Actor
 from chat.errors import InsufficientScope, Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
@@ -15,8 +16,7 @@ from chat.live.presence import registry
 from chat.live.publish import NAMESPACE, publish, room_channel, user_channel
 from chat.live.sockets import SocketState, states, stop_typing
 from chat.metrics import metrics
-from chat.models import User
-from chat.services import auth, presence, tokens
+from chat.services import auth, policy, presence, tokens
 
 log = logging.getLogger("chat.security")
 
@@ -35,48 +35,49 @@ def _token(auth_payload) -> str | None:
 def connect(auth_payload=None):
     token = _token(auth_payload)
     try:
-        user, session, expires = _authenticate(token)
+        actor, expires = _authenticate(token)
     except (Unauthorized, InsufficientScope) as exc:
         log.info(
             "socket refused",
             extra={"event": "auth_refused", "reason": exc.message, "remote": request.remote_addr},
         )
         _refuse(exc.code)
-    _check_capacity(str(user.id))
-    sid, user_id = request.sid, str(user.id)
+    _check_capacity(str(actor.id))
+    sid, user_id, session = request.sid, str(actor.id), actor.credential.session
     try:
         room_ids = presence.user_room_ids(user_id)
     except Exception:  # the database is down: refuse now, the client retries
         log.warning("socket refused: rooms unreadable", extra={"event": "refused"})
         _refuse("unavailable")
-    states().add(SocketState(sid=sid, user=user, session=session, expires=expires))
-    grant = tokens.grant_of(user)
-    if grant is None or grant.rooms is None:  # a token of some rooms: not the user's own
+    states().add(SocketState(sid=sid, actor=actor, expires=expires))
+    if actor.credential.rooms is None:  # a token of some rooms: not the user's own
         join_room(user_channel(user_id))
     for room_id in room_ids:
-        if tokens.may_use(user, ObjectId(room_id)):
+        if actor.credential.may_use(ObjectId(room_id)):
             join_room(room_channel(room_id))
     metrics().connected.inc()
     if _registered(sid, user_id, session) == 1:
         rooms = tuple(room_ids)
         event = PresenceChanged(
-            "", user_id=user_id, online=True, room_ids=rooms, username=user.username
+            "", user_id=user_id, online=True, room_ids=rooms, username=actor.username
         )
         with origin.socket(sid):  # the others in its rooms learn; it knows
             publish(event)
 
 
-def _authenticate(token: str | None) -> tuple[User, str, float]:
-    """(user, session, expiry) of an access token or an API token with messages:read
-    (a socket delivers messages); API tokens' sockets have the session `tok:<id>`."""
+def _authenticate(token: str | None) -> tuple[Actor, float]:
+    """(actor, expiry) of an access token or an API token admitted to `connect` (a
+    socket delivers messages: messages:read); API tokens' sockets have the session
+    `tok:<id>`."""
     if not token:
         raise Unauthorized("Missing token.")
     if token.startswith(tokens.PREFIX):
-        user, grant, expires = tokens.authenticate(token)
-        tokens.require_scope(user, "messages:read")
-        return user, grant.session, expires
-    user, claims = auth.verify_access_token(token)
-    return user, claims["sid"], claims["exp"]
+        actor, expires = tokens.authenticate(token)
+    else:
+        user, claims = auth.verify_access_token(token)
+        actor, expires = Actor.session(user, claims["sid"]), claims["exp"]
+    policy.admit(actor, "connect")
+    return actor, expires
 
 
 def _registered(sid: str, user_id: str, session: str) -> int:

@@ -13,6 +13,8 @@ import logging
 import socket
 import time
 
+import engineio.packet
+import engineio.socket
 import socketio as socketio_pkg
 
 log = logging.getLogger("chat.security")
@@ -23,9 +25,56 @@ RESERVED = frozenset(
 )
 
 
+class GuardedSocket(engineio.socket.Socket):
+    """An Engine.IO socket whose websocket frames are checked before Engine.IO decodes
+    them. Upstream (python-engineio 4.x, `Socket._websocket_handler`) decodes each frame
+    outside its try: an undecodable one (`abc`, an empty frame) escapes as an exception,
+    and the WSGI server writes an HTTP 500 onto the upgraded websocket with a long
+    traceback in the log. Here the connection closes with one log line instead."""
+
+    def _websocket_handler(self, ws):
+        return super()._websocket_handler(_CheckedFrames(ws, self))
+
+
+class _CheckedFrames:
+    """A websocket whose `wait()` ends the connection (None: "closed by the client")
+    on a frame that is not an Engine.IO packet."""
+
+    def __init__(self, ws, sock: GuardedSocket):
+        self._ws, self._sock = ws, sock
+
+    def wait(self):
+        data = self._ws.wait()
+        if data is None or isinstance(data, bytes) or _decodes(data):
+            return data
+        _bad_frame(self._sock.server, self._sock.sid, "engine.io")
+        return None
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
+
+
+def _decodes(data: str) -> bool:
+    try:
+        engineio.packet.Packet(encoded_packet=data)
+    except Exception:  # whatever the decoder raises is an undecodable frame
+        return False
+    return True
+
+
+def _bad_frame(server, eio_sid: str, level: str) -> None:
+    environ = getattr(server, "environ", {}).get(eio_sid) or {}
+    log.warning(
+        "socket closed: undecodable %s frame",
+        level,
+        extra={"event": "bad_frame", "remote": environ.get("REMOTE_ADDR")},
+    )
+
+
 class GuardedServer(socketio_pkg.Server):
-    """python-socketio's server, refusing reserved event names and timing out
-    connections that have not joined a namespace. Installed by `guard()`."""
+    """python-socketio's server, refusing reserved event names and undecodable packets,
+    closing the transport of a connection that is in no namespace (at once when the
+    server ends its namespace; after `auth_timeout` otherwise). Installed by `guard()`."""
 
     auth_timeout: float
     pending: dict  # eio sid -> monotonic deadline to have joined a namespace
@@ -36,6 +85,9 @@ class GuardedServer(socketio_pkg.Server):
     def _handle_eio_connect(self, eio_sid, environ):
         if self.draining:
             return False
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None:
+            sock.__class__ = GuardedSocket  # before its first frame is read
         super()._handle_eio_connect(eio_sid, environ)
         self.pending[eio_sid] = time.monotonic() + self.auth_timeout
         if self.on_first_connection is not None:
@@ -43,8 +95,40 @@ class GuardedServer(socketio_pkg.Server):
             starter()
 
     def _handle_eio_disconnect(self, eio_sid, reason):
-        self.pending.pop(eio_sid, None)
         super()._handle_eio_disconnect(eio_sid, reason)
+        self.pending.pop(eio_sid, None)
+
+    def _handle_eio_message(self, eio_sid, data):
+        """Upstream raises on an undecodable Socket.IO packet (`4abc`, `42abc[`): with
+        async handlers it is logged with a traceback and the connection stays. Here it
+        closes the connection, with one log line."""
+        try:
+            super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            _bad_frame(self, eio_sid, "socket.io")
+            self.close_now(eio_sid)
+
+    def disconnect(self, sid, namespace=None, ignore_queue=False):
+        """The server ends a socket's namespace (abuse, token expiry, a revoked session
+        or token, a kick from every room...): upstream sends the DISCONNECT packet and
+        leaves the Engine.IO connection open, where the client could keep answering
+        pings, stay counted by no cap, and join again. Its transport closes too (on
+        whichever process holds it: the message queue brings the call there)."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace or "/")
+        super().disconnect(sid, namespace, ignore_queue)
+        if eio_sid is not None and not self._in_a_namespace(eio_sid):
+            self.close_now(eio_sid)
+
+    def _handle_disconnect(self, eio_sid, namespace, reason=None):
+        """A client that leaves its last namespace (`41/chat,`) gets `auth_timeout`
+        seconds to join one again before its connection closes."""
+        super()._handle_disconnect(eio_sid, namespace, reason)
+        if eio_sid in self.eio.sockets and not self._in_a_namespace(eio_sid):
+            self.pending[eio_sid] = time.monotonic() + self.auth_timeout
+
+    def _in_a_namespace(self, eio_sid: str) -> bool:
+        namespaces = list(self.manager.get_namespaces())
+        return any(self.manager.sid_from_eio_sid(eio_sid, n) for n in namespaces)
 
     def _handle_event(self, eio_sid, namespace, id, data):
         name = data[0] if isinstance(data, list) and data else None
@@ -146,3 +230,4 @@ def guard(server: socketio_pkg.Server, auth_timeout: float, on_first_connection)
     # Engine.IO holds the handlers bound when the server was built: bind them again.
     server.eio.on("connect", server._handle_eio_connect)
     server.eio.on("disconnect", server._handle_eio_disconnect)
+    server.eio.on("message", server._handle_eio_message)

@@ -16,43 +16,43 @@ from chat.services import rooms
 from chat.sockets.common import event, rate_limit
 
 
-@event("join_room", RoomEvent, ack=RoomAck, scope="rooms:write")
+@event("join_room", RoomEvent, ack=RoomAck, action="join_room")
 def join_room(state, data):
     """Join a public room (or re-subscribe to one of yours); ack {room}."""
-    room = rooms.join_room(state.user, data["room_id"])
+    room = rooms.join_room(state.actor, data["room_id"])
     socketio.server.enter_room(state.sid, room_channel(str(room.id)), namespace=NAMESPACE)
     return {"room": wire.room(room)}
 
 
-@event("leave_room", RoomEvent, scope="rooms:write")
+@event("leave_room", RoomEvent, action="leave_room")
 def leave_room(state, data):
     """Leave the room; every socket of the user stops receiving it."""
-    rooms.leave_room(state.user, data["room_id"])
+    rooms.leave_room(state.actor, data["room_id"])
     return {}
 
 
-@event("mark_read", MarkReadEvent, ack=ReadOut, scope="messages:read")
+@event("mark_read", MarkReadEvent, ack=ReadOut, action="mark_read")
 def mark_read(state, data):
     """Move your read pointer to a message; ack {unreadCount}; the room may get
     read_updated (at most one a second per reader)."""
-    return {"unreadCount": rooms.mark_read(state.user, data["room_id"], data["message_id"])}
+    return {"unreadCount": rooms.mark_read(state.actor, data["room_id"], data["message_id"])}
 
 
-@event("typing_start", RoomEvent, scope="messages:write")
+@event("typing_start", RoomEvent, action="typing")
 def typing_start(state, data):
     """Tell the room you are typing; it ends by itself after TYPING_TIMEOUT seconds."""
     rate_limit(state, state.typing_bucket.take())
-    room_id = str(rooms.get_member_room(state.user, data["room_id"], cached=True).id)
+    room_id = str(rooms.get_member_room(state.actor, data["room_id"], "typing", cached=True).id)
     already = room_id in state.typing
     state.typing[room_id] = time.time() + current_app.config["TYPING_TIMEOUT"]
     states().typing.add(state.sid)
     if not already:
-        user = state.user
+        user = state.actor
         publish(TypingChanged(room_id, str(user.id), user.username, True))
     return {}
 
 
-@event("typing_stop", RoomEvent, scope="messages:write")
+@event("typing_stop", RoomEvent, action="typing")
 def typing_stop(state, data):
     """Stop the typing indicator at once."""
     rate_limit(state, state.typing_bucket.take())

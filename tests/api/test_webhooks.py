@@ -32,7 +32,7 @@ def _deliver(client, path: str, body=None, **kwargs):
 def test_a_delivery_posts_as_the_webhooks_bot(client, alice, bob, room, hook):
     assert hook["url"].startswith("http://") and hook["name"] == "Grafana"
     assert alice.ok("get", f"/api/rooms/{room}/webhooks")["webhooks"] == [
-        {k: hook[k] for k in ("id", "name", "roomId", "botId", "createdAt")}
+        {k: hook[k] for k in ("id", "name", "roomId", "botId", "createdAt", "createdBy")}
     ]
     first = _deliver(client, hook["path"], {"text": "CPU at 97% on db-1"})
     assert first.status_code == 201, first.get_data(True)

@@ -7,7 +7,7 @@ from chat.live.sockets import Sockets, SocketState
 
 
 def _state(sid: str, expires: float) -> SocketState:
-    return SocketState(sid=sid, user=SimpleNamespace(id=sid), session=sid, expires=expires)
+    return SocketState(sid=sid, actor=SimpleNamespace(id=sid), expires=expires)
 
 
 def test_expired_sockets_are_found_once_and_only_while_connected():

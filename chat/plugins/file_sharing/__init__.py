@@ -23,6 +23,11 @@ def register_blueprints(app):
 
 
 @hookimpl
+def register_actions():
+    return service.ACTIONS
+
+
+@hookimpl
 def startup(app):
     settings = {**DEFAULTS, **plugin_config("file_sharing", app)}
     app.extensions["file_sharing"] = settings

@@ -58,7 +58,7 @@ class Upload(MethodView):
     accepts_multipart = True
 
     @bp.doc(security=BEARER, requestBody=UPLOAD_BODY)
-    @login_required(scope="messages:write")
+    @login_required(action="upload_file")
     @bp.response(201, MessageOut)
     def post(self, room_id, actor):
         """Upload a file into a room: it becomes an image or file message."""
@@ -104,7 +104,7 @@ class Avatar(MethodView):
     accepts_multipart = True
 
     @bp.doc(security=BEARER, requestBody=AVATAR_BODY)
-    @login_required
+    @login_required(action="update_self")
     @bp.response(200, UserOut)
     def put(self, actor):
         """Set your avatar (PNG, JPEG, GIF or WebP, up to 1 MiB): the user's `avatarUrl`
@@ -125,7 +125,7 @@ class Avatar(MethodView):
         return serialize_user(service.upload_avatar(actor, upload.stream), private=True)
 
     @bp.doc(security=BEARER)
-    @login_required
+    @login_required(action="update_self")
     @bp.response(200, UserOut)
     def delete(self, actor):
         """Remove your avatar."""
@@ -143,7 +143,7 @@ def _disposition(name: str, inline: bool) -> str:
     security=BEARER,
     responses={"200": {"description": "The file's bytes", "content": {"*/*": {}}}},
 )
-@login_required(scope="messages:read")
+@login_required(action="read_file")
 def download(file_id, actor):
     """Download a file (room members only; avatars: anyone signed in)."""
     attachment, stream = service.open_file(actor, file_id)

@@ -7,6 +7,8 @@ from typing import BinaryIO
 from flask import current_app
 
 from chat.plugin_api import (
+    Action,
+    Actor,
     Forbidden,
     Message,
     NotFound,
@@ -15,16 +17,26 @@ from chat.plugin_api import (
     Room,
     User,
     ValidationError,
+    authorize,
     get_member_room,
     get_room,
     post_message,
-    require_member,
     set_avatar,
 )
 
 from .models import Attachment
 from .sniff import INLINE_SAFE, sniff
 
+
+def _sharing_on(actor: Actor, room: Room | None, _resource) -> bool:
+    return room is not None and room.settings.allow_file_sharing
+
+
+ACTIONS = [
+    Action("upload_file", "messages:write", "member", contact="message", rule=_sharing_on,
+           rule_text="File sharing is off in this room.", summary="upload into a room"),
+    Action("read_file", "messages:read", "member", summary="download a room's file"),
+]  # fmt: skip
 SNIFF_BYTES = 4096
 AVATAR_BYTES = 1024 * 1024
 
@@ -37,12 +49,9 @@ def max_bytes() -> int:
     return int(settings()["max_bytes"])
 
 
-def check_can_upload(actor: User, room_id: str) -> Room:
+def check_can_upload(actor: Actor, room_id: str) -> Room:
     """Members of rooms that allow file sharing. Checked before the body is read."""
-    room = get_member_room(actor, room_id)
-    if not room.settings.allow_file_sharing:
-        raise Forbidden("File sharing is off in this room.")
-    return room
+    return get_member_room(actor, room_id, "upload_file")
 
 
 def clean_name(name: str | None) -> str:
@@ -60,7 +69,7 @@ def _size(stream: BinaryIO) -> int:
 
 
 def upload_file(
-    actor: User, room: Room, stream: BinaryIO, filename: str | None, caption: str = ""
+    actor: Actor, room: Room, stream: BinaryIO, filename: str | None, caption: str = ""
 ) -> Posted:
     """Store the bytes under a random id, then post an image/file message about them.
 
@@ -104,7 +113,7 @@ def upload_file(
     return posted
 
 
-def upload_avatar(actor: User, stream: BinaryIO) -> User:
+def upload_avatar(actor: Actor, stream: BinaryIO) -> User:
     """Store an image (PNG, JPEG, GIF or WebP, up to AVATAR_BYTES) as the actor's
     avatar; the one it replaces is deleted.
 
@@ -129,18 +138,18 @@ def upload_avatar(actor: User, stream: BinaryIO) -> User:
     return set_avatar(actor, f"/api/files/{key}")
 
 
-def remove_avatar(actor: User) -> User:
+def remove_avatar(actor: Actor) -> User:
     _forget_avatars(actor)
     return set_avatar(actor, None)
 
 
-def _forget_avatars(actor: User, keep: str | None = None) -> None:
+def _forget_avatars(actor: Actor, keep: str | None = None) -> None:
     for old in Attachment.objects(avatar_of=actor.id, deleted=False, id__ne=keep):
         Attachment.objects(id=old.id).update_one(set__deleted=True)
         current_app.extensions["file_storage"].delete(old.id)
 
 
-def open_file(actor: User, file_id: str) -> tuple[Attachment, BinaryIO]:
+def open_file(actor: Actor, file_id: str) -> tuple[Attachment, BinaryIO]:
     """The file and its bytes: an avatar for anyone signed in; a message's file for
     members of its room while its message exists.
 
@@ -155,7 +164,7 @@ def open_file(actor: User, file_id: str) -> tuple[Attachment, BinaryIO]:
     if attachment.avatar_of:
         return attachment, current_app.extensions["file_storage"].open(attachment.id)
     try:
-        require_member(actor, get_room(actor, attachment.room))
+        authorize(actor, "read_file", room=get_room(actor, attachment.room))
     except (NotFound, Forbidden):
         raise NotFound("File not found.") from None
     message = Message.objects(id=attachment.message).only("deleted").first()

@@ -45,7 +45,7 @@ class NotificationPrefsOut(OutSchema):
 
 @bp.get("")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="read_notifications")
 @bp.arguments(NotificationQuery, location="query")
 @bp.response(200, NotificationListOut)
 def list_notifications(query, actor):
@@ -56,7 +56,7 @@ def list_notifications(query, actor):
 
 @bp.post("/read")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="read_notifications")
 @bp.arguments(MarkReadIn)
 @bp.response(204)
 def mark_read(data, actor):
@@ -66,7 +66,7 @@ def mark_read(data, actor):
 
 @bp.get("/preferences")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="read_notifications")
 @bp.response(200, NotificationPrefsOut)
 def get_preferences(actor):
     """Muted rooms and whether you get emails."""
@@ -75,7 +75,7 @@ def get_preferences(actor):
 
 @bp.put("/preferences")
 @bp.doc(security=BEARER)
-@login_required
+@login_required(action="read_notifications")
 @bp.arguments(NotificationPrefsIn)
 @bp.response(200, NotificationPrefsOut)
 def put_preferences(data, actor):

@@ -9,6 +9,8 @@ from flask import current_app
 from marshmallow import fields
 
 from chat.plugin_api import (
+    Action,
+    Actor,
     Event,
     MessageCreated,
     OutSchema,
@@ -21,6 +23,7 @@ from chat.plugin_api import (
     online_ids,
     publish,
     push_to_user,
+    reaches,
     spawn,
     thread_members,
     user_channel,
@@ -30,6 +33,10 @@ from . import delivery
 from .models import TYPES, Notification, NotificationPrefs
 
 log = logging.getLogger(__name__)
+ACTIONS = [
+    Action("read_notifications", None, summary="one's notifications and preferences"),
+    Action("mute_room", None, "member", summary="mute a room one is in"),
+]
 
 
 class NotificationOut(OutSchema):
@@ -76,7 +83,8 @@ def serialize(n: Notification) -> dict:
 
 def _recipients(message: dict, room: Room) -> dict[str, str]:
     """user id -> notification type: mentioned users, the other members of a reply's
-    thread, and offline direct-room peers."""
+    thread, and offline direct-room peers; none who blocked the sender (the policy's
+    `reaches`), none who muted the room."""
     sender = message["sender"]["id"]
     wanted = {uid: "mention" for uid in message.get("mentions", []) if uid != sender}
     if message.get("parentId"):
@@ -91,7 +99,11 @@ def _recipients(message: dict, room: Room) -> dict[str, str]:
             wanted.setdefault(uid, "direct_message")
     if not wanted:
         return {}
-    muted = NotificationPrefs.objects(user__in=[ObjectId(u) for u in wanted], muted_rooms=room.id)
+    ids = [ObjectId(u) for u in wanted]
+    for person in User._get_collection().find({"_id": {"$in": ids}}, {"blocked": 1}):
+        if not reaches(sender, person):
+            wanted.pop(str(person["_id"]), None)
+    muted = NotificationPrefs.objects(user__in=ids, muted_rooms=room.id)
     for prefs in muted:
         wanted.pop(str(prefs.user), None)
     return wanted
@@ -178,28 +190,30 @@ def _email_text(note: Notification, message: dict, room: Room) -> tuple[str, str
     return subject, f"{who} {what} in {room.name}:\n\n{message['content']}\n"
 
 
-def list_notifications(actor: User, unread: bool, limit: int) -> list[Notification]:
+def list_notifications(actor: Actor, unread: bool, limit: int) -> list[Notification]:
     query = {"user": actor.id, **({"read": False} if unread else {})}
     return list(Notification.objects(**query).order_by("-created_at", "-id").limit(limit))
 
 
-def mark_read(actor: User, ids: list[str]) -> int:
+def mark_read(actor: Actor, ids: list[str]) -> int:
     """Mark the actor's own notifications read; other ids are ignored."""
     oids = [ObjectId(i) for i in ids]
     return Notification.objects(user=actor.id, id__in=oids).update(set__read=True)
 
 
-def get_prefs(actor: User) -> NotificationPrefs:
+def get_prefs(actor: Actor) -> NotificationPrefs:
     return NotificationPrefs.objects(user=actor.id).first() or NotificationPrefs(user=actor.id)
 
 
 def update_prefs(
-    actor: User, muted_rooms: list[str] | None, email: bool | None
+    actor: Actor, muted_rooms: list[str] | None, email: bool | None
 ) -> NotificationPrefs:
     """Change what the actor is notified about. Muting needs membership of the room."""
     prefs = get_prefs(actor)
     if muted_rooms is not None:
-        prefs.muted_rooms = [get_member_room(actor, r).id for r in dict.fromkeys(muted_rooms)]
+        prefs.muted_rooms = [
+            get_member_room(actor, r, "mute_room").id for r in dict.fromkeys(muted_rooms)
+        ]
     if email is not None:
         prefs.email = email
     prefs.save()

@@ -17,6 +17,11 @@ def register_blueprints(app):
 
 
 @hookimpl
+def register_actions():
+    return service.ACTIONS
+
+
+@hookimpl
 def register_socket_events(socketio, namespace):
     sockets.register()
 

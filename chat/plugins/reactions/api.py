@@ -22,7 +22,7 @@ class ReactionIn(Schema):
 
 @bp.post("/<message_id>/reactions")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:write")
+@login_required(action="react")
 @bp.arguments(ReactionIn)
 @bp.response(200, MessageOut)
 def add_reaction(data, message_id, actor):
@@ -32,7 +32,7 @@ def add_reaction(data, message_id, actor):
 
 @bp.delete("/<message_id>/reactions/<emoji>")
 @bp.doc(security=BEARER)
-@login_required(scope="messages:write")
+@login_required(action="unreact")
 @bp.response(200, MessageOut)
 def remove_reaction(message_id, emoji, actor):
     """Take your reaction back."""

@@ -9,12 +9,13 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from chat.plugin_api import (
+    Action,
+    Actor,
     Conflict,
     Event,
     Message,
     ReactionOut,
     Schema,
-    User,
     ValidationError,
     change_message,
     get_message,
@@ -23,6 +24,12 @@ from chat.plugin_api import (
     utcnow,
 )
 
+# A reaction reaches the message's sender: a block of theirs stops it (and, in a direct
+# room, any reaction). Taking one's own reaction back reaches no one.
+ACTIONS = [
+    Action("react", "messages:write", "member", contact="reaction", summary="react"),
+    Action("unreact", "messages:write", "member", summary="take one's reaction back"),
+]
 MAX_PER_USER = 20  # distinct emoji one user may put on one message
 SHORTCODE = re.compile(r"^:[a-z0-9_+-]{1,32}:$")
 
@@ -80,14 +87,14 @@ def _changed(message: Message) -> Message:
     return message
 
 
-def add_reaction(actor: User, message_id: str, emoji: str) -> Message:
+def add_reaction(actor: Actor, message_id: str, emoji: str) -> Message:
     """React (idempotent). Members only; not on deleted messages.
 
     Raises:
         NotFound / Forbidden: not a member. Conflict: deleted message or too many.
         ValidationError: not an emoji.
     """
-    message, _room = get_message(actor, message_id)
+    message, _room = get_message(actor, message_id, "react", reaches_sender=True)
     emoji = validate_emoji(emoji)
     if message.deleted:
         raise Conflict("The message was deleted.")
@@ -107,9 +114,9 @@ def add_reaction(actor: User, message_id: str, emoji: str) -> Message:
     return _changed(message)
 
 
-def remove_reaction(actor: User, message_id: str, emoji: str) -> Message:
+def remove_reaction(actor: Actor, message_id: str, emoji: str) -> Message:
     """Take your reaction back (idempotent)."""
-    message, _room = get_message(actor, message_id)
+    message, _room = get_message(actor, message_id, "unreact")
     pull = {"$pull": {"reactions": {"user": actor.id, "emoji": emoji}}}
     change_message(message, "reaction_updated", pull, live_only=False)
     return _changed(message)

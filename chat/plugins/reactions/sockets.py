@@ -19,14 +19,14 @@ class ReactionEvent(EventSchema):
 
 
 def register() -> None:
-    @socket_event("add_reaction", ReactionEvent, ack=MessageAck, scope="messages:write")
+    @socket_event("add_reaction", ReactionEvent, ack=MessageAck, action="react")
     def add_reaction(state, data):
         """React with an emoji; ack {message}; the room gets reaction_updated."""
-        message = service.add_reaction(state.user, data["message_id"], data["emoji"])
+        message = service.add_reaction(state.actor, data["message_id"], data["emoji"])
         return {"message": serialize_message(message)}
 
-    @socket_event("remove_reaction", ReactionEvent, ack=MessageAck, scope="messages:write")
+    @socket_event("remove_reaction", ReactionEvent, ack=MessageAck, action="unreact")
     def remove_reaction(state, data):
         """Take your reaction back; ack {message}; the room gets reaction_updated."""
-        message = service.remove_reaction(state.user, data["message_id"], data["emoji"])
+        message = service.remove_reaction(state.actor, data["message_id"], data["emoji"])
         return {"message": serialize_message(message)}

@@ -5,7 +5,7 @@ from flask import Blueprint
 
 from chat import hookimpl
 from chat.errors import ValidationError
-from chat.plugin_api import Reply, SlashCommand
+from chat.plugin_api import Action, Reply, SlashCommand
 
 from .words import BANNED, SHRUG
 
@@ -65,9 +65,14 @@ def register_socket_events(socketio, namespace):
     from chat.schemas.common import EventSchema
     from chat.sockets.common import event
 
-    @event("rules_ping", EventSchema)
+    @event("rules_ping", EventSchema, action="rules_ping")
     def rules_ping(state, data):
-        return {"pong": state.user.username}
+        return {"pong": state.actor.username}
+
+
+@hookimpl
+def register_actions(app):
+    return [Action("rules_ping", None, summary="ping the rules plugin")]
 
 
 def _roll(actor, room, args):
