@@ -190,7 +190,9 @@ def test_register_actions_puts_a_plugins_actions_under_the_policy(sample_app):
 
     act = policy.action("rules_ping")  # registered by the rules sample's register_actions
     assert (act.scope, act.role, act.summary) == (None, "anyone", "ping the rules plugin")
-    assert "| `rules_ping` | session only | anyone signed in |" in policy.table()
+    assert "| `rules_ping` | ping the rules plugin | session only | anyone signed in |" in (
+        policy.table()
+    )
     with pytest.raises(LookupError):
         policy.action("never_declared")
 

@@ -3,7 +3,7 @@ people only: a token makes none of them), and the webhooks' own URL."""
 
 from flask import request
 
-from chat.api.common import BEARER, Blueprint, login_required
+from chat.api.common import ACTION, BEARER, Blueprint, login_required
 from chat.errors import PayloadTooLarge
 from chat.schemas.integrations import (
     BotIn,
@@ -152,6 +152,7 @@ def delete_webhook(room_id, hook_id, actor):
 
 
 @bp.post("/hooks/<hook_id>/<secret>")
+@bp.doc(**{ACTION: "post_message"})  # as the webhook's bot, limited to its room
 @bp.arguments(HookHeaders, location="headers")
 @bp.arguments(HookIn)
 @bp.response(201, MessageOut)

@@ -137,7 +137,7 @@ CORE: tuple[Action, ...] = (
     _("connect", MR, summary="open a socket (it delivers messages)"),
     _("search_messages", MR, summary="search one's rooms (or one of them)"),
     _("list_threads", MR),
-    _("list_commands", None),
+    _("list_commands", MR, summary="the slash commands"),
     # people
     _("read_users", UR, summary="the directory, profiles, who is online"),
     _("room_presence", UR, "member", summary="who is online in a room one is in"),
@@ -342,8 +342,8 @@ def reaches(sender: ObjectId | str, recipient: dict | User) -> bool:
 def table() -> str:
     """Who may do what, as the Markdown table docs/security.md carries."""
     rows = [
-        "| action | token scope | who | blocked by the person reached | rule |",
-        "|---|---|---|---|---|",
+        "| action | what | token scope | who | a block stops it | rule |",
+        "|---|---|---|---|---|---|",
     ]
     for act in sorted(ACTIONS.values(), key=lambda a: a.name):
         scope = f"`{act.scope}`" if act.scope else "session only"

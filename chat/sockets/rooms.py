@@ -56,5 +56,6 @@ def typing_start(state, data):
 def typing_stop(state, data):
     """Stop the typing indicator at once."""
     rate_limit(state, state.typing_bucket.take())
-    stop_typing(state.sid, state, [data["room_id"]])
+    room_id = str(rooms.get_member_room(state.actor, data["room_id"], "typing", cached=True).id)
+    stop_typing(state.sid, state, [room_id])
     return {}
