@@ -64,8 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("SOCKETIO_MESSAGE_QUEUE", "str", None, "message queue that links Socket.IO processes: "
       "Redis (`redis://`, `rediss://`) or RabbitMQ (`amqp://`, `amqps://`)",
       shown="`REDIS_URL`"),
-    S("SECRET_KEY", "str", None, "Flask secret (also signs login device tokens); required "
-      "in production", shown="random per process in development"),
+    S("SECRET_KEY", "str", None, "Flask secret (also signs login device tokens), >= 32 "
+      "bytes; required in production", shown="random per process in development"),
     S("JWT_SECRET_KEY", "str", None, "HS256 key, >= 32 bytes, distinct from `SECRET_KEY`; "
       "required in production", alias="JWT_SECRET", shown="random per process in development"),
     S("PROXY_HOPS", "int", 0, "reverse proxies in front (Heroku's router, nginx: `1`); the "
@@ -147,6 +147,9 @@ SETTINGS: tuple[Setting, ...] = (
       "many days to tombstones (0: keep them); a room's `retentionDays` overrides it"),
     S("SYNC_RETENTION_DAYS", "int", 30, "days changes are kept for `GET /api/sync` and "
       "`sync_all`; an older cursor gets 410 `sync_expired`"),
+    S("PUBLIC_URL", "str", "", "the server's address as clients reach it (e.g. "
+      "`https://chat.example.com`), which an incoming webhook's URL starts with; empty: "
+      "the URL is given as a path (never taken from a request's `Host` header)"),
     S("WEBHOOK_ALLOWED_HOSTS", "list", [], "comma-separated hosts, addresses or networks "
       "(`10.0.0.0/8`) outgoing webhooks and push endpoints may reach although private, "
       "loopback or link-local (refused otherwise)"),

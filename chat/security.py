@@ -7,7 +7,7 @@ rate-limit hits as structured fields; it never receives message bodies or tokens
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter import Limiter
@@ -46,13 +46,20 @@ def verify_access_token(optional: bool = False) -> None:
 
 
 def rate_limit_key() -> str:
-    """The caller's user id when the request carries a valid token, else its address."""
+    """The caller's user id when the request carries a valid access token or API token
+    (all of a person's credentials share one budget), else its address."""
     try:
-        verify_access_token(optional=True)
-        identity = get_jwt_identity()
+        identity = current_app.extensions.get("api_token_user", _none)()  # the API layer's
+        if identity is None:
+            verify_access_token(optional=True)
+            identity = get_jwt_identity()
     except Exception:  # an invalid token is refused by the view; count it by address
         identity = None
     return f"user:{identity}" if identity else f"ip:{get_remote_address()}"
+
+
+def _none() -> None:
+    return None
 
 
 def _exempt() -> bool:

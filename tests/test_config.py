@@ -43,6 +43,10 @@ def test_node_env_selects_the_environment(monkeypatch):
         ({"SECRET_KEY": "a", "MONGODB_URI": "mongodb://x"}, "JWT_SECRET_KEY is not set"),
         ({"SECRET_KEY": "a", "JWT_SECRET_KEY": "short", "MONGODB_URI": "m"}, "shorter than 32"),
         ({"SECRET_KEY": STRONG, "JWT_SECRET_KEY": STRONG, "MONGODB_URI": "m"}, "must differ"),
+        (
+            {"SECRET_KEY": "short", "JWT_SECRET_KEY": STRONG, "MONGODB_URI": "m"},
+            "SECRET_KEY is shorter than 32 bytes",
+        ),
     ],
 )
 def test_production_refuses_unsafe_secrets(settings, problem):

@@ -14,7 +14,7 @@ from chat.api import (
     sync,
     users,
 )
-from chat.api.common import api, nested_or_null
+from chat.api.common import api, api_token_user, nested_or_null
 from chat.schemas.auth import LoginIn
 
 BLUEPRINTS = [
@@ -47,3 +47,4 @@ def register(app: Flask) -> None:
         api.register_blueprint(bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(web.bp)
+    app.extensions["api_token_user"] = api_token_user  # the rate limiter's key

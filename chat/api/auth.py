@@ -1,10 +1,13 @@
 """Accounts over REST: register, login, refresh, logout."""
 
-from flask import request
+import logging
+
+from flask import current_app, request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 
 from chat import wire
 from chat.api.common import BEARER, Blueprint, login_required
+from chat.extensions import socketio
 from chat.schemas.auth import (
     AcceptedOut,
     AccessOut,
@@ -17,6 +20,8 @@ from chat.schemas.auth import (
     SessionOut,
 )
 from chat.services import auth, principals
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens")
 
@@ -101,8 +106,19 @@ def revoke_session(session_id, actor):
 def password_reset(data):
     """Email a password-reset token to the account with this address. The answer is
     the same whether or not there is one."""
-    auth.request_password_reset(data["email"])
+    app = current_app._get_current_object()
+    socketio.start_background_task(_reset_later, app, data["email"])
     return {"message": "If an account has this address, an email is on its way."}
+
+
+def _reset_later(app, email: str) -> None:
+    """The lookup, the token and the email, after the answer: its timing is the same
+    whether or not an account has the address."""
+    with app.app_context():
+        try:
+            auth.request_password_reset(email)
+        except Exception:  # nobody waits on it: logged
+            log.exception("a password reset could not be prepared")
 
 
 @bp.post("/password-reset/confirm")

@@ -1,7 +1,10 @@
 """Integrations over REST: API tokens, bots and incoming webhooks (made by signed-in
 people only: a token makes none of them), and the webhooks' own URL."""
 
-from flask import request
+from functools import wraps
+
+from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from chat.api.common import ACTION, BEARER, Blueprint, login_required
 from chat.errors import PayloadTooLarge
@@ -129,7 +132,7 @@ def create_webhook(data, room_id, actor):
     """An incoming webhook of the room (room admins): `POST <url>` with `{text,
     username?}` posts as its bot. The URL holds its secret and is shown only here."""
     hook, secret = webhooks.create_webhook(actor, room_id, data["name"])
-    url = f"{request.url_root}api/hooks/{hook.id}/{secret}"
+    url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/api/hooks/{hook.id}/{secret}"
     return {**webhooks.view(hook), "url": url}
 
 
@@ -151,8 +154,31 @@ def delete_webhook(room_id, hook_id, actor):
     webhooks.delete_webhook(actor, room_id, hook_id)
 
 
+def _capped(fn):
+    """The webhook's cap holds for a body of any framing: a chunked one has no
+    Content-Length, so at most one byte past the cap is read (Werkzeug stops there),
+    and a body that reaches it is refused before it is parsed."""
+
+    @wraps(fn)
+    def capped(*args, **kwargs):
+        too_large = PayloadTooLarge(f"At most {HOOK_MAX_BYTES} bytes.")
+        if (request.content_length or 0) > HOOK_MAX_BYTES:
+            raise too_large
+        request.max_content_length = HOOK_MAX_BYTES + 1
+        try:
+            body = request.get_data(cache=True)  # what the schema then reads
+        except RequestEntityTooLarge:
+            raise too_large from None
+        if len(body) > HOOK_MAX_BYTES:
+            raise too_large
+        return fn(*args, **kwargs)
+
+    return capped
+
+
 @bp.post("/hooks/<hook_id>/<secret>")
 @bp.doc(**{ACTION: "post_message"})  # as the webhook's bot, limited to its room
+@_capped
 @bp.arguments(HookHeaders, location="headers")
 @bp.arguments(HookIn)
 @bp.response(201, MessageOut)
@@ -160,8 +186,6 @@ def delete_webhook(room_id, hook_id, actor):
 def deliver(headers, data, hook_id, secret):
     """Post in the webhook's room (no other credential: the URL's secret is one).
     JSON only, at most 64 KiB, 30 at once and 1 a second after (429 with Retry-After)."""
-    if (request.content_length or 0) > HOOK_MAX_BYTES:
-        raise PayloadTooLarge(f"At most {HOOK_MAX_BYTES} bytes.")
     posted = webhooks.deliver(hook_id, secret, data["text"], data["username"], headers["key"])
     return posted.wire, 201 if posted.created else 200
 

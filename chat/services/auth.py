@@ -14,6 +14,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from itsdangerous import BadData, URLSafeTimedSerializer
 from mongoengine.errors import NotUniqueError
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from chat import asyncmode, mail
 from chat.actor import Actor
@@ -60,7 +61,8 @@ def register_user(username: str, email: str, password: str) -> User:
 
     An email that belongs to another account is not revealed: the account is made all
     the same and answers the same, but the address stays unclaimed (shown to the
-    account; never used to sign in, never sent anything).
+    account; never sent anything; it signs in with its own password only, after the
+    address's owner: services/auth._accounts).
 
     Raises:
         Conflict: the username (case-insensitively) is taken (usernames are public).
@@ -144,15 +146,16 @@ def _throttle_keys(account: str, remote: str | None, device: str | None) -> list
 
     A client is slowed on its own: per account and address, and per account for
     clients that never signed in to it (any address). A device that signed in before
-    is keyed on itself instead, so a flood from elsewhere never locks its owner out.
+    is keyed on itself alone, so neither a flood from elsewhere nor a neighbour behind
+    the same address (a NAT) locks its owner out.
     """
     config = current_app.config
-    keys = [(f"pair:{account}:{remote or '-'}", config["LOGIN_MAX_FAILURES"])]
     if device:
-        keys.append((f"device:{device}", config["LOGIN_MAX_FAILURES"]))
-    else:
-        keys.append((f"account:{account}", config["LOGIN_ACCOUNT_MAX_FAILURES"]))
-    return keys
+        return [(f"device:{device}", config["LOGIN_MAX_FAILURES"])]
+    return [
+        (f"pair:{account}:{remote or '-'}", config["LOGIN_MAX_FAILURES"]),
+        (f"account:{account}", config["LOGIN_ACCOUNT_MAX_FAILURES"]),
+    ]
 
 
 def authenticate(
@@ -171,17 +174,16 @@ def authenticate(
         RateLimited: too many recent failures for this account from this client.
         Unauthorized: unknown account or wrong password.
     """
-    query = {"email": email} if email else {"username_lower": (username or "").lower()}
-    user = User.objects(**query).first()
+    candidates = _accounts(email, username)
+    user = next((u for u in candidates if u.email or not email), None)  # whose it is
     account = str(user.id) if user else f"unknown:{email or (username or '').lower()}"
     keys = _throttle_keys(account, remote, _device_of(device_token, user))
     wait = max(_lock_for(key) for key, _ in keys)
     if wait:
         security_log.info("login throttled", extra={"event": "login_throttled", "login": account})
         raise RateLimited("Too many failed logins; try again later.", retry_after=int(wait) + 1)
-    # Hash something even for unknown accounts so the timing does not tell.
-    ok = asyncmode.run_blocking(_verify, user.password_hash if user else _DUMMY_HASH, password)
-    if not (user and ok):
+    user = _matching(candidates, password, 2 if email else 1)
+    if user is None:
         for key, allowed in keys:
             _record_failure(key, allowed)
         security_log.info("login failed", extra={"event": "login_failed", "login": account})
@@ -194,9 +196,32 @@ def authenticate(
     return user
 
 
+def _accounts(email: str | None, username: str | None) -> list[User]:
+    """Who a login may be: by username, that account; by email, its owner first, then
+    an account that gave the address when it was already taken (`unclaimed_email`,
+    which signs in with its own password), so that signing in tells no more than
+    registering did whether it was taken."""
+    if not email:
+        return list(User.objects(username_lower=(username or "").lower()).limit(1))
+    found = User.objects(__raw__={"$or": [{"email": email}, {"unclaimed_email": email}]})
+    return sorted(found.order_by("id").limit(2), key=lambda u: u.email is None)
+
+
+def _matching(candidates: list[User], password: str, tries: int) -> User | None:
+    """The first candidate whose password this is. Every login costs `tries` hashes
+    whoever matches (unknown accounts too), so the timing does not tell how many
+    accounts there were."""
+    checked = candidates[:tries]
+    found = [asyncmode.run_blocking(_verify, u.password_hash, password) for u in checked]
+    for _ in range(tries - len(checked)):
+        asyncmode.run_blocking(_verify, _DUMMY_HASH, password)
+    return next((u for u, ok in zip(checked, found, strict=True) if ok), None)
+
+
 def issue_tokens(user: User, device: str = "") -> dict:
     """A new session: its document, and access and refresh tokens sharing its `sid`."""
-    session = Session(sid=uuid.uuid4().hex, user=user.id, device=device[:200])
+    shown = "".join(c for c in device[:400] if c.isprintable())[:200]  # a bounded label
+    session = Session(sid=uuid.uuid4().hex, user=user.id, device=shown)
     tokens = _tokens(user, session)
     session.save(force_insert=True)
     return tokens
@@ -328,8 +353,7 @@ def request_password_reset(email: str) -> None:
     user = User.objects(email=email, deactivated=False).first()
     if user is None:
         return
-    recent = utcnow() - timedelta(seconds=RESET_EVERY)
-    if PasswordReset.objects(user=user.id, created_at__gt=recent).first():
+    if not _first_in_a_while(f"reset:{user.id}", RESET_EVERY):
         return
     token = secrets.token_urlsafe(32)
     minutes = config["PASSWORD_RESET_MINUTES"]
@@ -349,6 +373,20 @@ def request_password_reset(email: str) -> None:
     security_log.info(
         "password reset sent", extra={"event": "password_reset", "login": str(user.id)}
     )
+
+
+def _first_in_a_while(key: str, seconds: int) -> bool:
+    """True for the first caller with `key` in `seconds` (atomic: of two at once, one)."""
+    now = utcnow()
+    try:
+        LoginThrottle._get_collection().update_one(
+            {"_id": key, "locked_until": {"$lte": now}},
+            {"$set": {"locked_until": now + timedelta(seconds=seconds), "updated_at": now}},
+            upsert=True,
+        )
+    except DuplicateKeyError:  # the key is there and still locked
+        return False
+    return True
 
 
 def confirm_password_reset(token: str, password: str) -> User:

@@ -2,6 +2,7 @@
 each test below failed on the main of 2026-12-04, when each call site decided afresh.
 The cascades over sockets and two processes are in tests/sockets/test_cascades.py."""
 
+import io
 import time
 from urllib.parse import urlsplit
 
@@ -300,3 +301,94 @@ def test_webhook_bots_made_before_the_policy_lose_their_owner_and_tokens(db, ali
     apply_migrations(db)
     assert User.objects.get(id=hook["botId"]).bot_owner is None
     assert ApiToken.objects(user=hook["botId"]).count() == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::7f00:1]/hook",  # IPv4-compatible: 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/hook",  # NAT64: 169.254.169.254
+        "http://[2002:7f00:1::]/hook",  # 6to4: 127.0.0.1
+        "http://[::ffff:10.0.0.1]/hook",  # IPv4-mapped
+    ],
+)
+def test_the_ssrf_guard_refuses_ipv6_forms_of_private_ipv4(alice, url, db):
+    room = alice.create_room("alerts")["id"]
+    body = {"url": url, "events": ["message_received"]}
+    made = alice.call("post", f"/api/rooms/{room}/subscriptions", json=body)
+    assert "url" in assert_error(made, 422, "validation_error")["fields"]
+    assert db.subscriptions.count_documents({}) == 0
+
+
+def test_a_webhooks_url_comes_from_public_url_never_the_host_header(app, alice):
+    room = alice.create_room("alerts")["id"]
+    app.config["PUBLIC_URL"] = "https://chat.example.com/"
+    try:
+        made = alice.client.post(f"/api/rooms/{room}/webhooks", json={"name": "CI"},
+                                 headers={**alice.headers, "Host": "evil.example"})  # fmt: skip
+    finally:
+        app.config["PUBLIC_URL"] = ""
+    assert made.get_json()["url"].startswith("https://chat.example.com/api/hooks/")
+    bare = alice.ok("post", f"/api/rooms/{room}/webhooks", 201, json={"name": "CD"})
+    assert bare["url"].startswith("/api/hooks/")  # no PUBLIC_URL: a path
+
+
+def test_a_chunked_webhook_body_is_held_to_the_cap(client, alice):
+    room = alice.create_room("alerts")["id"]
+    hook = alice.ok("post", f"/api/rooms/{room}/webhooks", 201, json={"name": "CI"})
+    body = b'{"text": "' + b"x" * 70_000 + b'"}'
+    sent = client.post(urlsplit(hook["url"]).path, input_stream=io.BytesIO(body),
+                       headers={"Content-Type": "application/json",
+                                "Transfer-Encoding": "chunked"},
+                       environ_overrides={"wsgi.input_terminated": True})  # fmt: skip
+    assert_error(sent, 413, "payload_too_large")
+    assert alice.history(room)["messages"] == []
+
+
+def test_api_tokens_are_limited_per_user_not_per_address(base_settings, alice, bob):
+    from chat import create_app
+
+    tokens = [_token(p, "rooms:read") for p in (alice, bob)]
+    limited = create_app("testing", **base_settings, RATELIMIT_DEFAULT="4 per minute")
+    client = limited.test_client()
+    people = [Caller(client, p.session) for p in (alice, bob)]
+    tokens = [Caller(client, t.session) for t in tokens]
+    for _ in range(3):
+        tokens[0].ok("get", "/api/rooms")
+    people[0].ok("get", "/api/rooms")  # her session and her tokens: one budget of 4
+    assert_error(tokens[0].call("get", "/api/rooms"), 429, "rate_limited")
+    assert_error(people[0].call("get", "/api/rooms"), 429, "rate_limited")
+    tokens[1].ok("get", "/api/rooms")  # bob, from the same address, has his own
+
+
+def test_signing_in_with_an_email_tells_no_more_than_registering_did(client, auth):
+    auth.register("alice", email="alice@example.com", password="alice's password")
+    auth.register("mallory", email="alice@example.com", password="mallory's password")
+    as_mallory = {"email": "alice@example.com", "password": "mallory's password"}
+    answer = client.post("/api/auth/login", json=as_mallory)
+    assert answer.status_code == 200  # as if the address had been free
+    assert answer.get_json()["user"]["username"] == "mallory"
+    as_alice = {"email": "alice@example.com", "password": "alice's password"}
+    assert client.post("/api/auth/login", json=as_alice).get_json()["user"]["username"] == "alice"
+
+
+def test_a_known_device_signs_in_while_its_address_is_throttled(client, auth, app):
+    made = auth.register("alice")
+    wrong = {"username": "alice", "password": "a neighbour's guess"}
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post("/api/auth/login", json=wrong)  # a neighbour behind the same NAT
+    plain = {"username": "alice", "password": PASSWORD}
+    assert_error(client.post("/api/auth/login", json=plain), 429, "rate_limited")
+    known = client.post("/api/auth/login", json={**plain, "deviceToken": made["deviceToken"]})
+    assert known.status_code == 200, known.get_data(True)
+
+
+def test_a_sessions_device_is_a_bounded_printable_label(client, auth):
+    made = auth.register("alice")
+    agent = "Evil\x1b[31mBrowser\u202e" + "x" * 5000
+    client.post("/api/auth/login", json={"username": "alice", "password": PASSWORD},
+                headers={"User-Agent": agent})  # fmt: skip
+    devices = [s["device"] for s in client.get("/api/auth/sessions",
+               headers=auth.headers(made)).get_json()["sessions"]]  # fmt: skip
+    assert all(len(d) <= 200 and d.isprintable() for d in devices)
+    assert any(d.startswith("Evil[31mBrowser") for d in devices)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
+from chat.actor import Actor
 from chat.models import Message, Room, User
 from chat.services import changes, messages
 from tests.conftest import AuthActions, Caller, clear_database
@@ -162,7 +163,7 @@ class ChatModel(RuleBasedStateMachine):
         known = self.sent[room]
         start = max(0, len(known) - back - 1)
         after = known[start - 1] if start > 0 else None
-        actor = User.objects.get(username_lower=user)
+        actor = Actor.session(User.objects.get(username_lower=user), "test")
         if user not in self.members[room]:
             with pytest.raises(Exception) as refused:
                 messages.sync_messages(actor, room, after=after, limit=3)

@@ -4,6 +4,7 @@ import time
 
 from bson import ObjectId
 
+from chat.actor import Actor
 from chat.live.roomcache import RoomCache
 from chat.services import rooms
 
@@ -49,15 +50,15 @@ def test_a_stale_copy_never_refuses_a_new_member_and_writes_drop_it(app, alice, 
     cache = app.extensions["room_cache"]
     cache.set_live(True)
     try:
-        actor = rooms.User.objects.get(id=alice.id)
-        rooms.get_member_room(actor, room_id, cached=True)
+        actor = Actor.session(rooms.User.objects.get(id=alice.id), "test")
+        rooms.get_member_room(actor, room_id, "post_message", cached=True)
         stale = cache.get(oid)
         assert stale is not None  # alice's next sends skip the read
         bob.ok("post", f"/api/rooms/{room_id}/join")
         assert cache.get(oid) is None  # the join dropped it
         cache.put(oid, stale, cache.generation)  # as if the drop had not arrived yet
-        newcomer = rooms.User.objects.get(id=bob.id)
-        assert rooms.get_member_room(newcomer, room_id, cached=True).id == oid
+        newcomer = Actor.session(rooms.User.objects.get(id=bob.id), "test")
+        assert rooms.get_member_room(newcomer, room_id, "post_message", cached=True).id == oid
         assert newcomer.id in cache.get(oid)["participants"]  # read again, kept fresh
     finally:
         cache.set_live(False)
