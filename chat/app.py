@@ -76,7 +76,7 @@ def _load_plugins(app: Flask) -> None:
     """Find plugins, then let them add endpoints, socket events and commands."""
     pm = app.extensions["plugins"] = plugin_manager.build(app)
     for actions in pm.hook.register_actions(app=app):
-        policy.register(actions)
+        policy.register(app, actions)
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints:
             if isinstance(bp, SmorestBlueprint):

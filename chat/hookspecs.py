@@ -168,7 +168,7 @@ def permission_allowed(
 ) -> bool | None:
     """Allow or deny an action beyond the built-in rules.
 
-    Asked for every action the policy decides (`chat.services.policy.ACTIONS`: the
+    Asked for every action the policy decides (`chat.services.policy.actions()`: the
     core's, such as "create_room", "update_room", "join_room", "post_message",
     "delete_message", "pin_message", and those plugins register). Only the action's
     rule is open to it: the account, the token's scopes and rooms, the role the

@@ -59,7 +59,8 @@ def main() -> int:
     write_settings_table()
     from chat.services import policy
 
-    write_between(ROOT / "docs" / "security.md", "actions", policy.table())
+    with app.app_context():  # the core's actions and the built-in plugins'
+        write_between(ROOT / "docs" / "security.md", "actions", policy.table())
     print("wrote docs/openapi.json, docs/asyncapi.yaml, README.md's settings table and "
           "docs/security.md's actions")  # fmt: skip
     return 0

@@ -1,5 +1,6 @@
 """docs/integrations.md's examples run as written against a server started as shipped
-(allowing receivers at 127.0.0.1, as every test server, and with a VAPID key): its
+(allowing receivers at 127.0.0.1, as every test server, with a VAPID key and its
+`PUBLIC_URL`): its
 shell blocks as one bash script, each Python block on its own."""
 
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.servers import free_port
 from tests.processes import release, server
 from tests.pushservers import vapid_private_key
 
@@ -25,10 +27,12 @@ def _blocks(kind: str) -> list[str]:
 def live(live_settings, own_database):
     """A server with a database of its own (migrated as shipped): the examples'
     deliveries are its alone."""
+    port = free_port()
     settings = {**live_settings, "MONGODB_URI": own_database}
     settings["VAPID_PRIVATE_KEY"] = vapid_private_key()  # for the Web Push example
+    settings["PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # where webhooks' URLs point
     release(settings)
-    with server(settings) as (base, _):
+    with server(settings, port=port) as (base, _):
         yield base
 
 

@@ -185,16 +185,18 @@ def test_failing_and_slow_plugins_never_break_or_delay_a_send(sample_app):
     assert 'chat_plugin_hook_seconds_count{hook="track_event"}' in text
 
 
-def test_register_actions_puts_a_plugins_actions_under_the_policy(sample_app):
+def test_register_actions_puts_a_plugins_actions_under_the_policy(app, sample_app):
     from chat.services import policy
 
-    act = policy.action("rules_ping")  # registered by the rules sample's register_actions
+    with sample_app.app_context():
+        act = policy.action("rules_ping")  # registered by the rules sample's register_actions
+        table = policy.table()
+        with pytest.raises(LookupError):
+            policy.action("never_declared")
     assert (act.scope, act.role, act.summary) == (None, "anyone", "ping the rules plugin")
-    assert "| `rules_ping` | ping the rules plugin | session only | anyone signed in |" in (
-        policy.table()
-    )
-    with pytest.raises(LookupError):
-        policy.action("never_declared")
+    assert "| `rules_ping` | ping the rules plugin | session only | anyone signed in |" in table
+    with app.app_context():  # another app's plugins are not its
+        assert "rules_ping" not in policy.actions()
 
 
 def test_register_socket_events_and_isolation_over_a_socket(app, live_settings, people):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
+from flask import Flask, current_app
 
 from chat.actor import Actor
 from chat.errors import Forbidden, InsufficientScope, NotFound, Unauthorized
@@ -80,71 +81,48 @@ def _pinner(actor: Actor, room: Room | None, _message: Any) -> bool:
 R, W = "rooms:read", "rooms:write"
 MR, MW, UR = "messages:read", "messages:write", "users:read"
 _ = Action
+ADMINS_ONLY = "Only room admins can do that."
 CORE: tuple[Action, ...] = (
     # rooms
     _("list_rooms", R, summary="list public rooms and one's own"),
     _("read_room", R, "visible", summary="a room's details"),
     _("create_room", W, any_room=False, summary="make a room"),
-    _(
-        "update_room",
-        W,
-        "member",
-        rule=_admin,
-        rule_text="Only room admins can do that.",
-        summary="name, topic, settings",
-    ),
+    _("update_room", W, "member", rule=_admin, rule_text=ADMINS_ONLY, summary="name, topic"),
     _("join_room", W, "visible", summary="join a public room"),
-    _("leave_room", W, "member"),
-    _("invite_member", W, "admin", contact="invite", summary="add someone"),
-    _("kick_member", W, "admin"),
-    _("ban_member", W, "admin"),
-    _("unban_member", W, "admin"),
-    _("set_admin", W, "owner"),
-    _("set_owner", W, "owner"),
+    _("leave_room", W, "member", summary="leave a room"),
+    _("invite_member", W, "admin", contact="invite", summary="add someone to a room"),
+    _("kick_member", W, "admin", summary="remove someone from a room"),
+    _("ban_member", W, "admin", summary="ban someone from a room"),
+    _("unban_member", W, "admin", summary="lift a ban"),
+    _("set_admin", W, "owner", summary="make or unmake a room admin"),
+    _("set_owner", W, "owner", summary="make or unmake a room owner"),
     _("open_direct", W, any_room=False, contact="dm", summary="open a direct room"),
     _("mark_read", MR, "member", contact="read", summary="move one's read pointer"),
-    _("read_receipts", MR, "member"),
+    _("read_receipts", MR, "member", summary="how far the members have read"),
     _("export_room", None, "owner", summary="the room as JSON lines"),
-    _("typing", MW, "member", contact="typing"),
+    _("typing", MW, "member", contact="typing", summary="typing indicators"),
     # messages
     _("read_messages", MR, "member", summary="history, threads, pins, sync of a room"),
-    _("post_message", MW, "member", contact="message"),
-    _(
-        "edit_message",
-        MW,
-        "member",
-        contact="edit",
-        rule=_sender,
-        rule_text="Only the sender can edit a message.",
-    ),
-    _(
-        "delete_message",
-        MW,
-        "member",
-        rule=_sender_or_admin,
-        rule_text="Only the sender or a room admin can delete a message.",
-    ),
-    _(
-        "pin_message",
-        MW,
-        "member",
-        contact="pin",
-        rule=_pinner,
-        rule_text="Only room admins can pin here (unless the room lets members pin).",
-    ),
-    _("report_message", None, "member"),
+    _("post_message", MW, "member", contact="message", summary="send (or a slash command)"),
+    _("edit_message", MW, "member", contact="edit", rule=_sender, summary="edit a message",
+      rule_text="Only the sender can edit a message."),
+    _("delete_message", MW, "member", rule=_sender_or_admin, summary="delete a message",
+      rule_text="Only the sender or a room admin can delete a message."),
+    _("pin_message", MW, "member", contact="pin", rule=_pinner, summary="pin or unpin",
+      rule_text="Only room admins can pin here (unless the room lets members pin)."),
+    _("report_message", None, "member", summary="report a message"),
     _("sync", MR, summary="catch up on every room (sync_all, GET /api/sync)"),
     _("connect", MR, summary="open a socket (it delivers messages)"),
     _("search_messages", MR, summary="search one's rooms (or one of them)"),
-    _("list_threads", MR),
+    _("list_threads", MR, summary="one's threads"),
     _("list_commands", MR, summary="the slash commands"),
     # people
     _("read_users", UR, summary="the directory, profiles, who is online"),
     _("room_presence", UR, "member", summary="who is online in a room one is in"),
     _("read_self", UR, summary="one's own profile"),
     _("update_self", None, summary="profile, status, settings, avatar"),
-    _("block_user", None),
-    _("deactivate_self", None),
+    _("block_user", None, summary="block, unblock, list one's blocks"),
+    _("deactivate_self", None, summary="deactivate one's account"),
     # sessions, tokens, bots, integrations
     _("manage_sessions", None, summary="list and end one's sessions, change password"),
     _("manage_tokens", None, summary="one's API tokens"),
@@ -156,22 +134,29 @@ CORE: tuple[Action, ...] = (
     _("resolve_report", None, summary="room admins (their rooms) or site admins"),
     # site administration
     _("site_admin", None, "site_admin", summary="users, reports, audit log, any message"),
-)
-ACTIONS: dict[str, Action] = {a.name: a for a in CORE}
+)  # fmt: skip
+CORE_ACTIONS: dict[str, Action] = {a.name: a for a in CORE}
 
 
-def register(actions: Iterable[Action]) -> None:
-    """Add the plugins' actions (the `register_actions` hook); the core's stay."""
-    for action in actions:
-        ACTIONS.setdefault(action.name, action)
+def register(app: Flask, actions: Iterable[Action]) -> None:
+    """Add an app's plugins' actions (the `register_actions` hook); the core's stay."""
+    registered = app.extensions.setdefault("plugin_actions", {})
+    for act in actions:
+        if act.name not in CORE_ACTIONS:
+            registered.setdefault(act.name, act)
+
+
+def actions() -> dict[str, Action]:
+    """Every action of the current app: the core's and its plugins'."""
+    return {**current_app.extensions.get("plugin_actions", {}), **CORE_ACTIONS}
 
 
 def action(name: str) -> Action:
     """The action called `name`; an unknown name is a bug, never an allowed call."""
-    try:
-        return ACTIONS[name]
-    except KeyError:
+    found = CORE_ACTIONS.get(name) or actions().get(name)
+    if found is None:
         raise LookupError(f"unknown action {name!r}: declare it (policy.CORE or a plugin)")
+    return found
 
 
 def admit(actor: Actor, name: str) -> None:
@@ -292,7 +277,7 @@ def _core(actor: Actor, act: Action, room: Room | None, resource: Any) -> bool:
 def core_rule(actor: Actor, name: str, room: Room | None, resource: Any) -> bool | None:
     """The core's own answer for `permission_allowed` (None for actions it has no rule
     for: those pass once the role holds)."""
-    act = ACTIONS.get(name)
+    act = actions().get(name)
     return None if act is None else _core(actor, act, room, resource)
 
 
@@ -345,12 +330,15 @@ def table() -> str:
         "| action | what | token scope | who | a block stops it | rule |",
         "|---|---|---|---|---|---|",
     ]
-    for act in sorted(ACTIONS.values(), key=lambda a: a.name):
+    for act in sorted(actions().values(), key=lambda a: a.name):
         scope = f"`{act.scope}`" if act.scope else "session only"
         if act.scope and not act.any_room:
             scope += " (not room-limited)"
         who = {"anyone": "anyone signed in", "visible": "room visible to them"}.get(
             act.role, f"room {act.role}" if act.role != "site_admin" else "site admin"
         )
-        rows.append(f"| `{act.name}` | {scope} | {who} | {act.contact or ''} | {act.rule_text} |")
+        contact = act.contact or ""
+        rows.append(
+            f"| `{act.name}` | {act.summary} | {scope} | {who} | {contact} | {act.rule_text} |"
+        )
     return "\n".join(rows) + "\n"

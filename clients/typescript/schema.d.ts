@@ -424,7 +424,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set a new password with an emailed token (it works once); every session ends. */
+        /**
+         * Set a new password with an emailed token (it works once); every session, API
+         *     token and bot token of the account ends.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -3869,6 +3872,8 @@ export interface components {
         };
         NewSubscriptionOut: {
             createdAt: string;
+            /** @description Who made it: it ends when they stop being admin. */
+            createdBy: string | null;
             /** @description Dead-lettered deliveries. */
             dead: number;
             events: ("message_received" | "message_updated" | "message_deleted" | "user_joined" | "user_left" | "room_updated" | "thread_updated")[];
@@ -3897,6 +3902,8 @@ export interface components {
         NewWebhookOut: {
             botId: string;
             createdAt: string;
+            /** @description Who made it: it ends when they stop being admin. */
+            createdBy: string;
             id: string;
             name: string;
             roomId: string;
@@ -4210,6 +4217,8 @@ export interface components {
         };
         SubscriptionOut: {
             createdAt: string;
+            /** @description Who made it: it ends when they stop being admin. */
+            createdBy: string | null;
             /** @description Dead-lettered deliveries. */
             dead: number;
             events: ("message_received" | "message_updated" | "message_deleted" | "user_joined" | "user_left" | "room_updated" | "thread_updated")[];
@@ -4323,6 +4332,8 @@ export interface components {
         WebhookOut: {
             botId: string;
             createdAt: string;
+            /** @description Who made it: it ends when they stop being admin. */
+            createdBy: string;
             id: string;
             name: string;
             roomId: string;

@@ -75,20 +75,23 @@ GONE = ("left", "kicked", "banned", "outsider", "admin of another room", "site a
 
 def test_every_operation_event_and_command_is_classified(app):
     named = {a for *_, a in OPERATIONS if a} | {a for a in EVENTS.values() if a}
-    unknown = sorted(named - set(policy.ACTIONS))
+    with app.app_context():
+        declared = set(policy.actions())
+    unknown = sorted(named - declared)
     assert unknown == [], "actions that the policy does not declare"
     unclassified = [(m, p) for m, p, a in OPERATIONS if a is None and (m, p) not in PUBLIC]
     assert unclassified == []
     assert [name for name, action in EVENTS.items() if action is None] == []
     with app.app_context():
         named = {c.name: c.action for c in commands.registered().values()}
-    assert {n: a for n, a in named.items() if a not in policy.ACTIONS} == {}
+    assert {n: a for n, a in named.items() if a not in declared} == {}
     assert len(OPERATIONS) > 80 and len(EVENTS) > 10 and "kick" in named
 
 
 def test_docs_security_holds_the_policys_table(app):
     text = (DOCS / "security.md").read_text()
-    table = policy.table()
+    with app.app_context():
+        table = policy.table()
     assert table in text, "docs/security.md is out of date: `make docs` writes it"
 
 
@@ -441,7 +444,7 @@ def test_every_slash_command_for_every_kind_of_actor(app, client):
     assert wrong == []
 
 
-# Socket events, in process (Flask-SocketIO's test client): connecting is the `connect`
+# Socket events, on the shared server started as shipped: connecting is the `connect`
 # action, then each event's own; an event acts in R unless it is sync_all.
 def _payloads(world: World, kind: str) -> dict:
     room, peer = str(world.room), str(world.peer_message)
@@ -467,31 +470,31 @@ SOCKET_TWINS = {"add_reaction": ("post", "/api/messages/{message_id}/reactions")
 SOCKET_ANYWAY = {"leave_room": 409}  # the last owner
 
 
-def test_every_socket_event_for_every_kind_of_actor(app):
-    from chat.extensions import socketio
+def test_every_socket_event_for_every_kind_of_actor(app, live):
+    from tests.sockets.client import ChatSocket
 
     with app.app_context():
         world = build_world()
-    saved = {k: app.config[k] for k in ("SOCKET_EVENT_BURST", "SOCKET_SEND_BURST")}
-    app.config.update(SOCKET_EVENT_BURST=10_000, SOCKET_SEND_BURST=10_000)
-    # no upkeep loop in the test process: it would outlive the test (servers have theirs)
-    starter, socketio.server.on_first_connection = socketio.server.on_first_connection, None
     wrong = []
-    try:
-        for kind in sorted(KINDS, key=lambda k: k == "owner"):
-            token = world.headers[kind].removeprefix("Bearer ")
-            client = socketio.test_client(app, namespace="/chat", auth={"token": token})
-            refused = expected(kind, policy.action("connect"), "get", "/api/sync")
-            if refused is not None or not client.is_connected("/chat"):
-                if refused is None or client.is_connected("/chat"):
-                    wrong.append((kind, "connect", refused, client.is_connected("/chat")))
+    for kind in sorted(KINDS, key=lambda k: k == "owner"):
+        sock = ChatSocket(live, world.headers[kind].removeprefix("Bearer "))
+        refused = expected(kind, policy.action("connect"), "get", "/api/sync")
+        try:
+            sock.connect()
+        except Exception:
+            if refused is None:
+                wrong.append((kind, "connect", "allowed", sock.connect_errors))
+            continue
+        try:
+            if refused is not None:
+                wrong.append((kind, "connect", refused, "connected"))
                 continue
             payloads = _payloads(world, kind)
             assert set(payloads) == set(EVENTS)
             for name, payload in payloads.items():
                 act = policy.action(EVENTS[name])
                 twin = SOCKET_TWINS.get(name, ("post", "/api/rooms/{room_id}/x"))
-                ack = client.emit(name, payload, namespace="/chat", callback=True)
+                ack = sock.call(name, payload)
                 error = ack.get("error") or {}
                 want = expected(kind, act, *twin)
                 if want is None:
@@ -499,10 +502,8 @@ def test_every_socket_event_for_every_kind_of_actor(app):
                         wrong.append((kind, name, "allowed", ack))
                 elif (_status(error), error.get("code")) != want:
                     wrong.append((kind, name, want, ack))
-            client.disconnect(namespace="/chat")
-    finally:
-        app.config.update(saved)
-        socketio.server.on_first_connection = starter
+        finally:
+            sock.close()
     assert wrong == []
 
 
