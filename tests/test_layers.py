@@ -1,4 +1,4 @@
-"""The house's floors: a module never imports one above it (ARCHITECTURE.md). Read from
+"""The house's floors: a module never imports one above it (docs/architecture.md). Read from
 the source with `ast`, so an import added anywhere in these files is caught."""
 
 import ast

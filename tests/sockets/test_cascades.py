@@ -83,6 +83,7 @@ def test_a_client_that_leaves_chat_is_closed_after_the_auth_timeout(pair, people
 
     async def scenario():
         raw = await _chat(a, alice.token)
+        await asyncio.sleep(3)  # past its start's deadline and the check after it
         raw.send("41/chat,")
         try:
             assert await raw.closed_within(3)  # SOCKET_AUTH_TIMEOUT=1, checked every second
