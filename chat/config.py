@@ -132,8 +132,8 @@ SETTINGS: tuple[Setting, ...] = (
       "nothing is cached while that feed is down; `0` turns the cache off"),
     S("PRESENCE_PROCESS_TTL", "int", 15, "seconds of silence after which a process's "
       "sockets are presumed gone"),
-    S("SMTP_HOST", "str", "", "SMTP server for account email (password resets); unset: "
-      "no reset email is sent (an error is logged)"),
+    S("SMTP_HOST", "str", "", "SMTP server for every email (password resets, the "
+      "notifications plugin's); unset: none is sent (a reset logs an error)"),
     S("SMTP_PORT", "int", 25, "SMTP port"),
     S("SMTP_STARTTLS", "bool", False, "`true`: STARTTLS before sending"),
     S("SMTP_USER", "str", "", "SMTP login (none when empty)"),

@@ -1,9 +1,12 @@
-"""Email over SMTP: the core's (password resets) and plugins' (notifications)."""
+"""Email over SMTP, configured once (SMTP_HOST, ...: chat/config.py): the core's
+(password resets) and plugins' (notifications, through `send_email`)."""
 
 import html
 import logging
 import smtplib
 from email.message import EmailMessage
+
+from flask import current_app
 
 from chat.extensions import socketio
 
@@ -55,6 +58,18 @@ def send_later(config, to: str, subject: str, text: str) -> None:
         "password": config["SMTP_PASSWORD"],
     }
     socketio.start_background_task(_send_logged, settings, to, subject, text)
+
+
+def configured() -> bool:
+    """Whether the server has a mail server to send through (SMTP_HOST)."""
+    return bool(current_app.config["SMTP_HOST"])
+
+
+def send_email(to: str, subject: str, text: str) -> None:
+    """Send with the server's SMTP settings, in the background: a failure is logged
+    (nothing is sent when SMTP_HOST is unset)."""
+    if configured():
+        send_later(current_app.config, to, subject, text)
 
 
 def _send_logged(settings: dict, to: str, subject: str, text: str) -> None:

@@ -39,6 +39,7 @@ from chat.extensions import socketio
 from chat.hookspecs import hookimpl
 from chat.live.publish import publish
 from chat.mail import send as send_mail
+from chat.mail import send_email
 from chat.models import Message, Room, User
 from chat.models.base import NO_AUTO_INDEX, isoformat, utcnow
 from chat.plugin_manager import plugin_config
@@ -130,6 +131,7 @@ __all__ = [
     "reaches",
     "room_channel",
     "sees",
+    "send_email",
     "send_mail",
     "serialize_message",
     "serialize_reactions",

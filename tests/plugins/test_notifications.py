@@ -129,16 +129,11 @@ def receiver():
 @pytest.fixture
 def delivering_app(app, base_settings, receiver, smtp, plugin_settings):
     port, _inbox = smtp
-    notifications = {
-        "webhook_url": receiver,
-        "webhook_secret": "s3cret",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": port,
-        "smtp_from": "chat@example.com",
-    }
+    notifications = {"webhook_url": receiver, "webhook_secret": "s3cret"}
     config = {**plugin_settings, "notifications": notifications}
     fast = {"WEBHOOK_RETRY_SECONDS": 0.05, "WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"]}
-    return create_app("testing", **{**base_settings, **fast, "CHAT_PLUGIN_CONFIG": config})
+    mail = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "MAIL_FROM": "chat@example.com"}
+    return create_app("testing", **{**base_settings, **fast, **mail, "CHAT_PLUGIN_CONFIG": config})
 
 
 def _spawn(fn, *args):
@@ -202,17 +197,25 @@ def test_an_unreachable_mail_server_is_logged_not_raised(
 ):
     """The failure path runs in the background, outside any app context (it used to call
     `current_app` there and die with a RuntimeError instead of logging)."""
-    notifications = {"smtp_host": "127.0.0.1", "smtp_port": free_port(), "smtp_from": "c@x.org"}
-    config = {**plugin_settings, "notifications": notifications}
-    failing = create_app("testing", **{**base_settings, "CHAT_PLUGIN_CONFIG": config})
+    mail = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": free_port(), "MAIL_FROM": "c@x.org"}
+    failing = create_app("testing", **{**base_settings, **mail})
     dora, evan = callers(failing, "dora", "evan")
     room = dora.create_room("down")["id"]
     evan.ok("post", f"/api/rooms/{room}/join")
-    with caplog.at_level("WARNING", logger="chat.plugins.notifications.service"):
+    with caplog.at_level("WARNING", logger="chat.mail"):
         dora.send(room, "@evan are you there")
-        assert _wait(lambda: "notification email to a user failed" in caplog.text)
+        assert _wait(lambda: "an email could not be sent" in caplog.text)
+
+
+def test_mail_is_configured_once(base_settings, plugin_settings):
+    """The plugin mails through the server's SMTP settings; its old ones are refused."""
+    from chat.config import ConfigError
+
+    config = {**plugin_settings, "notifications": {"smtp_host": "127.0.0.1"}}
+    with pytest.raises(ConfigError, match="smtp_host moved to the server's SMTP_HOST"):
+        create_app("testing", **{**base_settings, "CHAT_PLUGIN_CONFIG": config})
 
 
 def test_nothing_leaves_the_process_by_default(room, alice, bob, app):
     assert not app.extensions["notifications"].get("webhook_url")
-    assert not app.extensions["notifications"].get("smtp_host")
+    assert not app.config["SMTP_HOST"]  # no mail server: no email

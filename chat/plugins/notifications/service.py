@@ -24,12 +24,11 @@ from chat.plugin_api import (
     publish,
     push_to_user,
     reaches,
-    spawn,
+    send_email,
     thread_members,
     user_channel,
 )
 
-from . import delivery
 from .models import TYPES, Notification, NotificationPrefs
 
 log = logging.getLogger(__name__)
@@ -150,13 +149,12 @@ def _deliver(note: Notification, message: dict, room: Room) -> None:
     offline = not online_ids([user_id])
     if offline:  # no socket anywhere: their devices
         push_to_user(user_id, _push_payload(note, message, room))
-    if conf.get("smtp_host") and offline:
+    if conf["email"] and offline:
         prefs = NotificationPrefs.objects(user=note.user).first()
         user = User.objects(id=note.user).only("email").first()
         # no email: the address given at sign-up was another account's (never mailed)
         if user and user.email and (prefs is None or prefs.email):
-            subject, text = _email_text(note, message, room)
-            spawn(_send_email, conf, user.email, subject, text)
+            send_email(user.email, *_email_text(note, message, room))  # the server's SMTP
 
 
 def _push_payload(note: Notification, message: dict, room: Room) -> dict:
@@ -171,14 +169,6 @@ def _push_payload(note: Notification, message: dict, room: Room) -> dict:
         payload["title"] = f"{message['sender']['username']} in {room.name}"
         payload["body"] = message["content"][:200]
     return payload
-
-
-def _send_email(conf: dict, to: str, subject: str, text: str) -> None:
-    """In the background, outside any app context: logs to its own logger."""
-    try:
-        delivery.send_email(conf, to, subject, text)
-    except OSError:  # smtplib's errors included
-        log.warning("notification email to a user failed", exc_info=True)
 
 
 def _email_text(note: Notification, message: dict, room: Room) -> tuple[str, str]:
