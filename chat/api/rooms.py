@@ -64,7 +64,7 @@ def open_direct(data, actor):
 @bp.response(200, RoomOut)
 def get_room(room_id, actor):
     """One room: public, or one the caller belongs to."""
-    return wire.room(rooms.get_room(actor, room_id))
+    return wire.room(rooms.get_member_room(actor, room_id, "read_room"))
 
 
 @bp.put(ROOM)

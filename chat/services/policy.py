@@ -160,8 +160,9 @@ def action(name: str) -> Action:
 
 
 def admit(actor: Actor, name: str) -> None:
-    """What a transport checks before any read: the account and the credential (an
-    action that needs a room is decided again, whole, by the service that reads it).
+    """What a transport checks before any read: the account and the credential, and
+    the rule of an action that concerns no room and no one else (one that does is
+    decided again, whole, by the service once it has read them).
 
     Raises:
         Unauthorized, InsufficientScope, Forbidden (site admins' actions).
@@ -171,6 +172,8 @@ def admit(actor: Actor, name: str) -> None:
     _credential(actor, act, None if act.any_room else _NO_ROOM)
     if act.role == "site_admin" and not actor.user.site_admin:
         raise Forbidden("Only site admins can do that.")
+    if act.role not in ROOM_ROLES and act.contact is None:  # nothing more to read
+        _rule(actor, act, None, None)
 
 
 def authorize(
