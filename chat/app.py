@@ -77,6 +77,8 @@ def _load_plugins(app: Flask) -> None:
     pm = app.extensions["plugins"] = plugin_manager.build(app)
     for actions in pm.hook.register_actions(app=app):
         policy.register(app, actions)
+    kinds = pm.hook.message_changes(app=app)
+    app.extensions["message_changes"] = frozenset(k for named in kinds for k in named or ())
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints:
             if isinstance(bp, SmorestBlueprint):

@@ -73,6 +73,21 @@ def register_slash_commands(app: "Flask") -> list | None:
 
 
 @hookspec
+def message_changes(app: "Flask") -> list | None:
+    """Name the kinds of change a plugin makes to messages with
+    `chat.plugin_api.change_message(message, kind, update)` (a reaction, a vote), so
+    that sync delivers them once, in order, with the message's current state as their
+    data, like the core's `message_updated`. Called once, when the app is built.
+
+    Args:
+        app: the application (every hook gets it; no `current_app` needed).
+    Returns:
+        A list of kind names (`"reaction_updated"`), or None. A change of a kind no
+        loaded plugin names (its plugin switched off) is passed over by sync.
+    """
+
+
+@hookspec
 def register_actions(app: "Flask") -> list | None:
     """Name the operations a plugin's routes, socket events and commands perform, for
     the one policy (`chat.services.policy`) to decide. Called once, when the app is

@@ -199,6 +199,28 @@ def test_register_actions_puts_a_plugins_actions_under_the_policy(app, sample_ap
         assert "rules_ping" not in policy.actions()
 
 
+def test_message_changes_are_synced_like_the_cores(sample_app):
+    """A plugin's kind of message change arrives through sync once, with the message;
+    one no plugin declares is passed over at once (it held the room's sync 10 s)."""
+    from chat.plugin_api import change_message
+
+    (alice,) = _people(sample_app, "alice")
+    room = alice.create_room()["id"]
+    cursor = alice.ok("get", "/api/sync")["cursor"]
+    flagged = alice.send(room, "flag me")
+    with sample_app.app_context():
+        stored = Message.objects.get(id=flagged["id"])
+        change_message(stored, "rules_flagged", {"$set": {"data.flagged": True}})
+        change_message(stored, "nobody_declares_this", {"$set": {"data.other": 1}})
+    after = alice.send(room, "after")
+    changes = alice.ok("get", "/api/sync", query_string={"since": cursor})["changes"]
+    assert [(c["type"], c["data"].get("message", {}).get("id")) for c in changes] == [
+        ("message_created", flagged["id"]),
+        ("rules_flagged", flagged["id"]),
+        ("message_created", after["id"]),
+    ]
+
+
 def test_register_socket_events_and_isolation_over_a_socket(app, live_settings, people):
     settings = {**live_settings, "CHAT_PLUGINS_DIR": SAMPLES}
     settings["CHAT_PLUGINS_BLOCKED"] = ",".join(["wordcount", *BUILT_IN])

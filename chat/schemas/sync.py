@@ -8,12 +8,11 @@ CURSOR = [
     validate.Length(min=1, max=64),
     validate.Regexp(r"^[0-9a-f]{1,16}\.[A-Za-z0-9_-]{1,40}$", error="Not a cursor."),
 ]
-TYPES = [
+TYPES = [  # the core's; plugins add kinds of message change (services/changes)
     "message_created",
     "message_updated",
     "message_deleted",
     "message_pinned",
-    "reaction_updated",
     "thread_updated",
     "member_joined",
     "member_left",
@@ -40,7 +39,14 @@ class SyncAllEvent(EventSchema):
 class ChangeOut(Schema):
     roomId = fields.String(required=True)
     rev = fields.Integer(required=True, metadata={"description": "Per room, increasing."})
-    type = fields.String(required=True, metadata={"enum": TYPES})
+    type = fields.String(
+        required=True,
+        metadata={
+            "description": f"One of the core's ({', '.join(TYPES)}), or a kind of message "
+            "change a plugin declares (the reactions plugin's `reaction_updated`): its "
+            "data is then `{message}`."
+        },
+    )
     at = fields.String(required=True)
     data = fields.Dict(
         required=True,

@@ -24,6 +24,7 @@ rev whose change may still land.
   `sync_expired`; a cursor that is not the caller's is unknown (422).
 """
 
+import logging
 import secrets
 import time
 from contextlib import contextmanager, suppress
@@ -45,16 +46,20 @@ from chat.services import policy
 
 GRACE = 10.0  # seconds an entry may wait for its entity's write before it is passed over
 ARCHIVE_AFTER = 2.0  # seconds an entry stays in its room's log
-MESSAGE_TYPES = {
-    "message_created",
-    "message_updated",
-    "message_deleted",
-    "message_pinned",
-    "reaction_updated",
-    "thread_updated",
-}
-ROOM_TYPES = {"member_joined", "member_left", "room_updated", "role_changed"}
-READ_TYPES = {"read_updated"}
+# Change kinds, by what their `ref` names: a message (the change's data is the
+# message's current state), a person in the room, a reader. Plugins add kinds of
+# messages (their `message_changes` hook: a reaction, a vote): synced like the core's.
+MESSAGE_CHANGES = frozenset(
+    {"message_created", "message_updated", "message_deleted", "message_pinned", "thread_updated"}
+)
+ROOM_CHANGES = frozenset({"member_joined", "member_left", "room_updated", "role_changed"})
+READ_CHANGES = frozenset({"read_updated"})
+log = logging.getLogger(__name__)
+
+
+def message_changes() -> frozenset[str]:
+    """The kinds of message changes: the core's and the current app's plugins'."""
+    return MESSAGE_CHANGES | current_app.extensions.get("message_changes", frozenset())
 
 
 def _rooms():
@@ -251,15 +256,16 @@ def _resolve(room: Room, entries: list[dict], viewer: ObjectId) -> tuple[list[di
     """The changes the entries stand for, in order, up to the first still in flight;
     and the rev reached (entries passed over, or hidden from `viewer`, count as
     reached)."""
-    refs = {ObjectId(e["ref"]) for e in entries if e["type"] in MESSAGE_TYPES}
+    of_messages = message_changes()
+    refs = {ObjectId(e["ref"]) for e in entries if e["type"] in of_messages}
     messages = {m.id: m for m in Message.objects(id__in=list(refs))} if refs else {}
-    people = {ObjectId(e["ref"]) for e in entries if e["ref"] and e["type"] not in MESSAGE_TYPES}
+    people = {ObjectId(e["ref"]) for e in entries if e["ref"] and e["type"] not in of_messages}
     reads = _receipts(room, people)
     users = {u.id: u for u in User.objects(id__in=list(people))} if people else {}
     out, reached, now = [], None, utcnow()
     for entry in entries:
         data = None if entry["type"] == "noop" else _data(room, entry, messages, reads, users)
-        if data is None and entry["type"] != "noop":
+        if data is None and _known(entry["type"], of_messages):
             if (now - entry["at"]).total_seconds() < GRACE:
                 break  # its write may still land: this room's page ends here
         elif data is not None and _sees(viewer, entry, users):  # else hidden: passed over
@@ -270,10 +276,21 @@ def _resolve(room: Room, entries: list[dict], viewer: ObjectId) -> tuple[list[di
     return out, reached
 
 
+def _known(kind: str, of_messages: frozenset[str]) -> bool:
+    """Whether a change may still be in flight: a kind no one declares (a plugin's,
+    switched off) has nothing to wait for, and is passed over at once."""
+    if kind == "noop":
+        return False
+    if kind in of_messages or kind in ROOM_CHANGES or kind in READ_CHANGES:
+        return True
+    log.warning("a change of an undeclared kind %s is passed over", kind)
+    return False
+
+
 def _sees(viewer: ObjectId, entry: dict, users: dict) -> bool:
     """A read pointer shows only as far as the policy lets the viewer see it: today's
     setting decides, also for a change made while read receipts were on."""
-    if entry["type"] not in READ_TYPES:
+    if entry["type"] not in READ_CHANGES:
         return True
     reader = users.get(ObjectId(entry["ref"]))
     return reader is not None and policy.sees(viewer, reader, "read")
@@ -300,14 +317,14 @@ def _data(room: Room, entry: dict, messages: dict, reads: dict, users: dict) -> 
     """The entity's current state, once the entry is done (a new message: once it
     exists); None while it is in flight."""
     kind = entry["type"]
-    if kind == "message_created" or (kind in MESSAGE_TYPES and entry.get("done")):
+    if kind == "message_created" or (kind in message_changes() and entry.get("done")):
         message = messages.get(ObjectId(entry["ref"]))
         return {"message": wire.message(message)} if message is not None else None
     if not entry.get("done"):
         return None
-    if kind in READ_TYPES:
+    if kind in READ_CHANGES:
         return reads.get(ObjectId(entry["ref"]))
-    if kind not in ROOM_TYPES:
+    if kind not in ROOM_CHANGES:
         return None
     data: dict = {"room": wire.room(room)}
     if entry["ref"]:

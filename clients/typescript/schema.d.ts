@@ -3694,8 +3694,8 @@ export interface components {
             /** @description Per room, increasing. */
             rev: number;
             roomId: string;
-            /** @enum {string} */
-            type: "message_created" | "message_updated" | "message_deleted" | "message_pinned" | "reaction_updated" | "thread_updated" | "member_joined" | "member_left" | "room_updated" | "role_changed" | "read_updated" | "room_added" | "room_removed";
+            /** @description One of the core's (message_created, message_updated, message_deleted, message_pinned, thread_updated, member_joined, member_left, room_updated, role_changed, read_updated, room_added, room_removed), or a kind of message change a plugin declares (the reactions plugin's `reaction_updated`): its data is then `{message}`. */
+            type: string;
         };
         CommandOut: {
             description: string;

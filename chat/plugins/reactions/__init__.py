@@ -17,6 +17,11 @@ def register_blueprints(app):
 
 
 @hookimpl
+def message_changes():
+    return ["reaction_updated"]  # synced with the message's reactions as its data
+
+
+@hookimpl
 def register_actions():
     return service.ACTIONS
 

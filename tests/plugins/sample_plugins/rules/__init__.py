@@ -71,6 +71,11 @@ def register_socket_events(socketio, namespace):
 
 
 @hookimpl
+def message_changes(app):
+    return ["rules_flagged"]
+
+
+@hookimpl
 def register_actions(app):
     return [Action("rules_ping", None, summary="ping the rules plugin")]
 
