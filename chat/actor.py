@@ -54,15 +54,6 @@ class Actor:
     def bot(self) -> bool:
         return bool(self.user.bot)
 
-    @property
-    def owner(self) -> ObjectId | None:
-        """The person a bot acts for (None: a person, or a webhook's bot)."""
-        return self.user.bot_owner
-
-    @property
-    def is_session(self) -> bool:
-        return self.credential.kind == "session"
-
     @classmethod
     def session(cls, user: User, sid: str) -> "Actor":
         return cls(user, Credential("session", sid))

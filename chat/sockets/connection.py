@@ -8,7 +8,7 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room
 
 from chat.actor import Actor
-from chat.errors import InsufficientScope, Unauthorized
+from chat.errors import Forbidden, InsufficientScope, Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.live import origin, upkeep
@@ -36,7 +36,7 @@ def connect(auth_payload=None):
     token = _token(auth_payload)
     try:
         actor, expires = _authenticate(token)
-    except (Unauthorized, InsufficientScope) as exc:
+    except (Unauthorized, InsufficientScope, Forbidden) as exc:  # a plugin's rule too
         log.info(
             "socket refused",
             extra={"event": "auth_refused", "reason": exc.message, "remote": request.remote_addr},
