@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LOCKED := pyproject.toml requirements.txt requirements-dev.txt requirements.lock \
-  examples/chat-wordcount/pyproject.toml
+  $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKED) | md5sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell md5sum < package-lock.json | cut -c1-12)
 EVENTLET_VENV := .venv-eventlet
@@ -44,7 +44,6 @@ $(STAMP): $(LOCKED)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -c requirements.lock
-	$(BIN)/python -m pip install -q -e examples/chat-wordcount -c requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -61,7 +60,8 @@ lock:
 	rm -rf var/lock && mkdir -p var/lock
 	$(PYTHON) -m venv var/lock/dev && $(PYTHON) -m venv var/lock/eventlet
 	grep -v '^-r requirements.txt' requirements-dev.txt > var/lock/dev.txt  # not the old lock
-	var/lock/dev/bin/pip install -q -e . -r var/lock/dev.txt -e examples/chat-wordcount
+	var/lock/dev/bin/pip install -q -e . $(foreach p,$(wildcard plugins/*),-e ./$(p)) \
+	  -r var/lock/dev.txt
 	var/lock/eventlet/bin/pip install -q -r requirements-eventlet.txt
 	{ sed -n '1,3p' requirements.lock; var/lock/dev/bin/pip freeze --exclude-editable; } \
 	  > var/lock/requirements.lock

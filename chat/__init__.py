@@ -1,6 +1,6 @@
 """chat: a real-time chat backend (Flask, Flask-SocketIO, MongoDB, pluggy).
 
-Importing the package is light (`chat.config` and `chat.gunicorn_conf` are read before
+Importing the package is light (`chat.settings` and `chat.gunicorn_conf` are read before
 the async mode is chosen); `create_app` imports the application when called.
 """
 

@@ -6,13 +6,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from chat import api, metrics, plugin_manager, security, sockets
 from chat.api import errorhandlers
-from chat.api.common import api as smorest_api
+from chat.api.endpoint import api as smorest_api
 from chat.api.tokens import init_jwt_callbacks
-from chat.config import check_development, check_production, load_config
 from chat.extensions import init_mongo, init_redis, jwt, socketio
-from chat.live import limits, presence, roomcache
+from chat.live import limits, registry, roomcache
 from chat.live.publish import NAMESPACE
 from chat.services import policy
+from chat.settings import check_development, check_production, load_config
 
 
 def create_app(config: dict | str | None = None, **overrides) -> Flask:
@@ -21,7 +21,7 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     Some state is the process's, not the app's, on purpose: the Socket.IO server and
     its sockets (`extensions.socketio`: one listening server per process, and gunicorn
     runs one worker per process), MongoEngine's connection, the group commit and the
-    combined reads (`services.commit`, `services.common`: they batch what concurrent
+    combined reads (`store.commit`, `store.combine`: they batch what concurrent
     requests of the process do), the room cache and the seq cache (they hold what the
     process knows of the database). A second `create_app` in a process replaces the
     first's connections and handlers (the tests do this, against one database);
@@ -48,7 +48,7 @@ def create_app(config: dict | str | None = None, **overrides) -> Flask:
     init_mongo(app)
     init_redis(app)
     metrics.init_app(app)
-    presence.init_app(app)
+    registry.init_app(app)
     roomcache.init_app(app)
     limits.init_app(app)
     jwt.init_app(app)

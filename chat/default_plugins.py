@@ -2,15 +2,14 @@
 CLI and slash commands, the permission rules any other plugin's answer overrides, and
 the rooms' outgoing webhooks, fed with every event)."""
 
-from chat import cli as commands
+from chat.cli import COMMANDS as CLI_COMMANDS
 from chat.hookspecs import hookimpl
-from chat.services import commands as slash
-from chat.services import policy, subscriptions
+from chat.services import policy, slash, subscriptions
 
 
 @hookimpl
 def register_commands(cli):
-    for command in commands.COMMANDS:
+    for command in CLI_COMMANDS:
         cli.add_command(command)
 
 

@@ -10,7 +10,7 @@ from flask_socketio import SocketIO
 
 
 class ChatSocketIO(SocketIO):
-    """Flask-SocketIO, with a lean path for the /chat events (`sockets.common.event`):
+    """Flask-SocketIO, with a lean path for the /chat events (`sockets.handler.event`):
     their handlers get the socket id and run in an app context, without the request
     context (a werkzeug Request and a session) Flask-SocketIO builds for each event;
     those were ~3% of a send's CPU. connect and disconnect keep the request context
@@ -36,7 +36,7 @@ jwt = JWTManager()
 socketio = ChatSocketIO()
 
 
-WRITER = "writer"  # the group commit's own small pool (chat.services.commit)
+WRITER = "writer"  # the group commit's own small pool (chat.store.commit)
 
 
 def init_mongo(app: Flask) -> None:
@@ -44,7 +44,7 @@ def init_mongo(app: Flask) -> None:
     WRITER alias: the batch of sends in flight never queues behind the reads.
 
     The pool is small (MONGODB_MAX_POOL_SIZE): hot reads and writes are combined
-    (services.common.Combiner), and a database serves a few busy connections better
+    (store.combine.Combiner), and a database serves a few busy connections better
     than a hundred (SecantusDB's throughput falls sharply as clients are added).
     """
     uri = app.config["MONGODB_URI"]

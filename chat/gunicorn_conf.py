@@ -1,6 +1,6 @@
 """gunicorn settings: the one server configuration of the Procfile, `make run`, the
 tests, the soak and the benchmark
-(`gunicorn --config python:chat.gunicorn_conf chat.wsgi:app`).
+(`gunicorn --config python:chat.gunicorn_conf wsgi:app`).
 
 Sized from the app's own settings, so raising SOCKET_MAX_CONNECTIONS is all an
 operator does: gunicorn's gevent worker otherwise stops accepting at 1,000
@@ -12,7 +12,7 @@ import resource
 import time
 
 from chat import logs
-from chat.config import read
+from chat.settings import read
 
 # One worker per process: Socket.IO keeps per-connection state in memory. Scale out
 # with more processes behind a sticky load balancer and REDIS_URL (see the README).

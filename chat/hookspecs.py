@@ -35,7 +35,7 @@ def register_blueprints(app: "Flask") -> list | None:
 def register_socket_events(app: "Flask", socketio: "SocketIO", namespace: str) -> None:
     """Add Socket.IO event handlers. Runs once while the app is built.
 
-    Use `chat.sockets.common.event(name, schema)` inside this hook so handlers get
+    Use `chat.sockets.handler.event(name, schema)` inside this hook so handlers get
     the token check, schema validation, ack envelope and metrics of the core ones.
 
     Args:

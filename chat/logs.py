@@ -1,7 +1,7 @@
 """Logs: every logger of the process (the app's, the libraries', gunicorn's error and
 access logs) writes one JSON object per line to standard error, through one
 configuration. gunicorn applies it in its master (`logconfig_dict` in
-chat/gunicorn_conf.py); other entry points (`flask --app chat.wsgi ...`) through
+chat/gunicorn_conf.py); other entry points (`flask --app wsgi ...`) through
 `setup()`.
 
 Rules kept for every line: no tokens and no message bodies. The security log

@@ -1,4 +1,4 @@
-"""Email over SMTP, configured once (SMTP_HOST, ...: chat/config.py): the core's
+"""Email over SMTP, configured once (SMTP_HOST, ...: chat/settings.py): the core's
 (password resets) and plugins' (notifications, through `send_email`)."""
 
 import html

@@ -1,12 +1,18 @@
-"""Apply the numbered scripts in chat/migrations/ once each, recording what ran."""
+"""Apply the numbered scripts of `migrations/` once each, recording what ran.
+
+The scripts live in the checkout's top-level `migrations/` folder, installed as the
+package `chat.migrations` (pyproject.toml's package-dir), so a checkout and an
+installed wheel find them the same way.
+"""
 
 import importlib.util
 import re
 from pathlib import Path
 
+import chat.migrations
 from chat.models.base import utcnow
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS_DIR = Path(next(iter(chat.migrations.__path__)))
 NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.py$")
 
 

@@ -4,8 +4,7 @@ this module is a breaking change in the CHANGELOG.
 """
 
 from chat.actor import Actor
-from chat.api.common import BEARER, Blueprint, login_required
-from chat.config import ConfigError
+from chat.api.endpoint import BEARER, Blueprint, login_required
 from chat.errors import (
     ChatError,
     Conflict,
@@ -44,20 +43,21 @@ from chat.models import Message, Room, User
 from chat.models.base import NO_AUTO_INDEX, isoformat, utcnow
 from chat.plugin_manager import plugin_config
 from chat.schemas.auth import UserOut
-from chat.schemas.common import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
+from chat.schemas.base import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 from chat.schemas.events import MessageAck
 from chat.schemas.messages import MessageOut, ReactionOut
-from chat.services.changes import change_message
-from chat.services.commands import Reply, SlashCommand, user_argument
 from chat.services.messages import Posted, get_message, post_message
 from chat.services.policy import Action, authorize, reaches, sees
 from chat.services.presence import online_ids
 from chat.services.push import notify as push_to_user
 from chat.services.rooms import get_member_room, get_room
+from chat.services.slash import Reply, SlashCommand, user_argument
 from chat.services.subscriptions import deliver_to as deliver_webhook
 from chat.services.threads import members as thread_members
 from chat.services.users import set_avatar
-from chat.sockets.common import event as socket_event
+from chat.settings import ConfigError
+from chat.sockets.handler import event as socket_event
+from chat.store.changelog import change_message
 from chat.wire import message as serialize_message
 from chat.wire import reactions as serialize_reactions
 from chat.wire import user as serialize_user

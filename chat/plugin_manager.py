@@ -1,5 +1,5 @@
-"""Build the pluggy manager for an app: the default plugin, the built-in plugins of
-the package (`chat.plugins`), installed packages' entry points, a local folder.
+"""Build the pluggy manager for an app: the default plugin, installed packages' entry
+points (the built-in plugins of plugins/ are such packages), a local folder.
 
 Config (see README):
     CHAT_PLUGINS           names to load (default: every one found)
@@ -27,7 +27,6 @@ from chat.errors import ChatError
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "chat.plugins"
 DEFAULT_PLUGINS = ("chat.default_plugins",)
-BUILT_IN = ("reactions", "file_sharing", "notifications")  # chat.plugins.<name>
 
 
 def _wanted(name: str, settings: dict) -> bool:
@@ -131,10 +130,8 @@ def build(app: Flask) -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     for module in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(module), name=module)
-    for name in BUILT_IN:
-        if _wanted(name, settings):
-            pm.register(importlib.import_module(f"chat.plugins.{name}"), name=name)
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    for ep in sorted(entry_points, key=lambda ep: ep.name):  # the same order everywhere
         if _wanted(ep.name, settings) and not pm.has_plugin(ep.name):
             pm.register(ep.load(), name=ep.name)
     folder = settings.get("CHAT_PLUGINS_DIR")

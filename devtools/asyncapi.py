@@ -1,5 +1,5 @@
 """docs/asyncapi.yaml: the Socket.IO protocol (namespace /chat) as an AsyncAPI 3.0
-document, built from the code: every registered client event (`chat.sockets.common.event`,
+document, built from the code: every registered client event (`chat.sockets.handler.event`,
 its payload schema and its ack) and every server event (`chat.events.Event` subclasses
 with a name, their `schema`), with the plugins' events and message fields. Schemas come
 from the same marshmallow definitions as the OpenAPI document.
@@ -16,10 +16,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 
-from chat.api.common import document_message_fields, nested_or_null
+from chat.api.endpoint import document_message_fields, nested_or_null
 from chat.events import Event
-from chat.schemas.common import ErrorObjectSchema
-from chat.sockets.common import CLIENT_EVENTS, ClientEvent
+from chat.schemas.base import ErrorObjectSchema
+from chat.sockets.handler import CLIENT_EVENTS, ClientEvent
 from devtools.servers import ROOT
 
 DOCUMENT = ROOT / "docs" / "asyncapi.yaml"

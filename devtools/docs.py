@@ -4,7 +4,7 @@
   built-in plugin loaded); tests/test_openapi_document.py.
 - docs/asyncapi.yaml: the socket protocol (devtools/asyncapi.py);
   tests/test_asyncapi_document.py.
-- README.md's configuration table, from chat.config's declarations; tests/test_config.py.
+- README.md's configuration table, from chat.settings's declarations; tests/test_config.py.
 - docs/security.md's table of who may do what, from the policy (chat/services/policy.py,
   every built-in plugin's actions too); tests/api/test_policy_matrix.py.
 """
@@ -36,10 +36,12 @@ def render(document: dict) -> str:
 
 
 def write_settings_table() -> None:
-    """Replace README.md's table between its `settings` markers."""
-    from chat.config import settings_table
+    """Replace README.md's table between its `settings` markers, and write the
+    checkout's site configuration file (config.py) from the same declarations."""
+    from chat.settings import settings_table, site_file_template
 
     write_between(ROOT / "README.md", "settings", settings_table())
+    (ROOT / "config.py").write_text(site_file_template())
 
 
 def write_between(path, name: str, table: str) -> None:
@@ -61,8 +63,8 @@ def main() -> int:
 
     with app.app_context():  # the core's actions and the built-in plugins'
         write_between(ROOT / "docs" / "security.md", "actions", policy.table())
-    print("wrote docs/openapi.json, docs/asyncapi.yaml, README.md's settings table and "
-          "docs/security.md's actions")  # fmt: skip
+    print("wrote docs/openapi.json, docs/asyncapi.yaml, README.md's settings table, config.py "
+          "and docs/security.md's actions")  # fmt: skip
     return 0
 
 

@@ -73,7 +73,7 @@ def main() -> int:
         env = env_with(MONGODB_URI=uri, HOST=os.environ.get("HOST", "127.0.0.1"))
         env.update(shared_settings(count))
         env.setdefault("CHAT_ENV", "development")
-        subprocess.run([BIN / "flask", "--app", "chat.wsgi", "migrate"], env=env, check=True)
+        subprocess.run([BIN / "flask", "--app", "wsgi", "migrate"], env=env, check=True)
         servers = []
         try:
             for k in range(count):

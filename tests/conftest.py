@@ -312,7 +312,7 @@ def smtp():
 
 def plugin_enabled(name: str) -> bool:
     """Whether the environment (e.g. `make test`'s plugins-off pass) loads plugin `name`."""
-    from chat.config import load_config
+    from chat.settings import load_config
 
     settings = load_config("testing")
     enabled = settings["CHAT_PLUGINS"]

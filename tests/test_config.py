@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from chat.config import (
+from chat.settings import (
     SETTINGS,
     ConfigError,
     check_development,
@@ -14,6 +14,7 @@ from chat.config import (
     is_local_uri,
     load_config,
     settings_table,
+    site_file_template,
 )
 from devtools.servers import ROOT, env_with, free_port, procfile_cmd
 
@@ -64,7 +65,7 @@ def _refused(argv: list[str], **settings) -> str:
 
 
 def test_production_process_exits_with_a_clear_message():
-    stderr = _refused([sys.executable, "-c", "import chat.wsgi"], JWT_SECRET_KEY="too-short")
+    stderr = _refused([sys.executable, "-c", "import wsgi"], JWT_SECRET_KEY="too-short")
     assert "Refusing to start in production" in stderr
     assert "JWT_SECRET_KEY is shorter than 32 bytes" in stderr
 
@@ -129,7 +130,7 @@ def _gunicorn_settings(**env) -> dict:
 def test_one_gunicorn_configuration_sized_from_the_socket_cap():
     """gunicorn's gevent worker stops accepting at worker_connections (default 1,000):
     the cap on sockets plus room for REST calls and health checks."""
-    assert procfile_cmd("web")[1:] == ["--config", "python:chat.gunicorn_conf", "chat.wsgi:app"]
+    assert procfile_cmd("web")[1:] == ["--config", "python:chat.gunicorn_conf", "wsgi:app"]
     shipped = _gunicorn_settings(PORT="8123")
     assert shipped["worker_connections"] == 20000 + 1000
     assert shipped["bind"] == "0.0.0.0:8123" and shipped["workers"] == 1
@@ -170,15 +171,75 @@ def test_every_declared_setting_is_read_from_the_environment(monkeypatch):
         raw, parsed = samples.get(setting.type, (setting.choices or ("value",))[-1:] * 2)
         raw, parsed = (urls[setting.name],) * 2 if setting.name in urls else (raw, parsed)
         monkeypatch.setenv(setting.name, raw)
-        if setting.name != "CHAT_ENV":
+        if setting.name not in ("CHAT_ENV", "CHAT_CONFIG_FILE"):  # tested on their own
             assert load_config("development")[setting.name] == parsed, setting.name
         monkeypatch.delenv(setting.name)
 
 
 def test_the_readme_table_is_the_declarations():
-    """The README's configuration table is generated from chat.config (`make docs`)."""
+    """The README's configuration table is generated from chat.settings (`make docs`)."""
     readme = (ROOT / "README.md").read_text()
     assert settings_table() in readme, "README's settings table is stale: run `make docs`"
+
+
+def test_the_checkouts_config_py_is_the_declarations():
+    """The top-level config.py (every setting commented out at its default) is
+    generated from chat.settings and sets nothing."""
+    assert (ROOT / "config.py").read_text() == site_file_template(), "run `make docs`"
+    namespace = {}
+    exec(compile((ROOT / "config.py").read_text(), "config.py", "exec"), namespace)
+    assert not [name for name in namespace if name.isupper()]
+
+
+def test_a_site_file_configures_and_the_environment_overrides_it(tmp_path, monkeypatch):
+    site = tmp_path / "site.py"
+    site.write_text('PORT = 6200\nSOCKET_CORS_ORIGIN = ["https://chat.example"]\n'
+                    'TYPING_TIMEOUT = 9\nimport os\n')  # fmt: skip
+    monkeypatch.setenv("CHAT_CONFIG_FILE", str(site))
+    monkeypatch.setenv("TYPING_TIMEOUT", "3")
+    settings = load_config("development")
+    assert settings["PORT"] == 6200
+    assert settings["SOCKET_CORS_ORIGIN"] == ["https://chat.example"]
+    assert settings["TYPING_TIMEOUT"] == 3  # the environment wins
+    monkeypatch.chdir(tmp_path)  # config.py in the working directory, without naming it
+    monkeypatch.delenv("CHAT_CONFIG_FILE")
+    (tmp_path / "config.py").write_text("PORT = 6201\n")
+    assert load_config("development")["PORT"] == 6201
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("PROT = 5000\n", "not a setting: PROT"),  # a typo is not ignored
+        ("PORT = '5000'\n", "PORT is not a valid int"),
+        ("PORT = True\n", "PORT is not a valid int"),
+        ("TYPING_TIMEOUT = -1\n", "TYPING_TIMEOUT is not a valid int"),
+        ("SOCKET_CORS_ORIGIN = 'https://a'\n", "SOCKET_CORS_ORIGIN is not a valid list"),
+        ("LOG_LEVEL = 'LOUD'\n", "LOG_LEVEL is not a valid str"),
+        ("CHAT_PLUGIN_CONFIG = []\n", "CHAT_PLUGIN_CONFIG is not a valid json"),
+    ],
+)
+def test_a_wrong_site_file_refuses_to_start(tmp_path, monkeypatch, text, problem):
+    (tmp_path / "site.py").write_text(text)
+    monkeypatch.setenv("CHAT_CONFIG_FILE", str(tmp_path / "site.py"))
+    with pytest.raises(ConfigError, match=problem):
+        load_config("development")
+
+
+def test_a_named_site_file_must_exist(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAT_CONFIG_FILE", str(tmp_path / "missing.py"))
+    with pytest.raises(ConfigError, match="CHAT_CONFIG_FILE: no file"):
+        load_config("development")
+
+
+def test_production_reads_its_secrets_from_a_site_file(tmp_path):
+    """As shipped: the Procfile's entry with a site file holding a weak secret refuses to
+    start and names it; the file's values are checked like the environment's."""
+    site = tmp_path / "config.py"
+    site.write_text(f"SECRET_KEY = {STRONG!r}\nJWT_SECRET_KEY = 'weak'\n")
+    argv = [sys.executable, "-c", "import wsgi"]
+    stderr = _refused(argv, CHAT_CONFIG_FILE=str(site))
+    assert "JWT_SECRET_KEY is shorter than 32 bytes" in stderr
 
 
 def test_the_message_queue_is_redis_or_rabbitmq(monkeypatch):

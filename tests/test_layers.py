@@ -11,6 +11,8 @@ BELOW = {
     # the domain knows nothing of the transport: not the socket handlers, not Socket.IO
     "services": ("chat.api", "chat.sockets", *TRANSPORT),
     "live": ("chat.api", "chat.sockets", "chat.services"),
+    # storage, under the services: how things are kept, not who may do what
+    "store": ("chat.api", "chat.sockets", "chat.services", "chat.live", *TRANSPORT),
     "extensions.py": ("chat.api", "chat.sockets", "chat.services"),
     "security.py": ("chat.api", "chat.sockets", "chat.services"),
     "wire.py": ("chat.api", "chat.sockets", "chat.services", "chat.live"),

@@ -1,6 +1,7 @@
-"""Installable: `pip install .` in a fresh virtualenv gives a runnable server, started by
-the Procfile's commands from a folder that is not the checkout (so nothing is imported
-from it: migrations, built-in plugins and the web client come from the package)."""
+"""Installable: `pip install .` (with the built-in plugins, `pip install ./plugins/...`,
+as requirements.txt says) in a fresh virtualenv gives a runnable server, started by the
+Procfile's commands from a folder that is not the checkout (so nothing is imported from
+it: wsgi.py, migrations, plugins and the web client come from what was installed)."""
 
 import re
 import shutil
@@ -15,22 +16,29 @@ import requests
 from devtools.servers import ROOT
 from tests.processes import release, server
 
+# the plugins a host installs with the package: requirements.txt's `-e ./plugins/NAME`
+REQUIREMENTS = (ROOT / "requirements.txt").read_text().splitlines()
+BUILT_IN = [line.rsplit("/", 1)[1] for line in REQUIREMENTS if line.startswith("-e ./plugins/")]
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """A wheel built from a copy of the checkout (the build leaves files behind),
-    installed with its dependencies in a new venv."""
+    """Wheels built from a copy of the checkout (the build leaves files behind): the
+    package's and the built-in plugins', installed with their dependencies in a new venv."""
     where = tmp_path_factory.mktemp("package")
     skip = (".*", "node_modules", "var", "build", "*.egg-info", "__pycache__")
     shutil.copytree(ROOT, where / "source", ignore=shutil.ignore_patterns(*skip))
     run = {"check": True, "capture_output": True, "text": True, "timeout": 600}
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", where]
-    subprocess.run([*pip_wheel, where / "source"], **run)
-    (wheel,) = where.glob("chat-*.whl")
+    plugins = [where / "source" / "plugins" / name for name in BUILT_IN]
+    subprocess.run([*pip_wheel, where / "source", *plugins], **run)
+    (wheel,) = where.glob("chat-0*.whl")
     subprocess.run([sys.executable, "-m", "venv", where / "venv"], **run)
     bin_dir = where / "venv" / "bin"
+    wheels = sorted(where.glob("*.whl"))
+    assert len(wheels) == 1 + len(BUILT_IN), wheels
     subprocess.run(
-        [bin_dir / "pip", "install", "-q", wheel, "-c", ROOT / "requirements.lock"], **run
+        [bin_dir / "pip", "install", "-q", *wheels, "-c", ROOT / "requirements.lock"], **run
     )
     return wheel, bin_dir, where
 
@@ -40,16 +48,16 @@ def test_the_wheel_holds_the_package_and_nothing_of_the_checkout(installed):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in (
         "chat/py.typed",
-        "chat/wsgi.py",
+        "wsgi.py",
         "chat/gunicorn_conf.py",
         "chat/migrations/0001_user_indexes.py",
-        "chat/plugins/reactions/__init__.py",
         "chat/web/static/index.html",
         "chat/web/static/vendor/socket.io.min.js",
     ):
         assert needed in names, needed
     assert any(n.endswith("licenses/LICENSE") for n in names)
-    assert not [n for n in names if n.startswith(("tests/", "devtools/", "bench/"))]
+    assert not [n for n in names if n.startswith(("tests/", "devtools/", "bench/", "plugins/"))]
+    assert "config.py" not in names  # the site's file, not the package's
 
 
 def test_the_installed_package_runs_as_the_procfile_says(installed, live_settings, people):

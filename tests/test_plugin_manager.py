@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from chat import create_app, hookimpl
-from chat.config import ConfigError
 from chat.models import Message, Room
+from chat.settings import ConfigError
 from tests.conftest import assert_error, callers
 from tests.processes import server
 
@@ -48,7 +48,7 @@ def test_enable_block_and_autoload(base_settings):
 
 
 def test_environment_configures_plugins(monkeypatch):
-    from chat.config import load_config
+    from chat.settings import load_config
 
     monkeypatch.setenv("CHAT_PLUGINS_BLOCKED", "reactions, notifications")
     monkeypatch.setenv("CHAT_PLUGINS_AUTOLOAD", "false")

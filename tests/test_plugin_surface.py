@@ -1,5 +1,6 @@
-"""The plugin surface: built-in plugins (and the example package) import from the core
-only what chat.plugin_api offers, so that module is the whole contract (docs/plugins.md)."""
+"""The plugin surface: the plugins of plugins/ (the built-in ones and the example) import
+from the core only what chat.plugin_api offers, so that module is the whole contract
+(docs/plugins.md)."""
 
 import ast
 from pathlib import Path
@@ -7,9 +8,7 @@ from pathlib import Path
 import chat.plugin_api as plugin_api
 
 ROOT = Path(__file__).resolve().parent.parent
-PLUGIN_FILES = sorted((ROOT / "chat" / "plugins").rglob("*.py")) + sorted(
-    (ROOT / "examples" / "chat-wordcount" / "chat_wordcount").rglob("*.py")
-)
+PLUGIN_FILES = sorted((ROOT / "plugins").rglob("*.py"))
 # the core, and the transport it owns (plugins reach sockets through socket_event/publish)
 CORE = ("chat", "flask_socketio", "socketio", "engineio")
 

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields
 
-from chat.schemas.common import (
+from chat.schemas.base import (
     ErrorEnvelopeSchema,
     ErrorObjectSchema,
     OutSchema,

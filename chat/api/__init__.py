@@ -14,7 +14,7 @@ from chat.api import (
     sync,
     users,
 )
-from chat.api.common import api, api_token_user, nested_or_null
+from chat.api.endpoint import api, api_token_user, nested_or_null
 from chat.schemas.auth import LoginIn
 
 BLUEPRINTS = [

@@ -6,7 +6,7 @@ from flask import current_app, request
 from flask_jwt_extended import current_user, get_jwt, jwt_required
 
 from chat import wire
-from chat.api.common import BEARER, Blueprint, login_required
+from chat.api.endpoint import BEARER, Blueprint, login_required
 from chat.extensions import socketio
 from chat.schemas.auth import (
     AcceptedOut,

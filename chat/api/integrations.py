@@ -6,7 +6,7 @@ from functools import wraps
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from chat.api.common import ACTION, BEARER, Blueprint, login_required
+from chat.api.endpoint import ACTION, BEARER, Blueprint, login_required
 from chat.errors import PayloadTooLarge
 from chat.schemas.integrations import (
     BotIn,

@@ -1,7 +1,7 @@
 """Messages over REST: send, history, edit, delete, pins, edit history."""
 
 from chat import wire
-from chat.api.common import BEARER, Blueprint, login_required
+from chat.api.endpoint import BEARER, Blueprint, login_required
 from chat.schemas.messages import (
     CommandReplyOut,
     CommandsOut,
@@ -14,7 +14,7 @@ from chat.schemas.messages import (
     ThreadsOut,
     ThreadsQuery,
 )
-from chat.services import commands, messages, threads
+from chat.services import messages, slash, threads
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages", description="Messages")
 commands_bp = Blueprint("commands", __name__, url_prefix="/api/commands", description="Messages")
@@ -26,7 +26,7 @@ commands_bp = Blueprint("commands", __name__, url_prefix="/api/commands", descri
 @commands_bp.response(200, CommandsOut)
 def list_commands(actor):
     """The slash commands a message may start with (built-ins and plugins')."""
-    return {"commands": commands.listed()}
+    return {"commands": slash.listed()}
 
 
 @bp.post("")
@@ -41,7 +41,7 @@ def post_message(data, actor):
     starting with `/name` runs a slash command (`GET /api/commands`): what it posts is
     answered as a message, what it says to you alone as 202 `{command, text}`."""
     sent = messages.send(actor, **data)
-    if isinstance(sent, commands.Reply):
+    if isinstance(sent, slash.Reply):
         return {"command": sent.command, "text": sent.text}, 202
     return sent.wire, 201 if sent.created else 200
 

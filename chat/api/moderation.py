@@ -1,7 +1,7 @@
 """Moderation and administration over REST: reports, site admins' user list and
 actions, the audit log."""
 
-from chat.api.common import BEARER, Blueprint, login_required
+from chat.api.endpoint import BEARER, Blueprint, login_required
 from chat.schemas.auth import UserOut
 from chat.schemas.moderation import (
     AdminUsersOut,

@@ -3,8 +3,8 @@
 from flask import Response, stream_with_context
 
 from chat import wire
-from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.common import PageQuerySchema
+from chat.api.endpoint import BEARER, Blueprint, login_required
+from chat.schemas.base import PageQuerySchema
 from chat.schemas.events import ReceiptsOut
 from chat.schemas.messages import PinsOut
 from chat.schemas.rooms import (

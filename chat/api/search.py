@@ -1,6 +1,6 @@
 """Search over REST."""
 
-from chat.api.common import BEARER, Blueprint, login_required
+from chat.api.endpoint import BEARER, Blueprint, login_required
 from chat.schemas.messages import SearchOut, SearchQuery
 from chat.services import search
 

@@ -1,9 +1,9 @@
 """Complete sync over REST: GET /api/sync."""
 
-from chat.api.common import BEARER, Blueprint, login_required
-from chat.schemas.common import ErrorEnvelopeSchema
+from chat.api.endpoint import BEARER, Blueprint, login_required
+from chat.schemas.base import ErrorEnvelopeSchema
 from chat.schemas.sync import SyncOut, SyncQuery
-from chat.services import changes
+from chat.services.sync import sync as changes_since
 
 bp = Blueprint("sync", __name__, url_prefix="/api/sync", description="Complete sync")
 
@@ -21,4 +21,4 @@ def sync(query, actor):
     room, with `room_added` / `room_removed`; without `since`, just the current cursor.
     Call again with the returned cursor while `hasMore`. A cursor older than
     SYNC_RETENTION_DAYS is 410 `sync_expired`."""
-    return changes.sync(actor, query["since"], query["limit"])
+    return changes_since(actor, query["since"], query["limit"])

@@ -3,7 +3,7 @@
 from flask import request
 
 from chat import wire
-from chat.api.common import BEARER, Blueprint, login_required
+from chat.api.endpoint import BEARER, Blueprint, login_required
 from chat.schemas.auth import OnlineQuery, OnlineUsersOut, PasswordIn, UserOut
 from chat.schemas.users import ProfileIn, UserIdsQuery, UserListOut, UserSearchQuery
 from chat.services import blocks, presence, principals, users

@@ -17,7 +17,7 @@ from flask import current_app
 from chat import events, plugin_manager
 from chat.events import Event, room_channel, user_channel
 from chat.extensions import socketio
-from chat.live import origin, presence
+from chat.live import origin, registry
 from chat.metrics import metrics
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _blockers_sockets(user_id: str) -> list[str]:
     """The sockets, on every process, of the users who blocked `user_id` (the domain's
     answer is handed down by the transport: `app.extensions["blockers_of"]`)."""
     blockers = current_app.extensions["blockers_of"](user_id) if user_id else ()
-    return [sid for b in blockers for sid in presence.registry().user_sockets(b)]
+    return [sid for b in blockers for sid in registry.registry().user_sockets(b)]
 
 
 def _message_created(event: events.MessageCreated) -> None:
@@ -126,20 +126,20 @@ def _epoch(iso: str) -> float:
 def _subscribe(event: events.MemberJoined) -> None:
     """The member's sockets follow them into the room, but for those of API tokens
     limited to other rooms (the domain's answer: `app.extensions["sessions_outside"]`)."""
-    registry = presence.registry()
+    sockets = registry.registry()
     outside = current_app.extensions["sessions_outside"](event.user_id, event.room_id)
-    kept = {sid for session in outside for sid in registry.session_sockets(session)}
-    for sid in registry.user_sockets(event.user_id) - kept:
+    kept = {sid for session in outside for sid in sockets.session_sockets(session)}
+    for sid in sockets.user_sockets(event.user_id) - kept:
         socketio.server.enter_room(sid, room_channel(event.room_id), namespace=NAMESPACE)
 
 
 def _unsubscribe(event: events.MemberLeft) -> None:
-    for sid in presence.registry().user_sockets(event.user_id):
+    for sid in registry.registry().user_sockets(event.user_id):
         socketio.server.leave_room(sid, room_channel(event.room_id), namespace=NAMESPACE)
 
 
 def _disconnect_session(event: events.SessionRevoked) -> None:
-    for sid in presence.registry().session_sockets(event.session):
+    for sid in registry.registry().session_sockets(event.session):
         socketio.server.disconnect(sid, namespace=NAMESPACE)
 
 

@@ -11,8 +11,8 @@ from flask import Flask, current_app
 from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.live import roomcache
-from chat.live.presence import registry
 from chat.live.publish import NAMESPACE, publish
+from chat.live.registry import registry
 from chat.live.sockets import states, stop_typing
 from chat.metrics import metrics
 

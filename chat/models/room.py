@@ -43,7 +43,7 @@ class Room(Document):
     created_at = DateTimeField(default=utcnow)
     last_activity = DateTimeField(default=utcnow)
     last_seq = IntField(default=0)  # newest stored message seq (a lower bound; see messages)
-    # Complete sync (services/changes.py): the newest change's rev, and the changes not
+    # Complete sync (store/changelog.py): the newest change's rev, and the changes not
     # archived yet; log[i] has rev log_base + i.
     rev = IntField(default=0)
     log_base = IntField(default=1)

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chat.schemas.common import Email, ObjectIdField, OutSchema, Schema, Text
+from chat.schemas.base import Email, ObjectIdField, OutSchema, Schema, Text
 
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,32}$",

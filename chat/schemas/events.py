@@ -6,7 +6,7 @@ against it)."""
 from marshmallow import fields
 
 from chat.schemas.auth import UserOut
-from chat.schemas.common import Schema
+from chat.schemas.base import Schema
 from chat.schemas.messages import MessageOut, SenderOut, ThreadOut
 from chat.schemas.rooms import RoomOut
 

@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, ValidationError, fields, validate, validates_sc
 from chat.models.integration import EVENTS as SUBSCRIBABLE
 from chat.models.integration import SCOPES, TOKEN_ROOMS
 from chat.schemas.auth import USERNAME, UserOut
-from chat.schemas.common import ObjectIdField, OutSchema, Schema, Text
+from chat.schemas.base import ObjectIdField, OutSchema, Schema, Text
 from chat.schemas.users import DISPLAY_NAME
 
 YEAR = 366 * 24 * 3600

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from chat.models.message import MESSAGE_TYPES
-from chat.schemas.common import (
+from chat.schemas.base import (
     EventSchema,
     ObjectIdField,
     OutSchema,

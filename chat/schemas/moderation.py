@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from chat.models.moderation import REPORT_REASONS, REPORT_STATES
 from chat.schemas.auth import UserOut
-from chat.schemas.common import ObjectIdField, OutSchema, Schema, Text
+from chat.schemas.base import ObjectIdField, OutSchema, Schema, Text
 
 
 class ReportIn(Schema):

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from chat.schemas.common import (
+from chat.schemas.base import (
     EventSchema,
     ObjectIdField,
     OutSchema,

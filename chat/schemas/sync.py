@@ -2,13 +2,13 @@
 
 from marshmallow import fields, validate
 
-from chat.schemas.common import EventSchema, OutSchema, Schema, Text
+from chat.schemas.base import EventSchema, OutSchema, Schema, Text
 
 CURSOR = [
     validate.Length(min=1, max=64),
     validate.Regexp(r"^[0-9a-f]{1,16}\.[A-Za-z0-9_-]{1,40}$", error="Not a cursor."),
 ]
-TYPES = [  # the core's; plugins add kinds of message change (services/changes)
+TYPES = [  # the core's; plugins add kinds of message change (services/sync)
     "message_created",
     "message_updated",
     "message_deleted",

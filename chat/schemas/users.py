@@ -9,7 +9,7 @@ from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
 from chat.schemas.auth import UserOut
-from chat.schemas.common import ObjectIdField, OutSchema, Schema, StrictBoolean, Text
+from chat.schemas.base import ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 from chat.schemas.rooms import INVISIBLE
 
 MAX_IDS = 100

@@ -30,7 +30,7 @@ from chat.events import SessionRevoked, UserRegistered
 from chat.live.publish import publish
 from chat.models import LoginThrottle, PasswordReset, Session, User
 from chat.models.base import isoformat, utcnow
-from chat.services.common import KeyedReads
+from chat.store.combine import KeyedReads
 
 # argon2id, 19 MiB, 2 passes: OWASP's minimum recommendation.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)

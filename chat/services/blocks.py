@@ -9,7 +9,7 @@ from chat.actor import Actor
 from chat.errors import NotFound, ValidationError
 from chat.models import User
 from chat.services import policy
-from chat.services.common import to_oid
+from chat.store.documents import to_oid
 
 MAX_BLOCKS = 1000
 

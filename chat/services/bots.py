@@ -11,7 +11,7 @@ from chat.live.publish import publish
 from chat.models import User
 from chat.models.integration import SCOPES
 from chat.services import policy, principals, tokens
-from chat.services.common import find_document, to_oid
+from chat.store.documents import find_document, to_oid
 
 MAX_BOTS = 20  # per owner
 NO_PASSWORD = "!"  # never a valid argon2 hash: a bot cannot sign in

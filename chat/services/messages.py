@@ -18,9 +18,10 @@ from chat.live import limits
 from chat.live.publish import publish
 from chat.models import Message, Room, User
 from chat.models.base import isoformat, utcnow
-from chat.services import audit, changes, commands, commit, policy, search, threads
-from chat.services.common import find_document, to_oid
+from chat.services import audit, policy, slash, threads
 from chat.services.rooms import get_member_room, get_room, is_admin
+from chat.store import changelog, commit, terms
+from chat.store.documents import find_document, to_oid
 
 HISTORY_KEPT = 50  # earlier versions kept per message
 PINS_PER_ROOM = 50
@@ -111,7 +112,7 @@ def post_message(
         "message_type": draft["message_type"],
         "timestamp": now,
         "mentions": parse_mentions(draft["content"], room, actor.id),
-        "terms": search.terms(draft["content"]),
+        "terms": terms.terms(draft["content"]),
         "reactions": [],
         "edited": False,
         "deleted": False,
@@ -143,22 +144,22 @@ def post_message(
     return Posted(message, True, payload)
 
 
-def send(actor: Actor, room_id: str, content: str, **options) -> Posted | commands.Reply:
+def send(actor: Actor, room_id: str, content: str, **options) -> Posted | slash.Reply:
     """What both transports' sends call: a message, or a slash command when the text
-    starts with `/name` (run as the sender, in that room: see services/commands).
+    starts with `/name` (run as the sender, in that room: see services/slash).
     `//text` posts `/text`.
 
     Returns:
         Posted (a message was stored, by the send or by the command), or the command's
         Reply for the sender alone.
     """
-    parsed = commands.parse(content) if options.get("message_type", "text") == "text" else None
+    parsed = slash.parse(content) if options.get("message_type", "text") == "text" else None
     if parsed is None:
         if content.startswith("//"):
             content = content[1:]
         return post_message(actor, room_id, content, **options)
     room = get_member_room(actor, room_id, "post_message")
-    reply = commands.run(actor, room, *parsed)
+    reply = slash.run(actor, room, *parsed)
     if reply.post is None:
         return reply
     data = {**(options.pop("data", None) or {}), **reply.data}
@@ -274,13 +275,13 @@ def edit_message(actor: Actor, message_id: str, content: str) -> Message:
     content = draft["content"]
     mentions = parse_mentions(content, room, actor.id)
     edit = {"content": content, "mentions": mentions, "edited": True}
-    edit["terms"] = search.terms(content)
+    edit["terms"] = terms.terms(content)
     edit["edited_at"] = utcnow()
     # the version it replaces joins the history (the newest HISTORY_KEPT of them)
     was = {"content": message.content, "edited_at": message.edited_at or message.timestamp}
     history = {"history": {"$each": [was], "$slice": -HISTORY_KEPT}}
     update = {"$set": edit, "$push": history}
-    if not changes.change_message(message, "message_updated", update) and message.deleted:
+    if not changelog.change_message(message, "message_updated", update) and message.deleted:
         raise Conflict("The message was deleted.")
     publish(MessageUpdated(room_id=str(room.id), message=wire.message(message)))
     return message
@@ -319,10 +320,10 @@ def pin_message(actor: Actor, message_id: str, pinned: bool) -> Message:
         if Message.objects(room=room.id, pinned_at__exists=True).count() >= PINS_PER_ROOM:
             raise Conflict(f"A room keeps at most {PINS_PER_ROOM} pins; unpin one first.")
         pin = {"$set": {"pinned_by": actor.id, "pinned_at": utcnow()}}
-        changed = changes.change_message(message, "message_pinned", pin, where=UNPINNED)
+        changed = changelog.change_message(message, "message_pinned", pin, where=UNPINNED)
     elif not pinned and message.pinned_at:
         unpin = {"$unset": {"pinned_by": "", "pinned_at": ""}}
-        changed = changes.change_message(message, "message_pinned", unpin, where=PINNED)
+        changed = changelog.change_message(message, "message_pinned", unpin, where=PINNED)
     else:
         changed = False
     if changed:
@@ -353,7 +354,7 @@ def erase(message: Message) -> None:
     tombstone["terms"] = []
     tombstone |= {"deleted_at": utcnow(), "history": []}  # no earlier version survives
     unpin = {"pinned_by": "", "pinned_at": ""}
-    changes.change_message(message, "message_deleted", {"$set": tombstone, "$unset": unpin})
+    changelog.change_message(message, "message_deleted", {"$set": tombstone, "$unset": unpin})
     publish(MessageDeleted(room_id=str(message.room), message_id=str(message.id)))
     if message.parent_id:
         parent = Message.objects(id=message.parent_id).first()

@@ -17,8 +17,8 @@ from chat.models import AuditEntry, Message, Report, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.services import messages, policy, principals, users
 from chat.services.audit import record
-from chat.services.common import to_oid
 from chat.services.rooms import get_member_room, is_admin
+from chat.store.documents import to_oid
 
 
 def require_site_admin(actor: Actor) -> None:

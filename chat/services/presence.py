@@ -1,14 +1,14 @@
 """Who is online, for the domain: the online subset of some users, the online members
 of a room, and the rooms a connecting socket joins. The registry of live sockets
-itself is the live layer's (chat.live.presence)."""
+itself is the live layer's (chat.live.registry)."""
 
 from bson import ObjectId
 
 from chat.actor import Actor
-from chat.live.presence import registry
+from chat.live.registry import registry
 from chat.models import Room, User
 from chat.services import policy
-from chat.services.common import Combiner, Pending
+from chat.store.combine import Combiner, Pending
 
 
 def online_ids(user_ids: list[str]) -> set[str]:

@@ -31,7 +31,7 @@ from chat.errors import NotFound, ValidationError
 from chat.models import Device
 from chat.models.base import isoformat, utcnow
 from chat.services import outbound, policy
-from chat.services.common import to_oid
+from chat.store.documents import to_oid
 
 log = logging.getLogger(__name__)
 MAX_DEVICES = 20  # per user

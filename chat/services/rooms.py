@@ -22,8 +22,10 @@ from chat.live.publish import publish, publish_at_most
 from chat.models import Message, ReadState, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.models.room import RoomSettings
-from chat.services import audit, changes, policy, presence, principals, threads
-from chat.services.common import KeyedReads, atomic_update, to_oid
+from chat.services import audit, policy, presence, principals, threads
+from chat.store import changelog
+from chat.store.combine import KeyedReads
+from chat.store.documents import atomic_update, to_oid
 
 Person = User | Actor  # what has an `id`
 
@@ -41,7 +43,7 @@ def is_owner(user: Person, room: Room) -> bool:
 
 
 # Concurrent room reads (every send reads its room) share one query; the change log
-# (services/changes) is the sync's, not theirs.
+# (store/changelog) is the sync's, not theirs.
 _room_reads = KeyedReads(lambda: Room._get_collection(), {"log": 0})
 
 
@@ -94,7 +96,7 @@ def _write(query: dict, update: dict, kind: str, ref: ObjectId | str = "") -> Ro
     """An atomic update of one room, recorded as the change `kind` in the same write
     (None when `query` matched nothing: nothing is recorded); every process drops its
     cached copy."""
-    updated = atomic_update(Room, query, changes.room_change(update, kind, ref), {"log": 0})
+    updated = atomic_update(Room, query, changelog.room_change(update, kind, ref), {"log": 0})
     if updated is not None:
         roomcache.changed(updated.id)
     return updated
@@ -434,8 +436,10 @@ def mark_read(actor: Actor, room_id: str, message_id: str) -> int:
     if message.thread_only:
         return threads.mark_read(actor, message)
     now = utcnow()
-    # a receipt others may see takes the room's next rev (services/changes)
-    record = changes.change(room.id, "read_updated", actor.id) if actor.user.read_receipts else None
+    # a receipt others may see takes the room's next rev (store/changelog)
+    record = (
+        changelog.change(room.id, "read_updated", actor.id) if actor.user.read_receipts else None
+    )
     with record or nullcontext() as entry:
         before = ReadState._get_collection().find_one_and_update(
             {"user": actor.id, "room": room.id},

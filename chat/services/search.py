@@ -17,26 +17,20 @@ One request looks at no more than SCAN_CAP candidates and pages on with `nextCur
 """
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 
 from bson import ObjectId
-from pymongo import UpdateOne
 
 from chat import wire
 from chat.actor import Actor
 from chat.errors import ValidationError
 from chat.models import Message, Room
 from chat.services.rooms import MEMBER_ROOM_FIELDS, get_member_room, member_rooms
+from chat.store import terms
 
-WORD = re.compile(r"\w+")
 PART = re.compile(r'"([^"]*)"|(\S+)')
-MAX_TERMS = 500  # words per message, and as many pairs
-TERM_LENGTH = 64
 QUERY_TERMS = 10
-PREFIX_MIN = 3  # letters before '*': a message's terms hold its words' first three
 SCAN_CAP = 2000  # candidates looked at per request
 ROOM_SCAN = 5000  # readable messages (by seq) read directly, without windows
 WINDOW_GROWTH = 64
@@ -50,59 +44,32 @@ SECOND = timedelta(seconds=1)  # `_id`s count seconds
 UNSTORED = {"terms": 0}  # not part of a result (and SecantusDB sorts the rest faster)
 
 
-def normalize(text: str) -> str:
-    """Case-folded, accents removed (NFKD without combining marks)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def words(text: str) -> list[str]:
-    return [w[:TERM_LENGTH] for w in WORD.findall(normalize(text))]
-
-
-def terms(content: str) -> list[str]:
-    """What a message is found by: its distinct words; its distinct pairs of
-    neighbouring words ("deploy failed"), by which a phrase is found without reading
-    every message holding its words; and its words' distinct beginnings ("dep*"), by
-    which a prefix is found without reading every message."""
-    said = words(content)
-    distinct = sorted(set(said))[:MAX_TERMS]
-    starts = sorted({_start(w) for w in distinct if len(w) >= PREFIX_MIN})
-    return distinct + sorted(set(_pairs(said)))[:MAX_TERMS] + starts
-
-
-def _start(prefix: str) -> str:
-    return prefix[:PREFIX_MIN] + "*"
-
-
-def _pairs(said: list[str]) -> list[str]:
-    return [f"{a} {b}" for a, b in pairwise(said)]
-
-
 def _parse(q: str) -> tuple[list[str], list[str], list[list[str]]]:
     """(terms every match holds, prefixes longer than their term, phrases) of a query;
     422 when it asks for nothing."""
     exact, prefixes, phrases = [], [], []
     for phrase, token in PART.findall(q):
         if phrase:
-            found = words(phrase)
+            found = terms.words(phrase)
             exact += found
             if len(found) > 1:
                 phrases.append(found)
             continue
-        found = words(token)
+        found = terms.words(token)
         if token.endswith("*") and found:
             *found, prefix = found
-            if len(prefix) < PREFIX_MIN:
-                raise _bad(f"A prefix needs at least {PREFIX_MIN} letters before '*'.")
+            if len(prefix) < terms.PREFIX_MIN:
+                raise _bad(f"A prefix needs at least {terms.PREFIX_MIN} letters before '*'.")
             prefixes.append(prefix)
         exact += found
     if not exact and not prefixes:
         raise _bad("Nothing to search for: give a word.")
     if len(set(exact)) + len(prefixes) > QUERY_TERMS:
         raise _bad(f"At most {QUERY_TERMS} words.")
-    exact += [p for phrase in phrases for p in _pairs(phrase)] + [_start(p) for p in prefixes]
-    longer = [p for p in prefixes if len(p) > PREFIX_MIN]
+    exact += [p for phrase in phrases for p in terms.pairs(phrase)] + [
+        terms.start(p) for p in prefixes
+    ]
+    longer = [p for p in prefixes if len(p) > terms.PREFIX_MIN]
     return list(dict.fromkeys(exact)), longer, phrases
 
 
@@ -344,20 +311,5 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _has_phrase(content: str, phrase: list[str]) -> bool:
-    said, size = words(content), len(phrase)
+    said, size = terms.words(content), len(phrase)
     return any(said[i : i + size] == phrase for i in range(len(said) - size + 1))
-
-
-def reindex(db, batch: int = 500) -> None:
-    """Every live message's `terms` as `terms` makes them now (a migration's, each time
-    what a message is found by changes), written where they differ."""
-    ops = []
-    for doc in db.messages.find({"deleted": {"$ne": True}}, {"content": 1, "terms": 1}):
-        found = terms(doc.get("content") or "")
-        if found != doc.get("terms"):
-            ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"terms": found}}))
-        if len(ops) == batch:
-            db.messages.bulk_write(ops, ordered=False)
-            ops = []
-    if ops:
-        db.messages.bulk_write(ops, ordered=False)

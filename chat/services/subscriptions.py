@@ -27,8 +27,8 @@ from chat.models import Delivery, Subscription
 from chat.models.base import isoformat, utcnow
 from chat.models.integration import EVENTS
 from chat.services import outbound, policy, principals
-from chat.services.common import to_oid
 from chat.services.rooms import get_room
+from chat.store.documents import to_oid
 
 log = logging.getLogger(__name__)
 MAX_PER_ROOM = 10

@@ -27,8 +27,8 @@ from chat.errors import ValidationError
 from chat.events import ThreadUpdated
 from chat.live.publish import publish
 from chat.models import Message, Room, ThreadState
-from chat.services import changes
-from chat.services.common import to_oid
+from chat.store import changelog
+from chat.store.documents import to_oid
 
 PARTICIPANTS_SHOWN = 50
 
@@ -103,7 +103,7 @@ def recount(parent: Message) -> None:
         "thread_counted": version,
     }
     later = {"$or": [{"thread_counted": {"$lt": version}}, {"thread_counted": {"$exists": False}}]}
-    if changes.change_message(
+    if changelog.change_message(
         parent, "thread_updated", {"$set": summary}, where=later, live_only=False
     ):
         publish(ThreadUpdated(str(parent.room), str(parent.id), wire.thread(parent)))

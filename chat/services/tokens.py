@@ -23,7 +23,8 @@ from chat.live.publish import publish
 from chat.models import ApiToken, Room, User
 from chat.models.base import isoformat, utcnow
 from chat.services import auth, policy
-from chat.services.common import KeyedReads, to_oid
+from chat.store.combine import KeyedReads
+from chat.store.documents import to_oid
 
 security_log = logging.getLogger("chat.security")
 PREFIX = "cht_"

@@ -16,8 +16,8 @@ from chat.live import limits
 from chat.models import IncomingWebhook, User
 from chat.models.base import isoformat
 from chat.services import messages, policy, principals
-from chat.services.common import find_document, to_oid
 from chat.services.rooms import add_member, get_room
+from chat.store.documents import find_document, to_oid
 
 MAX_PER_ROOM = 20
 RATE, BURST = 1.0, 30  # posts a second per webhook, and the burst

@@ -11,10 +11,11 @@ from chat.extensions import socketio
 from chat.live import sockets as live_sockets
 from chat.live import upkeep
 from chat.live.publish import NAMESPACE
-from chat.services import blocks, changes, presence, subscriptions, tokens
+from chat.services import blocks, presence, subscriptions, sync, tokens
 from chat.services import retention as retention_job
 from chat.sockets.guard import guard
 from chat.sockets.manager import KombuManager, Manager, RedisManager
+from chat.store import changelog
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +140,8 @@ def init_app(app: Flask) -> None:
     live_sockets.init_app(app)
     retention = app.config["SYNC_RETENTION_DAYS"]
     jobs: dict[int, Callable[[], object]] = {
-        2: changes.archive_due,  # the rooms' change logs stay short
-        600: lambda: changes.purge(retention),
+        2: changelog.archive_due,  # the rooms' change logs stay short
+        600: lambda: sync.purge(retention),
         300: retention_job.run,  # old message bodies (one process at a time)
         1: lambda: subscriptions.dispatch(socketio.start_background_task),  # webhooks due
     }

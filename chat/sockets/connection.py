@@ -12,8 +12,8 @@ from chat.errors import Forbidden, InsufficientScope, Unauthorized
 from chat.events import PresenceChanged
 from chat.extensions import socketio
 from chat.live import origin, upkeep
-from chat.live.presence import registry
 from chat.live.publish import NAMESPACE, publish, room_channel, user_channel
+from chat.live.registry import registry
 from chat.live.sockets import SocketState, states, stop_typing
 from chat.metrics import metrics
 from chat.services import auth, policy, presence, tokens

@@ -10,8 +10,9 @@ from chat.schemas.messages import (
     SyncEvent,
 )
 from chat.schemas.sync import SyncAllEvent, SyncOut
-from chat.services import changes, commands, messages
-from chat.sockets.common import event
+from chat.services import messages, slash
+from chat.services.sync import sync as changes_since
+from chat.sockets.handler import event
 
 
 @event("send_message", SendMessageEvent, bucket="send", ack=SendAck, action="post_message")
@@ -19,7 +20,7 @@ def send_message(state, data):
     """Store, then ack {message}; the room (minus this socket) gets message_received. A
     slash command that posts nothing acks {command, text} instead."""
     sent = messages.send(state.actor, **data)
-    if isinstance(sent, commands.Reply):
+    if isinstance(sent, slash.Reply):
         return {"command": sent.command, "text": sent.text}
     return {"message": sent.wire}
 
@@ -41,7 +42,7 @@ def delete_message(state, data):
 @event("sync_all", SyncAllEvent, ack=SyncOut, action="sync")
 def sync_all(state, data):
     """Every change in your rooms after the cursor `since` (as GET /api/sync)."""
-    return changes.sync(state.actor, data["since"], data["limit"])
+    return changes_since(state.actor, data["since"], data["limit"])
 
 
 @event("sync", SyncEvent, ack=MessageListOut, action="read_messages")

@@ -9,11 +9,11 @@ from chat.events import TypingChanged
 from chat.extensions import socketio
 from chat.live.publish import NAMESPACE, publish, room_channel
 from chat.live.sockets import states, stop_typing
-from chat.schemas.common import RoomEvent
+from chat.schemas.base import RoomEvent
 from chat.schemas.events import RoomAck
 from chat.schemas.rooms import MarkReadEvent, ReadOut
 from chat.services import rooms
-from chat.sockets.common import event, rate_limit
+from chat.sockets.handler import event, rate_limit
 
 
 @event("join_room", RoomEvent, ack=RoomAck, action="join_room")

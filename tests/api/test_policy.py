@@ -7,9 +7,9 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from chat_notifications.models import Notification
 
 from chat.models import ApiToken, AuditEntry, IncomingWebhook, Subscription, User
-from chat.plugins.notifications.models import Notification
 from tests.conftest import PASSWORD, Caller, assert_error, eventually
 
 

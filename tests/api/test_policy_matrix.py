@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from bson import ObjectId
+from chat_file_sharing.models import Attachment
 
 from chat.actor import Actor
 from chat.models import (
@@ -32,8 +33,7 @@ from chat.models import (
     User,
 )
 from chat.models.integration import SCOPES
-from chat.plugins.file_sharing.models import Attachment
-from chat.services import auth, commands, policy, tokens
+from chat.services import auth, policy, slash, tokens
 from tests.plugins.files import png
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -83,7 +83,7 @@ def test_every_operation_event_and_command_is_classified(app):
     assert unclassified == []
     assert [name for name, action in EVENTS.items() if action is None] == []
     with app.app_context():
-        named = {c.name: c.action for c in commands.registered().values()}
+        named = {c.name: c.action for c in slash.registered().values()}
     assert {n: a for n, a in named.items() if a not in declared} == {}
     assert len(OPERATIONS) > 80 and len(EVENTS) > 10 and "kick" in named
 
@@ -423,7 +423,7 @@ TWINS = {"update_room": ("put", "/api/rooms/{room_id}"),
 def test_every_slash_command_for_every_kind_of_actor(app, client):
     with app.app_context():
         world = build_world()
-        registered = commands.registered()
+        registered = slash.registered()
     assert set(registered) >= set(COMMAND_ARGS)
     post = policy.action("post_message")
     wrong = []

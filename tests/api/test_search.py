@@ -10,7 +10,7 @@ import pytest
 from bson import ObjectId
 
 from chat.services import search
-from chat.services.search import terms
+from chat.store.terms import terms
 from tests.conftest import assert_error
 
 UNKNOWN = "0123456789abcdef01234567"

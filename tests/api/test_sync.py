@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 
-from chat.services import changes
+from chat.store import changelog
 from tests.conftest import assert_error, plugin_enabled
 
 
@@ -110,8 +110,8 @@ def test_a_page_walk_across_archiving_is_the_same(monkeypatch, alice, bob):
     cursor = _start(alice)
     sent = [bob.send(room, str(i))["id"] for i in range(6)]
     first_page = alice.ok("get", "/api/sync", query_string={"since": cursor, "limit": 2})
-    monkeypatch.setattr(changes, "ARCHIVE_AFTER", 0.0)
-    assert changes.archive(ObjectId(room)) == 7  # bob joining and the 6: all to `changes`
+    monkeypatch.setattr(changelog, "ARCHIVE_AFTER", 0.0)
+    assert changelog.archive(ObjectId(room)) == 7  # bob joining and the 6: all to `changes`
     rest, _ = _walk(alice, first_page["cursor"], limit=2)
     seen = first_page["changes"] + rest
     assert [c["data"]["message"]["id"] for c in seen] == sent
@@ -132,10 +132,10 @@ def test_archiving_shortens_every_kind_of_room(app, monkeypatch, alice, bob, db)
         if room == older:
             bob.ok("post", f"/api/rooms/{room}/join")
         alice.send(room, f"in {room}")
-    monkeypatch.setattr(changes, "ARCHIVE_AFTER", 0.0)
+    monkeypatch.setattr(changelog, "ARCHIVE_AFTER", 0.0)
     with app.app_context():
-        assert changes.archive_due() >= 3
-        assert changes.archive_due() == 0  # done once: nothing left to move
+        assert changelog.archive_due() >= 3
+        assert changelog.archive_due() == 0  # done once: nothing left to move
     for room in (direct, older):
         assert db.rooms.find_one({"_id": ObjectId(room)})["log"] == []
     seen, _ = _walk(bob, cursor)
@@ -148,12 +148,12 @@ def test_a_change_in_flight_ends_its_rooms_page_until_done(app, alice, bob, db):
     cursor = _start(alice)
     bob.send(room, "before")
     with app.app_context():
-        entry = changes.append(ObjectId(room), "message_updated", ObjectId())
+        entry = changelog.append(ObjectId(room), "message_updated", ObjectId())
     bob.send(room, "after")
     seen, _ = _walk(alice, cursor)
     assert [c["data"]["message"]["content"] for c in seen] == ["before"]
     # its write failed long ago: passed over, and what came after arrives
-    old = datetime.now(UTC) - timedelta(seconds=changes.GRACE + 1)
+    old = datetime.now(UTC) - timedelta(seconds=changelog.GRACE + 1)
     db.rooms.update_one({"_id": ObjectId(room), "log.id": entry.id}, {"$set": {"log.$.at": old}})
     seen, _ = _walk(alice, cursor)
     assert [c["data"]["message"]["content"] for c in seen] == ["before", "after"]
@@ -163,17 +163,17 @@ def test_entries_in_flight_stay_in_the_log_until_settled(app, monkeypatch, alice
     room = alice.create_room()["id"]
     bob.ok("post", f"/api/rooms/{room}/join")
     with app.app_context():
-        entry = changes.append(ObjectId(room), "message_updated", ObjectId())
+        entry = changelog.append(ObjectId(room), "message_updated", ObjectId())
     bob.send(room, "behind it")
-    monkeypatch.setattr(changes, "ARCHIVE_AFTER", 0.0)
+    monkeypatch.setattr(changelog, "ARCHIVE_AFTER", 0.0)
     with app.app_context():
-        assert changes.archive(ObjectId(room)) == 1  # bob's join; the rest waits
+        assert changelog.archive(ObjectId(room)) == 1  # bob's join; the rest waits
         log = db.rooms.find_one({"_id": ObjectId(room)})["log"]
         assert [e["type"] for e in log] == ["message_updated", "message_created"]
         db.rooms.update_one(  # its writer finishes
             {"_id": ObjectId(room), "log.id": entry.id}, {"$set": {"log.$.done": True}}
         )
-        assert changes.archive(ObjectId(room)) == 2
+        assert changelog.archive(ObjectId(room)) == 2
     stored = db.changes.find({"room": ObjectId(room)}).sort("rev", 1)
     assert [(c["rev"], c["type"], c["done"]) for c in stored] == [
         (1, "member_joined", True),
@@ -221,9 +221,9 @@ def test_old_cursors_and_purged_changes_are_410(app, monkeypatch, alice, bob, db
     bob.ok("post", f"/api/rooms/{room}/join")
     cursor = _start(alice)
     bob.send(room, "soon purged")
-    monkeypatch.setattr(changes, "ARCHIVE_AFTER", 0.0)
+    monkeypatch.setattr(changelog, "ARCHIVE_AFTER", 0.0)
     with app.app_context():
-        changes.archive(ObjectId(room))
+        changelog.archive(ObjectId(room))
     db.changes.delete_many({"room": ObjectId(room)})  # retention took them
     assert_error(
         alice.call("get", "/api/sync", query_string={"since": cursor}), 410, "sync_expired"

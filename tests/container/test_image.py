@@ -68,7 +68,7 @@ def test_the_image_serves_as_shipped(image, base_settings, redis_url):
         "PORT": port,
     }
     run = [*PODMAN, "run", "--network", "host", *LIMITS, *_env(settings)]
-    _run(*run, "--rm", image, "flask", "--app", "chat.wsgi", "migrate", timeout=120)
+    _run(*run, "--rm", image, "flask", "--app", "wsgi", "migrate", timeout=120)
     name = f"chat-test-{port}"
     _run(*run, "-d", "--name", name, image, timeout=60)
     try:

@@ -5,9 +5,9 @@ import time
 from pathlib import Path
 
 import pytest
+from chat_file_sharing.models import Attachment
 
 from chat.models import Message
-from chat.plugins.file_sharing.models import Attachment
 from tests.conftest import assert_error
 from tests.plugins.files import EXE, HTML, PDF, SVG, png
 

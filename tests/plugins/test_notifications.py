@@ -6,10 +6,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from chat_notifications.models import Notification
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from chat import create_app
-from chat.plugins.notifications.models import Notification
 from chat.services import subscriptions
 from devtools.servers import free_port
 from tests.conftest import assert_error, callers, eventually
@@ -211,10 +211,10 @@ def test_mail_is_configured_once():
     """The plugin mails through the server's SMTP settings; its old ones are refused
     when it starts (its startup hook, on an app of its own: a create_app that fails
     halfway would leave the process's OpenAPI document half built)."""
+    import chat_notifications as notifications
     from flask import Flask
 
-    from chat.config import ConfigError
-    from chat.plugins import notifications
+    from chat.settings import ConfigError
 
     bare = Flask(__name__)
     bare.config["CHAT_PLUGIN_CONFIG"] = {"notifications": {"smtp_host": "127.0.0.1"}}

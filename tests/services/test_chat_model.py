@@ -15,7 +15,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precon
 
 from chat.actor import Actor
 from chat.models import Message, Room, User
-from chat.services import changes, messages
+from chat.services import messages
+from chat.store import changelog
 from tests.conftest import AuthActions, Caller, clear_database
 
 NAMES = ("ann", "ben", "cid")
@@ -269,7 +270,7 @@ class Client:
             raw = Room._get_collection().find_one({"_id": ObjectId(room)})
             created = {
                 e["ref"]
-                for e in changes._entries(raw, since, 10_000)
+                for e in changelog.entries(raw, since, 10_000)
                 if e["type"] == "message_created"
             }
             stored = {str(m.id) for m in Message.objects(id__in=[ObjectId(i) for i in created])}

@@ -10,8 +10,9 @@ from bson import ObjectId
 from flask_jwt_extended import decode_token
 
 from chat.errors import ValidationError
-from chat.services import auth, commit, presence, rooms
-from chat.services.common import Combiner
+from chat.services import auth, presence, rooms
+from chat.store import commit
+from chat.store.combine import Combiner
 from tests.conftest import Caller
 
 

@@ -81,12 +81,12 @@ def test_deactivation_closes_every_socket_and_tells_the_rooms(pair, people):
 
 
 def test_a_site_admin_deactivates_a_user_everywhere(pair, people, live_settings):
-    """The role from the shipped command line (`flask --app chat.wsgi users set-admin`,
+    """The role from the shipped command line (`flask --app wsgi users set-admin`,
     production settings); the deactivation closes the user's sockets on both servers."""
     a, b = pair
     admin, mallory = people("admin", "mallory", base=a)
     env = env_with(CHAT_ENV="production", **RUN_SECRETS, **live_settings)
-    flask = [str(Path(sys.executable).parent / "flask"), "--app", "chat.wsgi"]
+    flask = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi"]
     made = subprocess.run(
         [*flask, "users", "set-admin", "admin"], env=env, capture_output=True, text=True, timeout=60
     )

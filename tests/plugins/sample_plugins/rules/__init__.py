@@ -62,8 +62,8 @@ def startup(app):
 
 @hookimpl
 def register_socket_events(socketio, namespace):
-    from chat.schemas.common import EventSchema
-    from chat.sockets.common import event
+    from chat.schemas.base import EventSchema
+    from chat.sockets.handler import event
 
     @event("rules_ping", EventSchema, action="rules_ping")
     def rules_ping(state, data):

@@ -3,7 +3,7 @@ under a multikey index, newest first; messages from before get theirs here."""
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
-from chat.services.search import terms
+from chat.store.terms import terms
 
 BATCH = 500
 

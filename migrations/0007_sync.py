@@ -1,4 +1,4 @@
-"""Complete sync (chat/services/changes.py): the archived changes, unique per room and
+"""Complete sync (chat/store/changelog.py): the archived changes, unique per room and
 rev and read in rev order; rooms with log entries waiting to be archived; cursors by
 age."""
 

@@ -12,7 +12,7 @@ from webargs.flaskparser import FlaskParser
 
 from chat.actor import Actor
 from chat.api.errorhandlers import http_error_response
-from chat.schemas.common import ErrorEnvelopeSchema
+from chat.schemas.base import ErrorEnvelopeSchema
 from chat.security import verify_access_token
 from chat.services import policy, tokens
 

@@ -1,9 +1,12 @@
-"""Settings: one typed declaration each, read from Heroku-style environment variables
-here and nowhere else (parsed with environs: a bad value names its variable).
+"""Settings: one typed declaration each, read here and nowhere else.
 
 `load_config(name)` layers the declared defaults, the environment's own defaults
-(development, testing) and then the process environment. The README's configuration
-table is generated from `SETTINGS` (`make docs`); a test fails when they differ.
+(development, testing), the site configuration file and then the process environment
+(Heroku-style variables, parsed with environs: a bad value names its variable). The
+site file is Flask's convention, a Python file whose upper-case names are settings
+(`Config.from_pyfile`): `CHAT_CONFIG_FILE`, else `config.py` in the working
+directory when there is one. The README's configuration table and the checkout's
+`config.py` are generated from `SETTINGS` (`make docs`); a test fails when they differ.
 
 This module imports nothing of the app, so gunicorn's configuration reads it before
 the async mode is chosen.
@@ -13,8 +16,11 @@ import copy
 import ipaddress
 import logging
 import os
+import runpy
 import secrets
+import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +55,9 @@ class Setting:
 
 S = Setting
 SETTINGS: tuple[Setting, ...] = (
+    S("CHAT_CONFIG_FILE", "str", "", "the site configuration file (Python, upper-case "
+      "names as here; the environment overrides it); a file named here must exist",
+      shown="`config.py` when present"),
     S("CHAT_ENV", "str", "production", "`development` (what `make run` sets), `testing` or "
       "`production`", alias="NODE_ENV", choices=(*ENVIRONMENTS, "test")),
     S("HOST", "str", "0.0.0.0", "where gunicorn listens (`chat/gunicorn_conf.py`)"),
@@ -218,11 +227,59 @@ def _given(name: str) -> bool:
     return os.environ.get(name, "") != ""
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
+    "list": (list, tuple), "json": (dict,),
+}  # fmt: skip
+
+
+def _site_value(setting: Setting, value: Any, path: Path) -> Any:
+    """A site file's value, checked against the declaration as the environment's is."""
+    numeric = setting.type in ("int", "float")
+    typed = isinstance(value, _TYPES[setting.type])  # (not narrowing `value` for mypy)
+    if (
+        not typed
+        or (numeric and (isinstance(value, bool) or value < 0))
+        or (setting.type == "list" and not all(isinstance(v, str) for v in value))
+        or (setting.choices and value.lower() not in {c.lower() for c in setting.choices})
+    ):
+        raise ConfigError(f"{path}: {setting.name} is not a valid {setting.type}: {value!r}")
+    return list(value) if setting.type == "list" else value
+
+
+_SITE_CACHE: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def site_settings() -> dict[str, Any]:
+    """The settings of the site configuration file (none without one). Names that are
+    not declared settings, and values of the wrong type, are refused (fail closed)."""
+    named = os.environ.get("CHAT_CONFIG_FILE", "")
+    path = Path(named or "config.py")
+    if not path.is_file():
+        if named:
+            raise ConfigError(f"CHAT_CONFIG_FILE: no file at {named}")
+        return {}
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _SITE_CACHE:
+        names = {k: v for k, v in runpy.run_path(str(path)).items() if k.isupper()}
+        unknown = sorted(set(names) - set(BY_NAME) - {"CHAT_CONFIG_FILE"})
+        if unknown:
+            raise ConfigError(f"{path}: not a setting: {', '.join(unknown)}")
+        _SITE_CACHE[key] = {
+            k: _site_value(BY_NAME[k], v, path) for k, v in names.items() if v is not None
+        }
+    return _SITE_CACHE[key]
+
+
 def read(name: str, development: bool = False) -> Any:
-    """One setting from the environment (an empty variable counts as unset), else its
-    default; ConfigError names the variable when the value does not parse."""
+    """One setting from the environment (an empty variable counts as unset), else the
+    site file, else its default; ConfigError names the variable or file when the value
+    does not parse."""
     setting = BY_NAME[name]
     source = next((n for n in (name, setting.alias) if n and _given(n)), None)
+    site = site_settings() if name != "CHAT_CONFIG_FILE" else {}
+    if source is None and name in site:
+        return copy.deepcopy(site[name])
     if source is None:
         keep = setting.development is SAME or not development
         value = setting.default if keep else setting.development
@@ -290,6 +347,25 @@ def settings_table() -> str:
         default = s.shown or ("unset" if s.default is None else _shown(s.default))
         rows.append(f"| {name} | {default} | {s.meaning} |")
     return "\n".join(rows) + "\n"
+
+
+def site_file_template() -> str:
+    """The checkout's `config.py`: every setting, commented out at its default."""
+    lines = [
+        '"""Site configuration: Flask\'s convention of a configuration file, a Python file',
+        "whose upper-case names are settings. The server reads it from the working directory",
+        "(or from CHAT_CONFIG_FILE); environment variables override it. Every setting is here",
+        "at its default, commented out; the README's configuration section explains them.",
+        "Generated from chat/settings.py by `make docs`.",
+        '"""',
+    ]
+    for s in SETTINGS:
+        if s.name == "CHAT_CONFIG_FILE":
+            continue
+        meaning = s.meaning.replace("`", "") + (f" (or {s.alias})" if s.alias else "")
+        lines += ["", *textwrap.wrap(meaning, 86, initial_indent="# ", subsequent_indent="# ")]
+        lines.append(f"# {s.name} = {s.default!r}")
+    return "\n".join(lines) + "\n"
 
 
 def _shown(value: Any) -> str:

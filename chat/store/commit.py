@@ -1,6 +1,6 @@
 """Group commit: the sends waiting in this process share one insert and one room update.
 
-Concurrent sends are combined (services.common.Combiner): one batch numbers each
+Concurrent sends are combined (store.combine.Combiner): one batch numbers each
 room's messages after the newest seq known to be stored, inserts them in order, and
 moves the rooms with one `$max` update each; on MongoDB 8.0+ (and SecantusDB) both go
 in one client-level `bulkWrite`, the updates after the inserts. A sender returns only
@@ -30,8 +30,8 @@ from chat.errors import Conflict, ValidationError
 from chat.extensions import WRITER
 from chat.metrics import count
 from chat.models import Message, Room
-from chat.services import changes
-from chat.services.common import Combiner, Pending
+from chat.store import changelog
+from chat.store.combine import Combiner, Pending
 
 SEQ_ATTEMPTS = 50
 UNENCODABLE = (bson.errors.BSONError, UnicodeEncodeError, OverflowError)
@@ -94,7 +94,7 @@ def _commit(batch: list[Pending]) -> None:
         stored += todo[:at]
         for p in todo[:at]:
             newest[p.item[0]["room"]] = p.item[0]["seq"]
-        changes.cancel_created([p.item[0] for p in todo[at:]])  # none of them was stored
+        changelog.cancel_created([p.item[0] for p in todo[at:]])  # none of them was stored
         failed, todo = todo[at], todo[at + 1 :]
         if error.get("code") != 11000:
             failed.finish(error=OperationFailure(error["errmsg"], error.get("code"), error))
@@ -130,13 +130,15 @@ _one_round_trip = [True]
 
 
 def _log_entries(docs: list[dict]) -> list[tuple[dict, dict]]:
-    """Each room's `message_created` entries (services/changes), appended before the
+    """Each room's `message_created` entries (store/changelog), appended before the
     inserts: a stored message always has its rev (an entry whose insert then failed
     names no message, and readers pass it over)."""
     entries: dict = {}
     for doc in docs:
-        entries.setdefault(doc["room"], []).append(changes.new_entry("message_created", doc["_id"]))
-    return [({"_id": room}, changes.append_update(e)) for room, e in entries.items()]
+        entries.setdefault(doc["room"], []).append(
+            changelog.new_entry("message_created", doc["_id"])
+        )
+    return [({"_id": room}, changelog.append_update(e)) for room, e in entries.items()]
 
 
 def _insert(todo: list[Pending], stored: list[Pending]) -> bool:
