@@ -476,7 +476,7 @@ def search_latency(uri: str, user_ids: list[str], toks: list[str], room_ids: lis
 def _search_history(uri: str, rooms: list[ObjectId], sender: ObjectId, days: int) -> None:
     """The rooms' messages, replaced: written at times spread over `days` (their `_id`s
     and timestamps from those times, as if sent then), or now when `days` is 0."""
-    from chat.services.search import terms
+    from chat.store.terms import terms
 
     rnd = random.Random(7)
     vocabulary = [f"w{i}" for i in range(5000)]

@@ -11,6 +11,7 @@ from chat.api.tokens import init_jwt_callbacks
 from chat.extensions import init_mongo, init_redis, jwt, socketio
 from chat.live import limits, registry, roomcache
 from chat.live.publish import NAMESPACE
+from chat.models.message import MESSAGE_TYPES
 from chat.services import policy
 from chat.settings import check_development, check_production, load_config
 
@@ -79,6 +80,8 @@ def _load_plugins(app: Flask) -> None:
         policy.register(app, actions)
     kinds = pm.hook.message_changes(app=app)
     app.extensions["message_changes"] = frozenset(k for named in kinds for k in named or ())
+    types = [t for named in pm.hook.message_types(app=app) for t in named or ()]
+    app.extensions["message_types"] = frozenset((*MESSAGE_TYPES, *types))
     for blueprints in pm.hook.register_blueprints(app=app):
         for bp in blueprints:
             if isinstance(bp, SmorestBlueprint):

@@ -88,6 +88,21 @@ def message_changes(app: "Flask") -> list | None:
 
 
 @hookspec
+def message_types(app: "Flask") -> list | None:
+    """Name the types of message a plugin posts with `chat.plugin_api.post_message(...,
+    message_type=...)` (a poll), beside the core's `text`, `image` and `file`. Clients
+    cannot send them as a plain message (a send's `messageType` is one of the core's);
+    the plugin keeps their data in the message's `data` and shows it with
+    `extend_message`. Called once, when the app is built.
+
+    Args:
+        app: the application (every hook gets it; no `current_app` needed).
+    Returns:
+        A list of type names (`"poll"`), or None.
+    """
+
+
+@hookspec
 def register_actions(app: "Flask") -> list | None:
     """Name the operations a plugin's routes, socket events and commands perform, for
     the one policy (`chat.services.policy`) to decide. Called once, when the app is

@@ -45,7 +45,7 @@ from chat.plugin_manager import plugin_config
 from chat.schemas.auth import UserOut
 from chat.schemas.base import EventSchema, ObjectIdField, OutSchema, Schema, StrictBoolean, Text
 from chat.schemas.events import MessageAck
-from chat.schemas.messages import MessageOut, ReactionOut
+from chat.schemas.messages import MessageOut
 from chat.services.messages import Posted, get_message, post_message
 from chat.services.policy import Action, authorize, reaches, sees
 from chat.services.presence import online_ids
@@ -59,7 +59,6 @@ from chat.settings import ConfigError
 from chat.sockets.handler import event as socket_event
 from chat.store.changelog import change_message
 from chat.wire import message as serialize_message
-from chat.wire import reactions as serialize_reactions
 from chat.wire import user as serialize_user
 
 
@@ -96,7 +95,6 @@ __all__ = [
     "Posted",
     "PresenceChanged",
     "RateLimited",
-    "ReactionOut",
     "ReadMarked",
     "Reply",
     "RoleChanged",
@@ -134,7 +132,6 @@ __all__ = [
     "send_email",
     "send_mail",
     "serialize_message",
-    "serialize_reactions",
     "serialize_user",
     "set_avatar",
     "socket_event",

@@ -81,7 +81,6 @@ def message(stored: Message, quoted: Message | None = None) -> dict:
         "timestamp": isoformat(stored.timestamp),
         "edited": stored.edited,
         "mentions": [str(m) for m in stored.mentions],
-        "reactions": reactions(stored),
     }
     if stored.edited_at:
         data["editedAt"] = isoformat(stored.edited_at)
@@ -129,14 +128,6 @@ def quote(message_id, quoted: Message | None = None) -> dict:
     sender = {"id": str(quoted.sender), "username": quoted.sender_name}
     content = quoted.content[:QUOTE_LENGTH]
     return {"id": str(message_id), "sender": sender, "content": content, "deleted": False}
-
-
-def reactions(stored: Message) -> list[dict]:
-    """A message's reactions, oldest first."""
-    return [
-        {"user": str(r.user), "emoji": r.emoji, "timestamp": isoformat(r.timestamp)}
-        for r in stored.reactions
-    ]
 
 
 def message_page(page: list[Message], more: bool) -> dict:

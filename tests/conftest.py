@@ -75,9 +75,13 @@ def plugin_settings(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_settings(mongo_uri, redis_url, plugin_settings):
+    """The in-process app's settings. Each test process (`make test` runs several, with
+    pytest-xdist) has a database of its own (mongo_server) and keys of its own in Redis
+    (REDIS_PREFIX), so their limits, presence and caches never meet."""
     return {
         "MONGODB_URI": mongo_uri,
         "REDIS_URL": redis_url,
+        "REDIS_PREFIX": f"chat-test-{uuid.uuid4().hex[:8]}",
         "LOGIN_LOCK_SECONDS": 1,
         "CHAT_PLUGIN_CONFIG": plugin_settings,
         "SECRET_KEY": RUN_SECRETS["SECRET_KEY"],  # tokens of this app work on live servers

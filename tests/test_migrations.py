@@ -1,8 +1,11 @@
 """Migrations run once each, are recorded, and create the indexes the code relies on."""
 
+from datetime import UTC, datetime
+
 from bson import ObjectId
 
 from chat.migrate import _load, apply_migrations, discover
+from tests.conftest import plugin_enabled
 
 
 def test_migrations_are_recorded_and_idempotent(db):
@@ -63,3 +66,28 @@ def test_messages_learn_their_word_pairs_and_beginnings(db):
     assert stored == ["again", "deploy", "failed", *pairs, *starts]
     assert db.messages.find_one({"room": room, "seq": 2})["terms"] == []
     db.messages.delete_many({"room": room})
+
+
+def test_reactions_move_into_the_plugins_data(app, db, alice):
+    """Reactions stored before 0018 (the message's own field) are the reactions plugin's
+    afterwards (`data.reactions`), and a client sees them as before."""
+    room = alice.create_room()["id"]
+    sent = alice.send(room, "old")
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    reaction = {"user": ObjectId(alice.id), "emoji": "👍", "timestamp": when}
+    moved = {"reactions": [reaction], "data": {"command": "me"}}
+    db.messages.update_one({"_id": ObjectId(sent["id"])}, {"$set": moved})
+    bare = alice.send(room, "none")
+    db.messages.update_one({"_id": ObjectId(bare["id"])}, {"$set": {"reactions": []}})
+    migration = next(p for p in discover() if p.stem.startswith("0018"))
+    for _ in range(2):  # idempotent
+        _load(migration).upgrade(db)
+    stored = db.messages.find_one({"_id": ObjectId(sent["id"])})
+    assert "reactions" not in stored
+    assert stored["data"] == {"command": "me", "reactions": [reaction]}
+    assert db.messages.find_one({"_id": ObjectId(bare["id"])})["data"] == {}
+    if plugin_enabled("reactions"):
+        (shown,) = alice.history(room)["messages"][:1]
+        assert shown["reactions"] == [{"user": alice.id, "emoji": "👍",
+                                       "timestamp": "2026-01-02T03:04:05.000Z"}]  # fmt: skip
+        assert shown["reactionCounts"] == {"👍": 1}

@@ -111,7 +111,7 @@ def sample_app(app, base_settings):
 
 
 def test_local_folder_plugins_load_modules_and_packages(sample_app):
-    assert _names(sample_app) == {"chat.default_plugins", "broken", "slow", "rules"}
+    assert _names(sample_app) == {"chat.default_plugins", "broken", "slow", "rules", "polls"}
 
 
 def test_register_blueprints_register_commands_and_startup(sample_app):
@@ -219,6 +219,35 @@ def test_message_changes_are_synced_like_the_cores(sample_app):
         ("rules_flagged", flagged["id"]),
         ("message_created", after["id"]),
     ]
+
+
+def test_a_poll_plugin_needs_nothing_of_the_core_but_its_hooks(sample_app):
+    """The polls sample (chat.plugin_api only): its message type is posted through the
+    plugin, never as a plain message; its votes are a change kind synced once with the
+    poll's state; its actions are the policy's (a non-member is refused)."""
+    alice, bob, eve = _people(sample_app, "alice", "bob", "eve")
+    room = alice.create_room()["id"]
+    bob.ok("post", f"/api/rooms/{room}/join")
+    cursor = bob.ok("get", "/api/sync")["cursor"]
+    body = {"roomId": room, "question": "Lunch?", "options": ["pizza", "soup"]}
+    poll = alice.ok("post", "/api/polls", 201, json=body)
+    assert poll["messageType"] == "poll" and poll["poll"] == {
+        "options": ["pizza", "soup"], "tally": [0, 0]}  # fmt: skip
+    plain = {"roomId": room, "content": "fake poll", "messageType": "poll"}
+    assert_error(alice.call("post", "/api/messages", json=plain), 422, "validation_error")
+    voted = bob.ok("post", f"/api/polls/{poll['id']}/votes", json={"option": 1})
+    assert voted["poll"]["tally"] == [0, 1]
+    bob.ok("post", f"/api/polls/{poll['id']}/votes", json={"option": 0})  # changed
+    refused = eve.call("post", f"/api/polls/{poll['id']}/votes", json={"option": 0})
+    assert_error(refused, 403, "forbidden")  # not a member of the (public) room
+    bad = bob.call("post", f"/api/polls/{poll['id']}/votes", json={"option": 7})
+    assert_error(bad, 422, "validation_error")
+    changes = bob.ok("get", "/api/sync", query_string={"since": cursor})["changes"]
+    seen = [(c["type"], c["data"]["message"]["poll"]["tally"]) for c in changes]
+    # each vote once; the data is the poll as it is now
+    assert seen == [("message_created", [1, 0]), ("poll_voted", [1, 0]), ("poll_voted", [1, 0])]
+    history = bob.history(room)["messages"]
+    assert [(m["messageType"], m["poll"]["tally"]) for m in history] == [("poll", [1, 0])]
 
 
 def test_register_socket_events_and_isolation_over_a_socket(app, live_settings, people):

@@ -5,8 +5,6 @@ from mongoengine import (
     DateTimeField,
     DictField,
     Document,
-    EmbeddedDocument,
-    EmbeddedDocumentListField,
     IntField,
     ListField,
     ObjectIdField,
@@ -15,13 +13,7 @@ from mongoengine import (
 
 from chat.models.base import NO_AUTO_INDEX, utcnow
 
-MESSAGE_TYPES = ("text", "image", "file")
-
-
-class Reaction(EmbeddedDocument):
-    user = ObjectIdField(required=True)
-    emoji = StringField(required=True)
-    timestamp = DateTimeField(default=utcnow)
+MESSAGE_TYPES = ("text", "image", "file")  # the core's; plugins add theirs (message_types)
 
 
 class Message(Document):
@@ -31,17 +23,16 @@ class Message(Document):
     sender_name = StringField(required=True)
     sender_bot = BooleanField()  # True for a bot's messages (absent otherwise)
     content = StringField(default="")
-    message_type = StringField(choices=MESSAGE_TYPES, default="text")
+    message_type = StringField(default="text")  # MESSAGE_TYPES or a plugin's
     timestamp = DateTimeField(default=utcnow)
     client_id = StringField()  # unique per (room, sender) when present
     mentions = ListField(ObjectIdField())
     terms = ListField(StringField())  # what search finds it by (services/search)
-    reactions = EmbeddedDocumentListField(Reaction)
     edited = BooleanField(default=False)
     edited_at = DateTimeField()
     deleted = BooleanField(default=False)
     deleted_at = DateTimeField()
-    data = DictField()  # plugin-owned fields (attachments, ...)
+    data = DictField()  # plugin-owned fields (attachments, reactions, ...), by plugin
     quoted_id = ObjectIdField()  # a message of the same room this one quotes
     pinned_by = ObjectIdField()
     pinned_at = DateTimeField()

@@ -60,12 +60,6 @@ class SenderOut(Schema):
     )
 
 
-class ReactionOut(Schema):
-    user = fields.String(required=True)
-    emoji = fields.String(required=True)
-    timestamp = fields.String(required=True)
-
-
 class QuoteOut(Schema):
     id = fields.String(required=True)
     sender = fields.Nested(SenderOut, allow_none=True, required=True)
@@ -110,13 +104,16 @@ class MessageOut(OutSchema):
     seq = fields.Integer(required=True, metadata={"description": "Per-room, strictly increasing."})
     sender = fields.Nested(SenderOut, required=True)
     content = fields.String(required=True)
-    messageType = fields.String(required=True, metadata={"enum": list(MESSAGE_TYPES)})
+    messageType = fields.String(
+        required=True,
+        metadata={"description": "`text`, `image`, `file`, or a type a plugin declares "
+                  "(its `message_types` hook: a poll)"},
+    )  # fmt: skip
     timestamp = fields.String(required=True)
     edited = fields.Boolean(required=True)
     editedAt = fields.String()
     clientId = fields.String()
     mentions = fields.List(fields.String(), required=True)
-    reactions = fields.List(fields.Nested(ReactionOut), required=True)
     deleted = fields.Boolean()
     deletedAt = fields.String()
     pinned = fields.Nested(PinOut, metadata={"description": "Set while the message is pinned."})

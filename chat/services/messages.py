@@ -31,6 +31,8 @@ MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{3,32})")
 
 
 def _check_content(content: str, message_type: str) -> None:
+    if message_type not in current_app.extensions["message_types"]:
+        raise ValidationError(fields={"messageType": [f"No message type {message_type!r}."]})
     limit = current_app.config["MESSAGE_MAX_LENGTH"]
     if len(content) > limit:
         raise ValidationError(fields={"content": [f"Longer than {limit} characters."]})
@@ -113,7 +115,6 @@ def post_message(
         "timestamp": now,
         "mentions": parse_mentions(draft["content"], room, actor.id),
         "terms": terms.terms(draft["content"]),
-        "reactions": [],
         "edited": False,
         "deleted": False,
         "data": draft["data"],
@@ -350,7 +351,7 @@ def delete_message(actor: Actor, message_id: str) -> Message:
 
 def erase(message: Message) -> None:
     """Make a message a tombstone (it keeps its seq, not its content) and tell its room."""
-    tombstone = {"content": "", "mentions": [], "reactions": [], "data": {}, "deleted": True}
+    tombstone = {"content": "", "mentions": [], "data": {}, "deleted": True}
     tombstone["terms"] = []
     tombstone |= {"deleted_at": utcnow(), "history": []}  # no earlier version survives
     unpin = {"pinned_by": "", "pinned_at": ""}

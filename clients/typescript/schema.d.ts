@@ -3837,8 +3837,8 @@ export interface components {
             editedAt?: string;
             id: string;
             mentions: string[];
-            /** @enum {string} */
-            messageType: "text" | "image" | "file";
+            /** @description `text`, `image`, `file`, or a type a plugin declares (its `message_types` hook: a poll) */
+            messageType: string;
             /** @description A reply: its thread's message. */
             parentId?: string;
             /** @description Set while the message is pinned. */
@@ -3849,7 +3849,8 @@ export interface components {
             reactionCounts?: {
                 [key: string]: number;
             };
-            reactions: components["schemas"]["ReactionOut"][];
+            /** @description who reacted with which emoji, oldest first */
+            reactions?: components["schemas"]["ReactionOut"][];
             roomId: string;
             sender: components["schemas"]["SenderOut"];
             /** @description Per-room, strictly increasing. */
@@ -4140,15 +4141,14 @@ export interface components {
             editedAt?: string;
             id: string;
             mentions: string[];
-            /** @enum {string} */
-            messageType: "text" | "image" | "file";
+            /** @description `text`, `image`, `file`, or a type a plugin declares (its `message_types` hook: a poll) */
+            messageType: string;
             /** @description A reply: its thread's message. */
             parentId?: string;
             /** @description Set while the message is pinned. */
             pinned?: components["schemas"]["PinOut"];
             /** @description The message it quotes, now. */
             quoted?: components["schemas"]["QuoteOut"];
-            reactions: components["schemas"]["ReactionOut"][];
             room: components["schemas"]["RoomRefOut"];
             roomId: string;
             sender: components["schemas"]["SenderOut"];

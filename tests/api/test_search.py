@@ -259,7 +259,7 @@ def test_months_of_history_in_windows(alice, bob, db):
         doc = {
             "_id": ObjectId(stamp), "room": ObjectId(room), "seq": seq, "content": content,
             "sender": ObjectId(alice.id), "sender_name": "alice", "message_type": "text",
-            "timestamp": now - age, "mentions": [], "reactions": [], "edited": False,
+            "timestamp": now - age, "mentions": [], "edited": False,
             "deleted": False, "data": {}, "terms": terms(content),
         }  # fmt: skip
         db.messages.insert_one(doc)
@@ -331,7 +331,7 @@ def test_words_few_in_the_newest_time_are_counted_again_further_back(
         doc = {
             "_id": ObjectId.from_datetime(at), "room": ObjectId(room), "seq": 400 - age,
             "content": content, "sender": ObjectId(alice.id), "sender_name": "alice",
-            "message_type": "text", "timestamp": at, "mentions": [], "reactions": [],
+            "message_type": "text", "timestamp": at, "mentions": [],
             "edited": False, "deleted": False, "data": {}, "terms": terms(content),
         }  # fmt: skip
         db.messages.insert_one(doc)

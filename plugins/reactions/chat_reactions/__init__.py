@@ -33,11 +33,13 @@ def register_socket_events(socketio, namespace):
 
 @hookimpl
 def extend_message(message):
-    return {"reactionCounts": service.counts(message)}
+    return {"reactions": service.reactions(message), "reactionCounts": service.counts(message)}
 
 
 @hookimpl
 def message_fields():
+    listed = fields.List(fields.Nested(service.ReactionOut), required=True)
+    listed.metadata["description"] = "who reacted with which emoji, oldest first"
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
     counts.metadata["description"] = "emoji -> how many reacted with it"
-    return {"reactionCounts": counts}
+    return {"reactions": listed, "reactionCounts": counts}

@@ -1,4 +1,10 @@
-"""Reactions: one per (user, emoji, message), updated atomically in MongoDB."""
+"""Reactions: one per (user, emoji, message), updated atomically in MongoDB.
+
+They are the plugin's data, kept in the message's plugin slot `data.reactions`
+({user, emoji, timestamp}, oldest first): one write changes them and records the
+change (`reaction_updated`, synced with the message's state), and a deleted message's
+tombstone drops them with the rest of its plugin data.
+"""
 
 import re
 from dataclasses import dataclass, field
@@ -14,13 +20,12 @@ from chat.plugin_api import (
     Conflict,
     Event,
     Message,
-    ReactionOut,
     Schema,
     ValidationError,
     change_message,
     get_message,
+    isoformat,
     publish,
-    serialize_reactions,
     utcnow,
 )
 
@@ -32,6 +37,13 @@ ACTIONS = [
 ]
 MAX_PER_USER = 20  # distinct emoji one user may put on one message
 SHORTCODE = re.compile(r"^:[a-z0-9_+-]{1,32}:$")
+FIELD = "data.reactions"  # where a message keeps its reactions
+
+
+class ReactionOut(Schema):
+    user = fields.String(required=True)
+    emoji = fields.String(required=True)
+    timestamp = fields.String(required=True)
 
 
 class ReactionUpdatedOut(Schema):
@@ -76,12 +88,25 @@ EMOJI_FIELD = [
 ]
 
 
+def stored(message: Message) -> list[dict]:
+    """The message's reactions as kept: [{user, emoji, timestamp}], oldest first."""
+    return list(message.data.get("reactions") or [])
+
+
+def reactions(message: Message) -> list[dict]:
+    """The message's reactions on the wire, oldest first."""
+    return [
+        {"user": str(r["user"]), "emoji": r["emoji"], "timestamp": isoformat(r["timestamp"])}
+        for r in stored(message)
+    ]
+
+
 def _changed(message: Message) -> Message:
     message.reload()
     event = ReactionUpdated(
         room_id=str(message.room),
         message_id=str(message.id),
-        reactions=serialize_reactions(message),
+        reactions=reactions(message),
     )
     publish(event)
     return message
@@ -98,8 +123,8 @@ def add_reaction(actor: Actor, message_id: str, emoji: str) -> Message:
     emoji = validate_emoji(emoji)
     if message.deleted:
         raise Conflict("The message was deleted.")
-    mine = [r for r in message.reactions if r.user == actor.id]
-    if any(r.emoji == emoji for r in mine):
+    mine = [r for r in stored(message) if r["user"] == actor.id]
+    if any(r["emoji"] == emoji for r in mine):
         return _changed(message)
     if len(mine) >= MAX_PER_USER:
         raise Conflict(f"At most {MAX_PER_USER} different reactions per message.")
@@ -108,8 +133,8 @@ def add_reaction(actor: Actor, message_id: str, emoji: str) -> Message:
     change_message(
         message,
         "reaction_updated",
-        {"$push": {"reactions": {**reaction, "timestamp": utcnow()}}},
-        where={"reactions": {"$not": {"$elemMatch": reaction}}},
+        {"$push": {FIELD: {**reaction, "timestamp": utcnow()}}},
+        where={FIELD: {"$not": {"$elemMatch": reaction}}},
     )
     return _changed(message)
 
@@ -117,7 +142,7 @@ def add_reaction(actor: Actor, message_id: str, emoji: str) -> Message:
 def remove_reaction(actor: Actor, message_id: str, emoji: str) -> Message:
     """Take your reaction back (idempotent)."""
     message, _room = get_message(actor, message_id, "unreact")
-    pull = {"$pull": {"reactions": {"user": actor.id, "emoji": emoji}}}
+    pull = {"$pull": {FIELD: {"user": actor.id, "emoji": emoji}}}
     change_message(message, "reaction_updated", pull, live_only=False)
     return _changed(message)
 
@@ -125,6 +150,6 @@ def remove_reaction(actor: Actor, message_id: str, emoji: str) -> Message:
 def counts(message: Message) -> dict[str, int]:
     """Reactions per emoji, in order of first use."""
     tally: dict[str, int] = {}
-    for reaction in message.reactions:
-        tally[reaction.emoji] = tally.get(reaction.emoji, 0) + 1
+    for reaction in stored(message):
+        tally[reaction["emoji"]] = tally.get(reaction["emoji"], 0) + 1
     return tally
