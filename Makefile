@@ -7,7 +7,8 @@ LOCKED := pyproject.toml requirements.txt requirements-dev.txt requirements.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKED) | md5sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell md5sum < package-lock.json | cut -c1-12)
 EVENTLET_VENV := .venv-eventlet
-EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell cat requirements-eventlet.txt requirements-eventlet.lock | md5sum | cut -c1-12)
+EVENTLET_STAMP := $(EVENTLET_VENV)/.installed-$(shell cat requirements-eventlet.txt requirements-eventlet.lock pyproject.toml | md5sum | cut -c1-12)
+BUILT_IN_PLUGINS := reactions file_sharing notifications
 
 ALL_PLUGINS := reactions,file_sharing,notifications,wordcount
 # The core again with every plugin off: the paths plugins hook into (messages and their
@@ -55,11 +56,15 @@ $(STAMP): $(LOCKED)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-$(EVENTLET_STAMP): requirements-eventlet.txt requirements-eventlet.lock
+# The checkout and the built-in plugins go in editable and without their dependencies
+# (requirements-eventlet.txt holds those, capped for eventlet).
+$(EVENTLET_STAMP): requirements-eventlet.txt requirements-eventlet.lock pyproject.toml
 	test -x $(EVENTLET_VENV)/bin/python || $(PYTHON) -m venv $(EVENTLET_VENV)
 	$(EVENTLET_VENV)/bin/python -m pip install -q --upgrade pip
 	$(EVENTLET_VENV)/bin/python -m pip install -q -r requirements-eventlet.txt \
 	  -c requirements-eventlet.lock
+	$(EVENTLET_VENV)/bin/python -m pip install -q --no-deps -e . \
+	  $(foreach p,$(BUILT_IN_PLUGINS),-e ./plugins/$(p))
 	rm -f $(EVENTLET_VENV)/.installed-*
 	touch $@
 
