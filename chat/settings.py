@@ -40,8 +40,9 @@ class ConfigError(RuntimeError):
 
 @dataclass(frozen=True)
 class Setting:
-    """One environment variable: its type (`str`, `int`, `float`, `bool`, `list` of
-    comma-separated names, `json`), default, meaning, and a development default."""
+    """One setting (an environment variable, or a name in the site file): its type
+    (`str`, `int`, `float`, `bool`, `list` of comma-separated names, `json`), default,
+    meaning, and a development default."""
 
     name: str
     type: str

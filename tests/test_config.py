@@ -203,6 +203,7 @@ def test_a_site_file_configures_and_the_environment_overrides_it(tmp_path, monke
     assert settings["TYPING_TIMEOUT"] == 3  # the environment wins
     monkeypatch.chdir(tmp_path)  # config.py in the working directory, without naming it
     monkeypatch.delenv("CHAT_CONFIG_FILE")
+    assert load_config("development")["PORT"] == 5000  # none there: the defaults
     (tmp_path / "config.py").write_text("PORT = 6201\n")
     assert load_config("development")["PORT"] == 6201
 

@@ -52,6 +52,20 @@ def test_rooms_learn_their_newest_seq(db):
     assert "last_seq" not in db.rooms.find_one({"_id": quiet})
 
 
+def test_messages_from_before_search_learn_their_terms(db):
+    """Messages stored before 0011 are found by their words afterwards; a deleted one's
+    tombstone is found by nothing."""
+    room = ObjectId()
+    old = {"room": room, "seq": 1, "content": "Café au LAIT", "deleted": False}
+    gone = {"room": room, "seq": 2, "content": "secret words", "deleted": True}
+    db.messages.insert_many([old, gone])
+    _load(next(p for p in discover() if p.stem.startswith("0011"))).upgrade(db)
+    found = db.messages.find_one({"room": room, "seq": 1})["terms"]
+    assert {"cafe", "au", "lait", "cafe au", "au lait", "caf*", "lai*"} <= set(found)
+    assert db.messages.find_one({"room": room, "seq": 2})["terms"] == []
+    db.messages.delete_many({"room": room})
+
+
 def test_messages_learn_their_word_pairs_and_beginnings(db):
     """Messages stored before 0015 and 0016 are found by a phrase's pairs of words and by
     a prefix afterwards; deleted ones stay unfound."""

@@ -190,13 +190,25 @@ def test_register_actions_puts_a_plugins_actions_under_the_policy(app, sample_ap
 
     with sample_app.app_context():
         act = policy.action("rules_ping")  # registered by the rules sample's register_actions
+        kick = policy.action("kick_member")  # the sample names it too, loosely
         table = policy.table()
         with pytest.raises(LookupError):
             policy.action("never_declared")
     assert (act.scope, act.role, act.summary) == (None, "anyone", "ping the rules plugin")
+    assert kick == policy.CORE_ACTIONS["kick_member"] and kick.role == "admin"
     assert "| `rules_ping` | ping the rules plugin | session only | anyone signed in |" in table
     with app.app_context():  # another app's plugins are not its
         assert "rules_ping" not in policy.actions()
+
+
+def test_a_plugin_view_that_fails_answers_in_the_contracts_envelope(sample_app, caplog):
+    """A bug in a plugin's view is a 500 in the envelope, logged, and a database out of
+    reach a 503; the app goes on serving."""
+    client = sample_app.test_client()
+    assert_error(client.get("/rules/crash"), 500, "internal_error")
+    assert "unhandled error on GET /rules/crash" in caplog.text
+    assert_error(client.get("/rules/unreachable"), 503, "unavailable")
+    assert client.get("/rules/ping").get_json() == {"pong": True}
 
 
 def test_message_changes_are_synced_like_the_cores(sample_app):

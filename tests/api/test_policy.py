@@ -392,3 +392,18 @@ def test_a_sessions_device_is_a_bounded_printable_label(client, auth):
                headers=auth.headers(made)).get_json()["sessions"]]  # fmt: skip
     assert all(len(d) <= 200 and d.isprintable() for d in devices)
     assert any(d.startswith("Evil[31mBrowser") for d in devices)
+
+
+def test_the_policy_names_a_question_it_cannot_answer(app, alice, bob):
+    """A room's action asked without its room, or a kind of visibility no one defined,
+    is refused by name (a caller's mistake never becomes an allow)."""
+    from chat.actor import Actor
+    from chat.services import policy
+
+    with app.app_context():
+        actor = Actor.session(User.objects.get(id=alice.id), "test")
+        with pytest.raises(LookupError, match="kick_member is decided in a room"):
+            policy.authorize(actor, "kick_member")
+        with pytest.raises(LookupError, match="unknown visibility 'mood'"):
+            policy.sees(actor.id, User.objects.get(id=bob.id), "mood")
+        assert policy.sees(actor.id, actor.user, "mood")  # oneself: always

@@ -223,6 +223,14 @@ def test_mail_is_configured_once():
     bare.config["CHAT_PLUGIN_CONFIG"] = {"notifications": {"email": False}}
     notifications.startup(bare)
     assert bare.extensions["notifications"]["email"] is False
+    # a webhook that could not be signed, or is not http(s), is refused: fail closed
+    for hook, problem in [
+        ({"webhook_url": "ftp://hooks.example/x", "webhook_secret": "s"}, "http\\(s\\) URL"),
+        ({"webhook_url": "https://hooks.example/x"}, "needs a webhook_secret"),
+    ]:
+        bare.config["CHAT_PLUGIN_CONFIG"] = {"notifications": hook}
+        with pytest.raises(ConfigError, match=problem):
+            notifications.startup(bare)
 
 
 def test_nothing_leaves_the_process_by_default(room, alice, bob, app):

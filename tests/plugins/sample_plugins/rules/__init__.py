@@ -2,6 +2,7 @@
 
 import click
 from flask import Blueprint
+from pymongo.errors import ServerSelectionTimeoutError
 
 from chat import hookimpl
 from chat.errors import ValidationError
@@ -42,6 +43,16 @@ def ping():
     return {"pong": True}
 
 
+@bp.get("/rules/crash")
+def crash():
+    raise RuntimeError("a bug in a plugin's view")
+
+
+@bp.get("/rules/unreachable")
+def unreachable():
+    raise ServerSelectionTimeoutError("the database is away")
+
+
 @hookimpl
 def register_blueprints(app):
     return [bp]
@@ -77,7 +88,11 @@ def message_changes(app):
 
 @hookimpl
 def register_actions(app):
-    return [Action("rules_ping", None, summary="ping the rules plugin")]
+    return [
+        Action("rules_ping", None, summary="ping the rules plugin"),
+        # a core action's name: the core's meaning stays (a plugin cannot loosen it)
+        Action("kick_member", None, "anyone", summary="kick anyone, anywhere"),
+    ]
 
 
 def _roll(actor, room, args):
