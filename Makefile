@@ -26,6 +26,7 @@ run: $(STAMP)
 # The suite runs in TEST_WORKERS processes (pytest-xdist; each with a database, Redis
 # keys and servers of its own), a test file per process at a time, measuring line and
 # branch coverage in them and in every server they start; under 90% of either fails.
+# Tests marked `serial` (a tight time bound) run afterwards, alone.
 TEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --cov --cov-report=
 
@@ -34,7 +35,9 @@ test: $(STAMP) $(EVENTLET_STAMP) $(NODE_STAMP) redis-server rabbitmq-server chro
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	rm -f .coverage .coverage.*
-	$(PYTEST)
+	$(PYTEST) -m "not serial"
+	@echo "--- the tests that assert a tight time bound, alone ---"
+	$(BIN)/python -m pytest --cov --cov-report= --cov-append -q -m serial
 	@echo "--- the core again, with every plugin switched off ---"
 	CHAT_PLUGINS_BLOCKED=$(ALL_PLUGINS) $(PYTEST) --cov-append -q $(CORE_TESTS)
 	$(BIN)/python -m devtools.coverage_gate

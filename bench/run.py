@@ -224,15 +224,21 @@ def generate(plan: dict) -> dict:
     return json.loads(node.stdout.strip().splitlines()[-1])
 
 
+IDLE_WINDOW = 30  # seconds at the end of the hold over which idle CPU is measured
+
+
 def connections(peer: Peer, toks: list[str]) -> dict:
-    """Ramp to CONNECTIONS idle sockets and hold; the server's peak RSS is sampled."""
+    """Ramp to CONNECTIONS idle sockets and hold; the server's peak RSS is sampled, and
+    its CPU over the last IDLE_WINDOW seconds of the hold (the sockets only heartbeat)."""
     before = worker_rss_mb(peer.proc.pid)
     peak = [before]
+    cpu: list[tuple[float, float]] = []  # (monotonic time, the worker's CPU seconds)
     done = threading.Event()
 
     def sample():
         while not done.wait(1):
             peak.append(worker_rss_mb(peer.proc.pid))
+            cpu.append((time.monotonic(), cpu_seconds([peer])))
 
     sampler = threading.Thread(target=sample)
     sampler.start()
@@ -249,6 +255,12 @@ def connections(peer: Peer, toks: list[str]) -> dict:
         sampler.join()
     result["serverPeakRssMb"] = round(max(peak), 1)
     result["rssPer1000Mb"] = round((max(peak) - before) / CONNECTIONS * 1000, 1)
+    # the sockets held still: before the generator's last seconds (it closes them)
+    end = (cpu[-1][0] if cpu else 0) - 3
+    window = [c for c in cpu if end - IDLE_WINDOW <= c[0] <= end]
+    if HOLD > IDLE_WINDOW and len(window) > 1:
+        used = window[-1][1] - window[0][1]
+        result["idleCpuPercent"] = round(100 * used / (window[-1][0] - window[0][0]), 1)
     return result
 
 

@@ -4,11 +4,13 @@ import statistics
 import threading
 import time
 
+import pytest
 import requests
 
 from tests.conftest import PASSWORD
 
 
+@pytest.mark.serial  # a latency bound: measured without other tests sharing the cores
 def test_concurrent_logins_do_not_stall_sockets(people, live):
     alice = people("alice")
     room = alice.create_room()
