@@ -22,7 +22,6 @@ GC_FREEZE_EVERY = 10  # seconds between freezing what survived (see collect_garb
 GC_FREEZE_NEW_SOCKETS = 500  # ...or as soon as this many sockets connected since
 GC_FULL_EVERY = 600  # seconds between full collections of everything, frozen or not
 NO_AUTOMATIC_FULL = 1_000_000  # gen-2 threshold: full collections come from here only
-SCAN_CHUNK = 500  # sockets looked at between yields (cut_slow_consumers)
 _sockets_at_freeze = 0
 
 
@@ -126,18 +125,13 @@ def expire_sockets(now: float) -> None:
 
 def cut_slow_consumers(max_queue: int) -> None:
     """Disconnect clients whose outbound queue passed the cap: memory stays bounded,
-    and the client recovers what it missed with `sync` after reconnecting.
-
-    Every socket is looked at, SCAN_CHUNK at a time with a yield in between, so that
-    sends and deliveries go on during the walk.
-    """
-    sockets = list(socketio.server.eio.sockets.items())
-    for start in range(0, len(sockets), SCAN_CHUNK):
-        if start:
-            socketio.sleep(0)
-        for eio_sid, sock in sockets[start : start + SCAN_CHUNK]:
-            queue = getattr(sock, "queue", None)
-            if queue is not None and queue.qsize() > max_queue:
-                log.warning("slow consumer cut off", extra={"event": "slow_consumer"})
-                metrics().slow_consumer_cuts.inc()
-                socketio.server.close_now(eio_sid, abort=True)
+    and the client recovers what it missed with `sync` after reconnecting. The sockets
+    are those a send marked (sockets.guard.GuardedSocket.send) and still over the cap."""
+    engine = socketio.server.eio
+    marked, engine.overflowing = engine.overflowing, set()
+    for eio_sid in marked:
+        sock = engine.sockets.get(eio_sid)
+        if sock is not None and sock.queue.qsize() > max_queue:
+            log.warning("slow consumer cut off", extra={"event": "slow_consumer"})
+            metrics().slow_consumer_cuts.inc()
+            socketio.server.close_now(eio_sid, abort=True)

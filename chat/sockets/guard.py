@@ -10,8 +10,10 @@ kept alive by pings forever, counted by no cap.
 
 import contextlib
 import logging
+import math
 import socket
 import time
+from collections import defaultdict
 
 import engineio.packet
 import engineio.socket
@@ -35,10 +37,11 @@ class GuardedSocket(engineio.socket.Socket):
 
     Its heartbeat is the server's (HeartbeatEngine): upstream starts a green thread
     per socket for each ping, which sleeps pingInterval and sends it (10,000 idle
-    sockets: 400 threads started a second). Here the socket only notes when its next
-    ping is due."""
+    sockets: 400 threads started a second). Here the socket is put in the beat at which
+    its next ping is due. And a send that takes its queue past SOCKET_MAX_QUEUE marks
+    it for the upkeep loop to cut off (no walk over every socket to find it)."""
 
-    next_ping = 0.0  # time.time() at which the heartbeat pings it (0: not waiting)
+    server: "HeartbeatEngine"
 
     def _websocket_handler(self, ws):
         return super()._websocket_handler(_CheckedFrames(ws, self))
@@ -46,23 +49,46 @@ class GuardedSocket(engineio.socket.Socket):
     def schedule_ping(self):
         if self.last_ping:  # the previous ping was answered (or this is the first)
             self.last_ping = None
-            self.next_ping = time.time() + self.server.ping_interval
+            self.server.after(self.server.ping_interval, self.server.due_pings, self)
+
+    def send(self, pkt):
+        super().send(pkt)
+        if self.queue.qsize() > self.server.max_queue:
+            self.server.overflowing.add(self.sid)
 
 
 class HeartbeatEngine(engineio.Server):
-    """python-engineio's server with one task for every socket's heartbeat: each BEAT
-    seconds (a quarter of a shorter heartbeat) it sends the pings that are due and
-    closes the sockets whose answer is late. Upstream's service task visits one socket
-    every pingTimeout / sockets seconds to check it (10,000 sockets: 500 wake-ups a
-    second), beside the per-socket ping threads. The protocol is unchanged: each socket
-    is pinged pingInterval after its last answer (within a beat) and closed pingTimeout
-    after an unanswered ping."""
+    """python-engineio's server with one task for every socket's heartbeat. Time is cut
+    into beats of BEAT seconds (a quarter of a shorter heartbeat); a socket waits in the
+    beat its next ping is due in, and once pinged, in the beat its answer is due by.
+    Each beat the task pings the sockets due and closes those whose answer did not
+    come, touching no other socket. Upstream's service task visits one socket every
+    pingTimeout / sockets seconds (10,000 sockets: 500 wake-ups a second) beside the
+    per-socket ping threads. The protocol is unchanged: each socket is pinged
+    pingInterval after its last answer, and closed pingTimeout after an unanswered
+    ping (both within a beat)."""
+
+    every: float  # seconds per beat
+    due_pings: dict  # beat -> sockets to ping then
+    due_pongs: dict  # beat -> sockets whose answer is due by then
+    max_queue: int  # packets queued for a socket before it is a slow consumer
+    overflowing: set  # sids of sockets whose queue passed max_queue
+
+    def adopt(self, max_queue: int) -> None:
+        """Become a HeartbeatEngine (installed by `guard()` before the first socket)."""
+        self.__class__ = HeartbeatEngine
+        self.every = min(BEAT, self.ping_interval / 4, self.ping_timeout / 4)
+        self.due_pings, self.due_pongs = defaultdict(list), defaultdict(list)
+        self.max_queue, self.overflowing = max_queue, set()
+        self.beaten = math.floor(time.time() / self.every)
+
+    def after(self, seconds: float, beats: dict, entry) -> None:
+        beats[math.ceil((time.time() + seconds) / self.every)].append(entry)
 
     def _service_task(self):
         self.service_task_event = self.create_event()
-        # a short heartbeat (tests, the protocol suites) is kept to a quarter of itself
-        every = min(BEAT, self.ping_interval / 4, self.ping_timeout / 4)
-        while not self.service_task_event.wait(timeout=every):
+        self.beaten = max(self.beaten, math.floor(time.time() / self.every) - 1)
+        while not self.service_task_event.wait(timeout=self.every):
             try:
                 self.beat(time.time())
             except Exception:  # the heartbeat outlives any one socket's trouble
@@ -70,14 +96,23 @@ class HeartbeatEngine(engineio.Server):
 
     def beat(self, now: float) -> None:
         ping = engineio.packet.Packet(engineio.packet.PING)
-        for sock in list(self.sockets.values()):
-            if sock.closed:
-                self.sockets.pop(sock.sid, None)
-            elif sock.closing or not sock.check_ping_timeout():
-                continue
-            elif 0 < getattr(sock, "next_ping", 0) <= now:
-                sock.next_ping, sock.last_ping = 0.0, now
-                sock.send(ping)
+        current = math.floor(now / self.every)
+        while self.beaten < current:
+            self.beaten += 1
+            for sock in self.due_pings.pop(self.beaten, ()):
+                if sock.closed:
+                    self.sockets.pop(sock.sid, None)
+                elif not sock.closing:
+                    sock.last_ping = now
+                    sock.send(ping)
+                    self.after(self.ping_timeout, self.due_pongs, (sock, now))
+            for sock, pinged in self.due_pongs.pop(self.beaten, ()):
+                if sock.closed:
+                    self.sockets.pop(sock.sid, None)
+                elif sock.last_ping != pinged or sock.closing:
+                    continue  # answered (maybe pinged again since): not this ping's turn
+                elif sock.check_ping_timeout():  # (closes it when the answer is late)
+                    self.after(self.every, self.due_pongs, (sock, pinged))  # not quite yet
 
 
 class _CheckedFrames:
@@ -265,10 +300,13 @@ def _raw_socket(environ: dict):
     return getattr(raw, "_sock", None)
 
 
-def guard(server: socketio_pkg.Server, auth_timeout: float, on_first_connection) -> None:
-    """Turn the Flask-SocketIO-made server into a GuardedServer (same state, more checks)."""
+def guard(
+    server: socketio_pkg.Server, auth_timeout: float, on_first_connection, max_queue: int
+) -> None:
+    """Turn the Flask-SocketIO-made server into a GuardedServer (same state, more checks)
+    over a HeartbeatEngine."""
     server.__class__ = GuardedServer
-    server.eio.__class__ = HeartbeatEngine
+    HeartbeatEngine.adopt(server.eio, max_queue)
     server.auth_timeout = auth_timeout
     server.pending = {}
     server.on_first_connection = on_first_connection
