@@ -32,6 +32,7 @@ def rows(data: dict) -> list[tuple]:
         for key, label in (
             ("connectsPerSecond", "connects/s"),
             ("rssPer1000Mb", "server MB per 1,000 connections"),
+            ("idleCpuPercent", "server CPU % of a core, 10,000 idle sockets (last 30 s held)"),
             ("connected", "connections held"),
             ("dropped", "unexpected drops"),
         ):

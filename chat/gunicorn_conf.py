@@ -52,8 +52,11 @@ def post_worker_init(worker):
     before any socket connects. On SIGTERM the worker stops accepting and waits up to
     graceful_timeout for its connections to end: the sockets are closed once the
     events in hand are answered (well within it), and the worker exits."""
+    from chat.extensions import socketio
     from chat.sockets import drain_when, start_upkeep
 
+    if socketio.server is None:  # an app that is not chat's (the benchmark's floor peer)
+        return
     start_upkeep(worker.wsgi)
     drain_when(_stopped_accepting(worker), wait=graceful_timeout - 2)
 
