@@ -9,8 +9,6 @@ wire. Installed for the gevent async mode only (`install`).
 """
 
 import engineio
-import gevent.event
-import gevent.selectors
 import simple_websocket
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from wsproto.utilities import LocalProtocolError
@@ -51,6 +49,9 @@ class InlineWebSocketWSGI(SimpleWebSocketWSGI):
     """Engine.IO's websocket driver over InlineServer."""
 
     def __init__(self, handler, server):
+        import gevent.event  # (the eventlet virtualenv has no gevent; install() skips it)
+        import gevent.selectors
+
         super().__init__(
             handler,
             server,
