@@ -143,6 +143,9 @@ class PresenceChanged(Event):
     skips_origin: ClassVar[bool] = True  # not the socket that just connected
     hidden_from_blockers: ClassVar[bool] = True
     username: str | None = None  # when online: clients add the user without asking
+    # who blocked the user, when the publisher has just read them (a connect: its
+    # user's document); None: looked up when the event is sent
+    blocked_by: tuple[str, ...] | None = None
 
     def payload(self) -> dict:
         data = {"userId": self.user_id, "online": self.online}

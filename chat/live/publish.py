@@ -8,7 +8,7 @@ write that caused it.
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -93,7 +93,8 @@ def _emit(event: Event) -> None:
     source = origin.current() if event.skips_origin else None
     skip: str | list[str] | None = source
     if event.hidden_from_blockers:
-        hidden = _blockers_sockets(getattr(event, "user_id", ""))
+        known = getattr(event, "blocked_by", None)
+        hidden = _blockers_sockets(getattr(event, "user_id", ""), known)
         if hidden:
             skip = [*([source] if source else []), *hidden]
     socketio.emit(
@@ -105,10 +106,14 @@ def _emit(event: Event) -> None:
     )
 
 
-def _blockers_sockets(user_id: str) -> list[str]:
-    """The sockets, on every process, of the users who blocked `user_id` (the domain's
-    answer is handed down by the transport: `app.extensions["blockers_of"]`)."""
-    blockers = current_app.extensions["blockers_of"](user_id) if user_id else ()
+def _blockers_sockets(user_id: str, known: tuple[str, ...] | None = None) -> list[str]:
+    """The sockets, on every process, of the users who blocked `user_id`: `known` when
+    the publisher has just read them, else the domain's answer, handed down by the
+    transport (`app.extensions["blockers_of"]`)."""
+    if known is not None:
+        blockers: Iterable[str] = known
+    else:
+        blockers = current_app.extensions["blockers_of"](user_id) if user_id else ()
     return [sid for b in blockers for sid in registry.registry().user_sockets(b)]
 
 

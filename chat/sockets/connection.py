@@ -58,9 +58,11 @@ def connect(auth_payload=None):
     metrics().connected.inc()
     if _registered(sid, user_id, session) == 1:
         rooms = tuple(room_ids)
+        blocked_by = tuple(str(b) for b in actor.user.blocked_by)  # read by this connect
         event = PresenceChanged(
-            "", user_id=user_id, online=True, room_ids=rooms, username=actor.username
-        )
+            "", user_id=user_id, online=True, room_ids=rooms, username=actor.username,
+            blocked_by=blocked_by,
+        )  # fmt: skip
         with origin.socket(sid):  # the others in its rooms learn; it knows
             publish(event)
 
