@@ -351,6 +351,7 @@ FLOODS = {
 }  # typing too takes from the budget, but its own bucket (2/s a socket) refuses first
 
 
+@pytest.mark.serial  # a count over time, against the client's clock: alone on the cores
 def test_row32_one_budget_over_every_event(shipped):
     """200 events a second of every kind from one user: accepted = burst + rate x time
     (shipped SOCKET_EVENT_BURST 60, SOCKET_EVENT_RATE 20), the rest `rate_limited`."""

@@ -19,6 +19,7 @@ def limited_pair(app, live_settings):
         yield a, b
 
 
+@pytest.mark.serial  # a count over time, against the client's clock: alone on the cores
 def test_send_flood_over_two_processes_obeys_one_shared_bucket(limited_pair, people):
     """Row 11: accepted = burst + rate x elapsed (+-2); the rest get rate_limited."""
     a, b = limited_pair
