@@ -105,12 +105,13 @@ def _record_failure(key: str, allowed: int) -> None:
     """Count a failure; past `allowed`, a delay that doubles from LOGIN_LOCK_SECONDS
     up to 15 minutes (the record expires a day after the last failure)."""
     coll = LoginThrottle._get_collection()
-    doc = coll.find_one_and_update(
-        {"_id": key},
-        {"$inc": {"failures": 1}, "$set": {"updated_at": utcnow()}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
+    count = {"$inc": {"failures": 1}, "$set": {"updated_at": utcnow()}}
+    try:
+        doc = coll.find_one_and_update(
+            {"_id": key}, count, upsert=True, return_document=ReturnDocument.AFTER
+        )
+    except DuplicateKeyError:  # another failure made the record at the same moment
+        doc = coll.find_one_and_update({"_id": key}, count, return_document=ReturnDocument.AFTER)
     over = doc["failures"] - allowed
     if over >= 0:
         seconds = min(current_app.config["LOGIN_LOCK_SECONDS"] * 2 ** min(over, 20), MAX_DELAY)
