@@ -16,8 +16,9 @@ import time
 from collections import defaultdict
 
 import engineio.packet
-import engineio.socket
 import socketio as socketio_pkg
+
+from chat.sockets.transport import InlineSocket
 
 log = logging.getLogger("chat.security")
 HANG_UP_AFTER = 2.0  # seconds a client gets to answer our close frame
@@ -28,7 +29,7 @@ RESERVED = frozenset(
 )
 
 
-class GuardedSocket(engineio.socket.Socket):
+class GuardedSocket(InlineSocket):
     """An Engine.IO socket whose websocket frames are checked before Engine.IO decodes
     them. Upstream (python-engineio 4.x, `Socket._websocket_handler`) decodes each frame
     outside its try: an undecodable one (`abc`, an empty frame) escapes as an exception,

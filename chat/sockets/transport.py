@@ -1,16 +1,28 @@
-"""The websocket under Engine.IO, read in the request's own green thread.
+"""The websocket under Engine.IO, read in the request's own green thread and written
+in the sender's.
 
 python-engineio's gevent driver wraps simple-websocket, which starts a reader thread
 per connection (a greenlet receiving and parsing frames, handing each message to the
-request's greenlet through an event) while the request's greenlet waits for it. Here
-the request's greenlet reads and parses the frames itself: one greenlet fewer per
-socket (its memory, and two switches per message received), the same frames on the
-wire. Installed for the gevent async mode only (`install`).
+request's greenlet through an event) while the request's greenlet waits for it; and
+Engine.IO starts a writer thread per websocket waiting on the socket's queue. Here the
+request's greenlet reads and parses the frames itself, and a packet is written by
+whoever sends it (InlineSocket): two greenlets fewer per socket (their memory, and the
+switches per message), the same frames on the wire. Installed for the gevent async
+mode only (`install`).
 """
 
+import contextlib
+import ssl
+from typing import Any
+
 import engineio
+import engineio.exceptions
+import engineio.packet
+import engineio.socket
 import simple_websocket
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
+from engineio.packet import NOOP, PING, PONG, UPGRADE
+from wsproto.events import BytesMessage, TextMessage
 from wsproto.utilities import LocalProtocolError
 
 
@@ -44,6 +56,29 @@ class InlineServer(simple_websocket.Server):
         self.sock.close()
         raise simple_websocket.ConnectionClosed(self.close_reason, self.close_message)
 
+    def send(self, data):
+        """Write a whole frame, waiting as long as the socket needs (upstream writes it
+        with one `send`, which may take only part of a big frame)."""
+        self.sock.sendall(self._frame(data))
+
+    def send_at_once(self, data) -> bytes:
+        """Write a frame as far as the socket takes it without waiting: the rest."""
+        frame = self._frame(data)
+        if isinstance(self.sock, ssl.SSLSocket):  # TLS must retry with the same buffer
+            return frame
+        try:
+            sent = self.sock.send(frame, 0, 0.0)  # gevent's socket, with no wait
+        except BlockingIOError:
+            sent = 0
+        return frame[sent:]
+
+    def _frame(self, data) -> bytes:
+        if not self.connected:
+            raise simple_websocket.ConnectionClosed(self.close_reason, self.close_message)
+        if isinstance(data, bytes):
+            return self.ws.send(BytesMessage(data=data))
+        return self.ws.send(TextMessage(data=str(data)))
+
 
 class InlineWebSocketWSGI(SimpleWebSocketWSGI):
     """Engine.IO's websocket driver over InlineServer."""
@@ -67,8 +102,148 @@ class InlineWebSocketWSGI(SimpleWebSocketWSGI):
             raise StopIteration()
         return ret
 
+    def send_at_once(self, message) -> bytes:
+        try:
+            return self.ws.send_at_once(message)
+        except simple_websocket.ConnectionClosed:
+            raise OSError() from None
+
+    def send_rest(self, rest: bytes) -> None:
+        self.ws.sock.sendall(rest)
+
 
 def install(engine: engineio.Server) -> None:
     """Use InlineWebSocketWSGI for this server's websockets (gevent only)."""
     if engine.async_mode == "gevent":
         engine._async = {**engine._async, "websocket": InlineWebSocketWSGI}
+
+
+class InlineSocket(engineio.socket.Socket):
+    """An Engine.IO socket whose websocket is written in the sender's green thread.
+
+    Upstream (python-engineio 4.x, `Socket._websocket_handler`) starts a writer thread
+    per websocket that waits on the socket's queue for as long as the connection lasts
+    (its memory, and two switches per packet sent). Here a packet sent while nothing is
+    queued is written at once, as far as the socket takes it without waiting; only
+    when the socket is backed up (a slow client, a big frame) does a writer thread
+    start, drain the queue in order, and end. The queue, its order, and `close`'s wait
+    for it are upstream's. Other transports (long-polling, eventlet's websocket) keep
+    upstream's handler."""
+
+    inline_ws: Any = None  # the websocket (InlineWebSocketWSGI), once written inline
+    writing = False  # a writer thread is draining the queue
+    drained: Any = None  # an event, set when that writer ends
+
+    def _websocket_handler(self, ws):
+        if not hasattr(ws, "send_at_once"):
+            return super()._websocket_handler(ws)
+        if self.connected:  # an upgrade from long-polling: upstream's probe and upgrade
+            self.upgrading = True  # sends are queued meanwhile
+            ok = self._upgrade_with(ws)
+            self.upgraded, self.upgrading = ok, False
+            if not ok:
+                return []
+        else:
+            self.connected = self.upgraded = True
+        self.inline_ws = ws
+        if not self.queue.empty():
+            self._start_writer(b"")
+        while True:
+            try:
+                data = ws.wait()
+            except Exception:
+                break
+            if data is None or len(data) > self.server.max_http_buffer_size:
+                break
+            try:
+                self.receive(engineio.packet.Packet(encoded_packet=data))
+            except engineio.exceptions.UnknownPacketError:
+                pass
+            except Exception:  # upstream: logged, and the connection ends
+                self.server.logger.exception("%s: receive error", self.sid)
+                break
+        self.queue.put(None)  # the writer closes the websocket after what is queued
+        if not self.writing:
+            self._start_writer(b"")
+        self.drained.wait()
+        self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+        return []
+
+    def _upgrade_with(self, ws) -> bool:
+        probe = _packet(ws.wait())
+        if probe is None or probe.packet_type != PING or probe.data != "probe":
+            return False
+        ws.send(engineio.packet.Packet(PONG, data="probe").encode())
+        self.queue.put(engineio.packet.Packet(NOOP))  # ends the poll waiting
+        upgrade = _packet(ws.wait())
+        return upgrade is not None and upgrade.packet_type == UPGRADE
+
+    def send(self, pkt):
+        ws = self.inline_ws
+        if ws is None or self.writing or not self.queue.empty():
+            super().send(pkt)
+            if ws is not None and not self.writing:
+                self._start_writer(b"")
+        elif self.check_ping_timeout():
+            try:
+                rest = ws.send_at_once(pkt.encode())
+            except OSError:
+                return  # the connection is gone: its reader ends the socket
+            if rest:
+                self._start_writer(rest)
+
+    def close(self, wait=True, abort=False, reason=None):
+        """Upstream's, with a writer started for what the close queued (its wait is
+        for the queue to be written)."""
+        if self.inline_ws is None or self.closed or self.closing:
+            return super().close(wait, abort, reason)
+        super().close(False, abort, reason)
+        if not self.writing:
+            self._start_writer(b"")
+        if wait:
+            self.queue.join()
+
+    def _start_writer(self, rest: bytes) -> None:
+        self.writing = True
+        self.drained = self.server.create_event()
+        self.server.start_background_task(self._write, rest)
+
+    def _write(self, rest: bytes) -> None:
+        """Write `rest` (the tail of a frame), then the queue, in order. Ends when the
+        queue is empty, or closes the websocket at the end of the connection (None) or
+        on an error; what is still queued then is dropped, so `close` never waits for
+        it, and the socket stays `writing` so that nothing is written after its close."""
+        try:
+            with contextlib.suppress(Exception):  # (upstream's writer ends on any error)
+                if self._drain(rest):
+                    self.writing = False  # the next send writes at once again
+                    return
+        finally:
+            self.drained.set()
+        with contextlib.suppress(OSError):
+            self.inline_ws.close()
+        while not self.queue.empty():
+            self.queue.get(block=False)
+            self.queue.task_done()
+
+    def _drain(self, rest: bytes) -> bool:
+        """Write until the queue is empty (True) or says the connection ends (False)."""
+        ws, empty = self.inline_ws, self.server.get_queue_empty_exception()
+        if rest:
+            ws.send_rest(rest)
+        while True:
+            try:
+                pkt = self.queue.get(block=False)
+            except empty:
+                return True
+            self.queue.task_done()
+            if pkt is None:
+                return False
+            ws.send(pkt.encode())
+
+
+def _packet(data):
+    try:
+        return engineio.packet.Packet(encoded_packet=data)
+    except Exception:
+        return None

@@ -3,6 +3,7 @@ greenlet), as a client's websocket library uses it: control frames, fragmented
 messages, and a close from either side."""
 
 import json
+import socket
 from urllib.parse import urlsplit
 
 import websocket
@@ -47,3 +48,37 @@ def test_a_close_from_the_client_ends_the_socket_on_the_server(live, people):
     assert eventually(lambda: connected_clients(live) == before + 1)
     ws.close()  # a close frame, answered by the server's
     assert eventually(lambda: connected_clients(live) == before)
+
+
+def test_a_client_that_reads_late_gets_every_frame_whole_and_in_order(live, people):
+    """Frames are written by whoever sends them, as far as the socket takes them at
+    once; a client that stops reading backs the socket up, the rest is queued behind
+    the frame's tail, and all of it arrives, whole and in order, when it reads again
+    (then the next frame is written at once again)."""
+    alice, bob = people("alice", "bob")
+    room = alice.create_room()
+    bob.ok("post", f"/api/rooms/{room}/join")
+    host = urlsplit(live).netloc
+    ws = websocket.create_connection(
+        f"ws://{host}/socket.io/?EIO=4&transport=websocket",
+        sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
+        timeout=5,
+    )
+    try:
+        assert ws.recv().startswith("0{")
+        ws.send("40/chat," + json.dumps({"token": bob.token}))
+        assert ws.recv().startswith("40/chat,")
+        sender = alice.socket()
+        padding = "\U0001f600" * 3900  # 300 of them: over 4.6 MB, more than the kernel's
+        # buffers hold (the sender's grows to 4 MB), so frames are left half written
+        for i in range(300):
+            assert sender.call("send_message", {"roomId": room, "content": f"{i} {padding}"})["ok"]
+        sender.call("send_message", {"roomId": room, "content": "last"})
+        got = []
+        while "last" not in got:
+            frame = ws.recv()
+            if frame.startswith('42/chat,["message_received"'):
+                got.append(json.loads(frame[len("42/chat,") :])[1]["message"]["content"].split()[0])
+        assert got == [str(i) for i in range(300)] + ["last"]
+    finally:
+        ws.close()
