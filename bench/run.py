@@ -16,7 +16,8 @@ profile (the cost load on ours under py-spy: CPU by category, bench/profile.py).
 
 Environment: SCENARIO (some of those, comma-separated; default all), CONNECTIONS (10000),
 HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node: a dev run, writes nothing),
-MONGODB_URI (a real MongoDB instead of a SecantusDB started here).
+MONGODB_URI (a real MongoDB instead of a SecantusDB started here), REPORT (a file for
+the whole report too).
 """
 
 import json
@@ -826,6 +827,8 @@ def main() -> int:
     wanted = os.environ.get("SCENARIO")
     scenarios = wanted.split(",") if wanted else SCENARIOS
     report = run(scenarios)
+    if os.environ.get("REPORT"):  # the whole report, for a dev run's reader
+        Path(os.environ["REPORT"]).write_text(json.dumps(report, indent=1))
     if set(PEERS) != {"ours", "node"}:
         print("PEERS narrowed: a dev run, no results written", flush=True)
         return 0
