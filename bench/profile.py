@@ -15,6 +15,10 @@ PY_SPY = Path(sys.executable).parent / "py-spy"
 # (category, markers): a sample goes to the first category one of whose markers
 # (a "function (file" prefix of a frame) is on its stack.
 CATEGORIES = [
+    (
+        "framework: frames out (inline writes, backed-up writers)",
+        ["send (chat/sockets/transport.py", "_write (chat/sockets/transport.py"],
+    ),
     ("connect: token, user, rooms, presence", ["connect (chat/sockets/connection.py"]),
     ("send: room read", ["get_member_room (chat/services/rooms.py"]),
     ("send: store (insert, room update)", ["store (chat/store/commit.py", "_commit (chat/"]),
@@ -25,8 +29,10 @@ CATEGORIES = [
     ("other events (lean context, metrics)", ["wrapper (chat/sockets/handler.py"]),
     ("upkeep loop (expiry, slow consumers, gc)", ["(chat/live/upkeep.py"]),
     ("framework: handshake, upgrade", ["_handle_connect (engineio/"]),
-    ("framework: frames out (writer greenlets)", ["writer (engineio/socket.py"]),
-    ("framework: frames in, event dispatch", ["_websocket_handler (engineio/", "_thread (simple"]),
+    (
+        "framework: frames in, event dispatch",
+        ["_websocket_handler (chat/sockets/transport.py", "_websocket_handler (engineio/"],
+    ),
     ("gevent hub (loop, timers, idle)", ["run (gevent/hub.py"]),
 ]
 

@@ -24,6 +24,19 @@ def fmt(value, digits=1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+COST_ORDER = ("ours", "node", "python floor")
+
+
+def _cpu(figures: dict | None, rate: str, who: tuple[str, ...]) -> float | None:
+    """A cost peer's CPU ms per 1,000 deliveries at `rate`, summed over `who` (server,
+    database); None where not measured (the floor has no database)."""
+    step = (figures or {}).get("cpuMsPer1000Deliveries", {}).get(rate) or {}
+    parts = [step.get(w) for w in who]
+    if any(p is None for p in parts):
+        return None
+    return sum(parts)
+
+
 def rows(data: dict) -> list[tuple]:
     """(figure, ours, Node, ours / Node) rows, and the python floor's where measured."""
     out = []
@@ -42,10 +55,16 @@ def rows(data: dict) -> list[tuple]:
                 (label, fmt(ours), fmt(node), ratio(ours, node), fmt(floor), ratio(ours, floor))
             )
     if "cost" in data:
-        c = {k: v["cpuMsPer1000Deliveries"] for k, v in data["cost"]["peers"].items()}
-        ours, node, floor = c["ours"], c["node"], c.get("python floor")
-        label = "server CPU ms per 1,000 deliveries (cost, below)"
-        out.append((label, fmt(ours), fmt(node), ratio(ours, node), fmt(floor), ratio(ours, floor)))
+        peers = data["cost"]["peers"]
+        for rate in peers["ours"]["cpuMsPer1000Deliveries"]:
+            for who, label in (
+                (("server",), f"server CPU ms per 1,000 deliveries at {rate} sends/s (cost)"),
+                (("server", "database"), f"server + database CPU ms, the same, at {rate} sends/s"),
+            ):
+                ours, node, floor = (_cpu(peers.get(p), rate, who) for p in COST_ORDER)
+                out.append(
+                    (label, fmt(ours), fmt(node), ratio(ours, node), fmt(floor), ratio(ours, floor))
+                )
     if "rooms" in data:
         r = data["rooms"]["peers"]
         ours, node = (
@@ -268,24 +287,34 @@ def write(results: Path) -> None:
         lines += ["| " + " | ".join(cells) + " |" for cells in table]
     if "cost" in data:
         peers = data["cost"]["peers"]
-        ours = peers["ours"]["cpuMsPer1000Deliveries"]
+        rates = list(peers["ours"]["cpuMsPer1000Deliveries"])
         lines += [
             "",
-            "## Cost: server CPU per 1,000 deliveries",
+            "## Cost: CPU per 1,000 deliveries",
             "",
-            "The same 200 rooms of 10 at fixed rates for each peer. Ours and Node store every",
-            "message before acking; the python floor (bench/peers/floor: bare python-socketio",
-            "on gevent under the product's gunicorn configuration, no storage, auth or",
-            f"plugins) is what the framework itself costs. Run: {data['cost']['date']}.",
+            "The same 200 rooms of 10 at fixed rates for each peer, 10 s a rate. Ours and",
+            "Node store every message before acking, in the same database server; the python",
+            "floor (bench/peers/floor: bare python-socketio on gevent under the product's",
+            "gunicorn configuration, no storage, auth or plugins) is what the framework",
+            "itself costs. Each rate's CPU is its own (from its first send to a second after",
+            "its last; connecting and joining are not in it), of the server's process and of",
+            f"the database server's. Run: {data['cost']['date']}.",
             "",
-            "| peer | CPU ms per 1,000 deliveries | ours / peer |",
-            "|---|---|---|",
+            "| peer | "
+            + " | ".join(f"{r}/s: server | {r}/s: + database | ours / peer" for r in rates)
+            + " |",
+            "|---|" + "---|---|---|" * len(rates),
         ]
-        lines += [
-            f"| {name} | {fmt(f['cpuMsPer1000Deliveries'])} | "
-            f"{ratio(ours, f['cpuMsPer1000Deliveries'])} |"
-            for name, f in peers.items()
-        ]
+        for name in COST_ORDER:
+            if name not in peers:
+                continue
+            cells = []
+            for r in rates:
+                server = _cpu(peers[name], r, ("server",))
+                both = _cpu(peers[name], r, ("server", "database"))
+                ours = _cpu(peers["ours"], r, ("server",))
+                cells += [fmt(server), fmt(both), ratio(ours, server)]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if "profile" in data:
         ours = data["profile"]["peers"]["ours"]
         total = ours["cpuMsPer1000Deliveries"]

@@ -17,7 +17,7 @@ profile (the cost load on ours under py-spy: CPU by category, bench/profile.py).
 Environment: SCENARIO (some of those, comma-separated; default all), CONNECTIONS (10000),
 HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node: a dev run, writes nothing),
 MONGODB_URI (a real MongoDB instead of a SecantusDB started here), REPORT (a file for
-the whole report too).
+the whole report too), SAMPLES (a file for the profile's raw py-spy stacks).
 """
 
 import json
@@ -65,7 +65,7 @@ STEP = int(os.environ.get("STEP_SECONDS", 10))
 PEERS = os.environ.get("PEERS", "ours,node").split(",")
 ROOM_RATES = [100, 150, 225, 338, 506, 759, 1139]
 BIG_RATES = [1, 10, 50]
-SCALE_RATES = [100, 200]
+COST_RATES = [100, 300]  # sends/s (cost, profile)
 SCALE_ROOMS = 200
 RUST = SECANTUS_RS.exists()  # `make bench` builds it; else the Python server, said so
 SCENARIOS = [
@@ -265,23 +265,31 @@ def connections(peer: Peer, toks: list[str]) -> dict:
     return result
 
 
+# The database server's process (when this run started it): each step's CPU counts it.
+DATABASE_PIDS: list[int] = []
+
+
 def rooms_plan(
-    bases: list[str],
+    peers: list[Peer],
     toks: list[str],
     room_ids: list[str],
     members: list[list[int]],
     rates: list[int],
     probes: int,
 ) -> dict:
-    """Only the rooms' members connect; member lists index into the plan's tokens."""
+    """Only the rooms' members connect; member lists index into the plan's tokens. Each
+    step reports the CPU the peers' servers, and the database, used per 1,000 deliveries."""
     used = sorted({i for m in members for i in m})
     position = {user: k for k, user in enumerate(used)}
     rooms = [
         {"id": r, "members": [position[i] for i in m]}
         for r, m in zip(room_ids, members, strict=True)
     ]
+    servers = [worker_pid(p.proc.pid) for p in peers]
     return {
-        "bases": bases,
+        "bases": [p.base for p in peers],
+        "cpuPids": {"server": servers, "database": DATABASE_PIDS},
+        "clockTicks": os.sysconf("SC_CLK_TCK"),
         "mode": "rooms",
         "tokens": [toks[i] for i in used],
         "rooms": rooms,
@@ -347,7 +355,7 @@ def scaleout(uri: str, toks: list[str], room_ids: list[str], members: list[list[
             ]
             try:
                 before = cpu_seconds(peers)
-                plan = rooms_plan([p.base for p in peers], toks, room_ids, members, ROOM_RATES, 1)
+                plan = rooms_plan(peers, toks, room_ids, members, ROOM_RATES, 1)
                 figures = stepped(plan)
                 used = cpu_seconds(peers) - before
             finally:
@@ -362,20 +370,23 @@ def scaleout(uri: str, toks: list[str], room_ids: list[str], members: list[list[
 
 
 def cost(uri: str, toks: list[str], room_ids: list[str], members: list[list[int]]) -> dict:
-    """Server CPU per 1,000 deliveries at fixed rates, the same rooms for every peer: ours
-    and Node store each message, the python floor (the framework alone) does not."""
+    """CPU per 1,000 deliveries at each of COST_RATES, the same rooms for every peer, of
+    the server and of the database (each step's own, from its first send to a second
+    after its last): ours and Node store each message, the python floor (the framework
+    alone) does not."""
     out = {}
     for label, stores in COST_PEERS.items():
         peer = start_peer("floor" if label == "python floor" else label, uri if stores else None)
         try:
-            before = cpu_seconds([peer])
-            plan = rooms_plan([peer.base], toks, room_ids, members, SCALE_RATES, 1)
+            plan = rooms_plan([peer], toks, room_ids, members, COST_RATES, 1)
+            if not stores:  # the database is idle: not this peer's
+                plan["cpuPids"].pop("database")
             figures = stepped({**plan, "stopAfterFailure": False})
-            used = cpu_seconds([peer]) - before
         finally:
             peer.close()
-        deliveries = sum(s["deliveries"] for s in figures["steps"])
-        figures["cpuMsPer1000Deliveries"] = round(1e6 * used / max(deliveries, 1), 1)
+        figures["cpuMsPer1000Deliveries"] = {
+            str(s["offered"]): s["cpuMsPer1000Deliveries"] for s in figures["steps"]
+        }
         out[label] = figures
     return out
 
@@ -391,10 +402,12 @@ def profile(uri: str, toks: list[str], room_ids: list[str], members: list[list[i
             spy = sampling.record(worker_pid(peer.proc.pid), out)
             time.sleep(1)  # py-spy attaches
             before = cpu_seconds([peer])
-            plan = rooms_plan([peer.base], toks, room_ids, members, SCALE_RATES, 1)
+            plan = rooms_plan([peer], toks, room_ids, members, COST_RATES, 1)
             figures = stepped({**plan, "stopAfterFailure": False})
             used = cpu_seconds([peer]) - before
             figures.update(sampling.finish(spy, out))
+            if os.environ.get("SAMPLES") and out.exists():  # py-spy's raw stacks, kept
+                shutil.copy(out, os.environ["SAMPLES"])
     finally:
         peer.close()
     deliveries = sum(s["deliveries"] for s in figures["steps"])
@@ -720,10 +733,10 @@ def run_scenario(
     rooms, big = (room_ids[:-1], ROOM_MEMBERS), (room_ids[-1:], BIG_MEMBERS)
 
     def rooms_run(peer: Peer) -> dict:
-        return stepped(rooms_plan([peer.base], toks, *rooms, ROOM_RATES, 1))
+        return stepped(rooms_plan([peer], toks, *rooms, ROOM_RATES, 1))
 
     def big_run(peer: Peer) -> dict:
-        plan = rooms_plan([peer.base], toks, *big, BIG_RATES, 20)
+        plan = rooms_plan([peer], toks, *big, BIG_RATES, 20)
         return stepped({**plan, "stopAfterFailure": False})
 
     if scenario == "connections":  # the floor too: what the framework alone holds
@@ -786,6 +799,7 @@ def run(scenarios: list[str]) -> dict:
         db_proc, uri = None, os.environ.get("MONGODB_URI")
         if not uri:
             db_proc, base_uri = start_secantus(str(Path(tmp) / "db"), rust=RUST)
+            DATABASE_PIDS[:] = [db_proc.pid]
             uri = base_uri.replace("/?", "/bench?")
         try:
             with MongoClient(uri) as client:

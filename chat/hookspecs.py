@@ -138,7 +138,7 @@ def validate_message(
     Args:
         app: the application (every hook gets it; no `current_app` needed).
         actor: the sender (or editor).
-        room: the room the message is in.
+        room: the room the message is in (read-only: sends share one copy).
         draft: `{"content", "message_type", "data"}`; change it in place to
             transform the message (`data` is a dict for plugin-owned fields).
         is_edit: True when an existing message's content is being edited.

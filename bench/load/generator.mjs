@@ -3,12 +3,14 @@
 // the payload and read on probe receivers, all in this one process.
 //   plan: {base | bases, mode: "connections"|"rooms"|"ceiling", tokens: [...],
 //          rooms: [{id, members: [tokenIndex...]}], holdSeconds, steps: [sendsPerSecond...],
-//          stepSeconds, probesPerRoom, stopAfterFailure}
+//          stepSeconds, probesPerRoom, stopAfterFailure, cpuPids: {server: [...],
+//          database: [...]}, clockTicks}
 // With several bases (scale-out), socket i connects to bases[i % bases.length]. Rooms
 // stop stepping after the first failing step (p99 > 100 ms or < 99.9% delivered),
 // except for one last step at the plan's highest rate, so the figure at ~1,000 sends/s
 // exists without queueing for minutes at every rate in between.
 // "ceiling" mode drives bench/peers/ceiling (raw `ws` broadcast, no Socket.IO).
+import { readFileSync } from "node:fs";
 import { io } from "socket.io-client";
 import WebSocket from "ws";
 
@@ -42,6 +44,26 @@ async function connectAll(tokens) {
 function cpuShare(start, wallMs) {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000 / wallMs;
+}
+
+// CPU seconds (user + system) used so far by each group of plan.cpuPids (the server's
+// workers, the database), read from /proc: a step's CPU is the difference.
+function processCpu() {
+  const seconds = {};
+  for (const [group, pids] of Object.entries(plan.cpuPids || {})) {
+    seconds[group] = pids.reduce((sum, pid) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(")").at(-1).trim().split(" ");
+      return sum + (Number(fields[11]) + Number(fields[12])) / plan.clockTicks;
+    }, 0);
+  }
+  return seconds;
+}
+
+function cpuPer1000(before, deliveries) {
+  const after = processCpu();
+  return Object.fromEntries(Object.entries(after).map(
+    ([group, s]) => [group, deliveries ? Math.round((1e7 * (s - before[group])) / deliveries) / 10 : null],
+  ));
 }
 
 function quantile(sorted, q) {
@@ -91,6 +113,7 @@ async function rooms() {
     let acked = 0, refused = 0, sent = 0;
     const refusals = {};
     const cpu = process.cpuUsage();
+    const serverCpu = processCpu();
     const started = performance.now();
     const interval = 1000 / rate;
     const end = started + plan.stepSeconds * 1000;
@@ -123,6 +146,7 @@ async function rooms() {
       p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), p999: quantile(sorted, 0.999),
       mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null,
       generatorCpu: cpuShare(cpu, wall),
+      cpuMsPer1000Deliveries: cpuPer1000(serverCpu, deliveries),
     });
     if (plan.stopAfterFailure !== false && !passed(steps.at(-1)) && rates.length > 1) {
       rates.splice(0, rates.length - 1);

@@ -1,8 +1,9 @@
-"""Room documents for the send path, kept fresh by invalidations from every process.
+"""Rooms for the send path, kept fresh by invalidations from every process.
 
 Every send and typing event needs its room (membership, type, settings, members for
-mentions); reading it from the database was a seventh of a send's CPU. Here a room is
-read once and served from memory until something changes it:
+mentions); reading it from the database was a seventh of a send's CPU, and building
+its Room from the document another twentieth. Here a room is read and built once, and
+the one (read-only) Room is served from memory until something changes it:
 
 - every room write in the services calls `changed(room_id)`: the room is dropped here
   at once and, through Redis pub/sub (`{REDIS_PREFIX}:rooms-changed`), on every other
@@ -24,9 +25,13 @@ read once and served from memory until something changes it:
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from bson import ObjectId
 from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from chat.models import Room
 
 log = logging.getLogger(__name__)
 MAX_ROOMS = 20_000
@@ -39,26 +44,27 @@ SILENT_AFTER = 3.0  # ...and taken for lost (cache off) after this long without 
 class RoomCache:
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self.rooms: dict[ObjectId, tuple[float, dict]] = {}
+        self.rooms: dict[ObjectId, tuple[float, Room]] = {}
         self.memberships: dict[ObjectId, tuple[float, list[dict]]] = {}  # by user
         self.generation = 0  # counts invalidations: a read that spans one is not kept
         self.live = False  # the invalidation feed is up (or not needed)
         self.lock = threading.Lock()
 
-    def get(self, room_id: ObjectId) -> dict | None:
+    def get(self, room_id: ObjectId) -> "Room | None":
         entry = self.rooms.get(room_id) if self.live else None
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
 
-    def put(self, room_id: ObjectId, doc: dict, generation: int) -> None:
-        """Keep `doc`, read when `generation` was current, unless that has passed."""
+    def put(self, room_id: ObjectId, room: "Room", generation: int) -> None:
+        """Keep `room`, read when `generation` was current, unless that has passed.
+        The one object is handed to every send until it is dropped: read-only."""
         with self.lock:
             if not self.live or self.seconds <= 0 or generation != self.generation:
                 return
             if len(self.rooms) >= MAX_ROOMS:
                 self.rooms.clear()
-            self.rooms[room_id] = (time.monotonic() + self.seconds, doc)
+            self.rooms[room_id] = (time.monotonic() + self.seconds, room)
 
     def member_rooms(self, user_id: ObjectId) -> list[dict] | None:
         """The rooms a user was in, as kept by `put_member_rooms`."""

@@ -59,13 +59,13 @@ def get_room(actor: Actor, room_id: str | ObjectId, cached: bool = False) -> Roo
     """
     oid = to_oid(room_id, "Room")
     policy.require_room(actor, oid)
-    doc = roomcache.cache().get(oid) if cached else None
-    if doc is None or actor.id not in doc["participants"]:
+    room = roomcache.cache().get(oid) if cached else None
+    if room is None or actor.id not in room.participants:
         generation = roomcache.cache().generation
         doc = _room_reads.get(oid)
-        if cached and doc is not None:
-            roomcache.cache().put(oid, doc, generation)
-    room = Room._from_son(doc) if doc else None
+        room = Room._from_son(doc) if doc else None
+        if cached and room is not None:
+            roomcache.cache().put(oid, room, generation)
     if room is None or (room.type != "public" and not is_member(actor, room)):
         raise NotFound("Room not found.")
     return room
