@@ -28,11 +28,11 @@ CATEGORIES = [
     ("join_room events", ["join_room (chat/sockets/rooms.py"]),
     ("other events (lean context, metrics)", ["wrapper (chat/sockets/handler.py"]),
     ("upkeep loop (expiry, slow consumers, gc)", ["(chat/live/upkeep.py"]),
-    ("framework: handshake, upgrade", ["_handle_connect (engineio/"]),
-    (
+    (  # before the handshake: the upgraded websocket is read inside it
         "framework: frames in, event dispatch",
         ["_websocket_handler (chat/sockets/transport.py", "_websocket_handler (engineio/"],
     ),
+    ("framework: handshake, upgrade", ["_handle_connect (engineio/"]),
     ("gevent hub (loop, timers, idle)", ["run (gevent/hub.py"]),
 ]
 

@@ -2,6 +2,7 @@
 greenlet), as a client's websocket library uses it: control frames, fragmented
 messages, and a close from either side."""
 
+import contextlib
 import json
 import socket
 from urllib.parse import urlsplit
@@ -80,5 +81,74 @@ def test_a_client_that_reads_late_gets_every_frame_whole_and_in_order(live, peop
             if frame.startswith('42/chat,["message_received"'):
                 got.append(json.loads(frame[len("42/chat,") :])[1]["message"]["content"].split()[0])
         assert got == [str(i) for i in range(300)] + ["last"]
+    finally:
+        ws.close()
+
+
+def _frame(payload: bytes, opcode: int = websocket.ABNF.OPCODE_TEXT) -> bytes:
+    """A client's frame (masked), as a websocket library writes it."""
+    return websocket.ABNF.create_frame(payload, opcode).format()
+
+
+def _close_code(ws: websocket.WebSocket) -> int:
+    """The status of the server's close frame (skipping what comes before it)."""
+    while True:
+        opcode, frame = ws.recv_data_frame(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(frame.data[:2], "big")
+
+
+def test_frames_cut_anywhere_and_of_every_length_arrive_whole(live, people):
+    """Frames are parsed as the bytes come: three sends (lengths in 7 bits, 16 and 64)
+    written in one stream cut into pieces of 7 bytes each get their acks, in order."""
+    alice = people("alice")
+    room = alice.create_room()
+    ws = _open(live, alice.token)
+    try:
+
+        def packet(ack: int, content: str) -> bytes:
+            body = json.dumps(["send_message", {"roomId": room, "content": content}])
+            return f"42/chat,{ack}{body}".encode()
+
+        short, medium = packet(1, "hi"), packet(2, "\u00e9" * 3000)  # 6,000 bytes of text
+        big = packet(3, "x" * 65_000)
+        big = big.replace(b"x" * 100, b"x" * (100 + 65_536 - len(big)), 1)  # exactly the most
+        assert len(short) < 126 and 126 <= len(medium) < 65_536 and len(big) == 65_536
+        stream = _frame(short) + _frame(medium) + _frame(big)
+        for at in range(0, len(stream), 7):
+            ws.sock.sendall(stream[at : at + 7])
+        acks = {}
+        while len(acks) < 3:
+            frame = ws.recv()
+            if frame.startswith("43/chat,"):
+                acks[frame[8]] = json.loads(frame[9:])[0]
+        assert acks["1"]["ok"] and acks["1"]["message"]["content"] == "hi"
+        assert acks["2"]["ok"] and acks["2"]["message"]["content"] == "\u00e9" * 3000
+        assert acks["3"]["error"]["code"] == "validation_error"  # (content over 4,000)
+    finally:
+        ws.close()
+
+
+def test_a_text_frame_that_is_not_utf8_closes_the_connection_with_1007(live, people):
+    ws = _open(live, people("alice").token)
+    try:
+        ws.sock.sendall(_frame(b"42/chat,\xff\xfe"))
+        assert _close_code(ws) == 1007
+    finally:
+        ws.close()
+
+
+def test_a_message_over_the_frame_limit_is_refused_before_it_is_all_buffered(live, people):
+    """SOCKET_MAX_FRAME (64 KiB) bounds what the server holds for one message: a frame
+    announcing 10 MB ends the connection (a close with 1009, too big, then the socket's
+    end, unread bytes and all) once the limit is passed, while the client is still
+    sending it; it used to wait for all 10 MB first."""
+    ws = _open(live, people("alice").token)
+    try:
+        announced = 10_000_000
+        header = bytes((0x81, 0x80 | 127)) + announced.to_bytes(8, "big") + b"\x00" * 4
+        ws.sock.sendall(header + b"x" * 70_000)  # (mask 0: the payload as it is)
+        with contextlib.suppress(ConnectionResetError):  # (the close frame lost to it)
+            assert _close_code(ws) == 1009
     finally:
         ws.close()
