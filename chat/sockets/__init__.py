@@ -135,7 +135,7 @@ def init_app(app: Flask) -> None:
     )
     start = lambda: start_upkeep(app)  # noqa: E731
     guard(socketio.server, app.config["SOCKET_AUTH_TIMEOUT"], start, app.config["SOCKET_MAX_QUEUE"])
-    transport.install(socketio.server.eio)
+    app.wsgi_app = transport.install(socketio.server.eio, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = _without_deflate(app.wsgi_app)  # type: ignore[method-assign]
     _cheap_event_contexts(app)
     from chat.sockets import connection, messages, rooms  # noqa: F401  (registers handlers)

@@ -19,7 +19,9 @@ import engineio
 import engineio.exceptions
 import engineio.packet
 import engineio.socket
+import flask_socketio
 import simple_websocket
+import socketio
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from engineio.packet import NOOP, PING, PONG, UPGRADE
 from wsproto.utilities import LocalProtocolError
@@ -48,6 +50,11 @@ class InlineServer(simple_websocket.Server):
 
     parsing = True  # frames are parsed here, until one is not ours to parse
     partial = b""  # the start of a frame not received whole yet
+
+    def handshake(self):
+        super().handshake()
+        if self.ws.connection is not None:  # accepted: keep the websocket's own machine,
+            self.ws = self.ws.connection  # not the handshake's HTTP parser (its memory)
 
     def receive(self, timeout=None):
         while self.connected and not self.input_buffer:
@@ -156,6 +163,8 @@ class InlineWebSocketWSGI(SimpleWebSocketWSGI):
         )
 
     def __call__(self, environ, start_response):
+        if HIDDEN in environ:
+            environ["gunicorn.socket"] = environ.pop(HIDDEN)
         limit = self.server.max_http_buffer_size  # no message past it is buffered
         self.ws = InlineServer(environ, max_message_size=limit, **self.server_args)
         ret = self.app(self)
@@ -173,10 +182,32 @@ class InlineWebSocketWSGI(SimpleWebSocketWSGI):
         self.ws.sock.sendall(rest)
 
 
-def install(engine: engineio.Server) -> None:
-    """Use InlineWebSocketWSGI for this server's websockets (gevent only)."""
-    if engine.async_mode == "gevent":
-        engine._async = {**engine._async, "websocket": InlineWebSocketWSGI}
+HIDDEN = "chat.gunicorn_socket"
+
+
+def install(engine: engineio.Server, wsgi_app):
+    """Use InlineWebSocketWSGI for this server's websockets (gevent only); returns
+    `wsgi_app` (Flask-SocketIO's middleware) with gunicorn's socket kept under another
+    key until the websocket takes it: Engine.IO's middleware makes a class per request
+    to hand it to eventlet's websocket (kilobytes held for as long as the websocket
+    lasts), which gevent's does not need."""
+    if engine.async_mode != "gevent":
+        return wsgi_app
+    engine._async = {**engine._async, "websocket": InlineWebSocketWSGI}
+    call = wsgi_app
+    if isinstance(wsgi_app, flask_socketio._SocketIOMiddleware):  # its copy of each
+        flask_app = wsgi_app.flask_app  # environ (another ~1 KB a websocket) is skipped:
+
+        def call(environ, start_response):  # gunicorn makes one per request, unshared
+            environ["flask.app"] = flask_app
+            return socketio.WSGIApp.__call__(wsgi_app, environ, start_response)
+
+    def app(environ, start_response):
+        if "gunicorn.socket" in environ:
+            environ[HIDDEN] = environ.pop("gunicorn.socket")
+        return call(environ, start_response)
+
+    return app
 
 
 class InlineSocket(engineio.socket.Socket):
@@ -223,6 +254,7 @@ class InlineSocket(engineio.socket.Socket):
             except Exception:  # upstream: logged, and the connection ends
                 self.server.logger.exception("%s: receive error", self.sid)
                 break
+            data = None  # (not held while the next one is awaited: a token, say)
         self.queue.put(None)  # the writer closes the websocket after what is queued
         if not self.writing:
             self._start_writer(b"")
