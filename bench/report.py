@@ -37,6 +37,13 @@ def _cpu(figures: dict | None, rate: str, who: tuple[str, ...]) -> float | None:
     return sum(parts)
 
 
+def _new_cost(data: dict) -> bool:
+    """A cost result with CPU per rate (older runs measured one figure for the run)."""
+    return "cost" in data and isinstance(
+        data["cost"]["peers"]["ours"].get("cpuMsPer1000Deliveries"), dict
+    )
+
+
 def rows(data: dict) -> list[tuple]:
     """(figure, ours, Node, ours / Node) rows, and the python floor's where measured."""
     out = []
@@ -54,7 +61,7 @@ def rows(data: dict) -> list[tuple]:
             out.append(
                 (label, fmt(ours), fmt(node), ratio(ours, node), fmt(floor), ratio(ours, floor))
             )
-    if "cost" in data:
+    if _new_cost(data):
         peers = data["cost"]["peers"]
         for rate in peers["ours"]["cpuMsPer1000Deliveries"]:
             for who, label in (
@@ -285,7 +292,7 @@ def write(results: Path) -> None:
         header, table = scaleout_rows(data)
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(cells) + " |" for cells in table]
-    if "cost" in data:
+    if _new_cost(data):
         peers = data["cost"]["peers"]
         rates = list(peers["ours"]["cpuMsPer1000Deliveries"])
         lines += [
