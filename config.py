@@ -140,10 +140,11 @@ Generated from chat/settings.py by `make docs`.
 # seconds before an unrefreshed typing indicator ends
 # TYPING_TIMEOUT = 5
 
-# most seconds a process serves a room to sends from memory; any room write drops it
-# on every process at once (Redis pub/sub), and nothing is cached while that feed is
-# down; 0 turns the cache off
-# ROOM_CACHE_SECONDS = 10.0
+# most seconds a process serves a room to sends from memory (a write straight to the
+# database, outside the server, is seen by then); any room write drops it on every
+# process at once (Redis pub/sub), and nothing is cached while that feed is down; 0
+# turns the cache off
+# ROOM_CACHE_SECONDS = 60.0
 
 # seconds of silence after which a process's sockets are presumed gone
 # PRESENCE_PROCESS_TTL = 15

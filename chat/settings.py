@@ -137,8 +137,9 @@ SETTINGS: tuple[Setting, ...] = (
       "message queue (one per deployment)"),
     S("REDIS_PREFIX", "str", "chat", "prefix of every key and channel in Redis"),
     S("TYPING_TIMEOUT", "int", 5, "seconds before an unrefreshed typing indicator ends"),
-    S("ROOM_CACHE_SECONDS", "float", 10.0, "most seconds a process serves a room to sends "
-      "from memory; any room write drops it on every process at once (Redis pub/sub), and "
+    S("ROOM_CACHE_SECONDS", "float", 60.0, "most seconds a process serves a room to sends "
+      "from memory (a write straight to the database, outside the server, is seen by "
+      "then); any room write drops it on every process at once (Redis pub/sub), and "
       "nothing is cached while that feed is down; `0` turns the cache off"),
     S("PRESENCE_PROCESS_TTL", "int", 15, "seconds of silence after which a process's "
       "sockets are presumed gone"),
