@@ -17,7 +17,8 @@ profile (the cost load on ours under py-spy: CPU by category, bench/profile.py).
 Environment: SCENARIO (some of those, comma-separated; default all), CONNECTIONS (10000),
 HOLD_SECONDS (60), STEP_SECONDS (10), PEERS (ours,node: a dev run, writes nothing),
 MONGODB_URI (a real MongoDB instead of a SecantusDB started here), REPORT (a file for
-the whole report too), SAMPLES (a file for the profile's raw py-spy stacks).
+the whole report too), SAMPLES (a file for the profile's raw py-spy stacks), PEER_LOG
+(a file for the peers' output).
 """
 
 import json
@@ -150,9 +151,12 @@ def tokens(user_ids: list[str]) -> list[str]:
 class Peer:
     def __init__(self, name: str, cmd: list[str], env: dict, port: int):
         self.name, self.port = name, port
-        self.proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        out = subprocess.DEVNULL
+        if os.environ.get("PEER_LOG"):
+            out = os.open(os.environ["PEER_LOG"], os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
+        if out != subprocess.DEVNULL:
+            os.close(out)  # (the peer has its own copy)
         wait_for_port(port, timeout=60, proc=self.proc)
         self.base = f"http://127.0.0.1:{port}"
         self._wait_ready()
@@ -522,7 +526,7 @@ def _search_history(uri: str, rooms: list[ObjectId], sender: ObjectId, days: int
                     doc = {
                         "room": room, "seq": seq, "sender": sender, "sender_name": "bench",
                         "content": content, "message_type": "text", "timestamp": at,
-                        "mentions": [], "reactions": [], "edited": False, "deleted": False,
+                        "mentions": [], "edited": False, "deleted": False,
                         "data": {}, "terms": terms(content),
                     }  # fmt: skip
                     if days:
@@ -812,6 +816,7 @@ def run(scenarios: list[str]) -> dict:
                 started = time.monotonic()
                 figures = run_scenario(scenario, uri, toks, room_ids, user_ids)
                 report["scenarios"][scenario] = figures
+                save(report, scenario)  # (a later scenario's failure loses none of it)
                 took = time.monotonic() - started
                 costs = {k: v.get("cpuMsPer1000Deliveries") for k, v in figures.items()}
                 shown = costs if scenario in ("cost", "profile") else json.dumps(figures)[:400]
@@ -837,29 +842,33 @@ def machine() -> dict:
     }
 
 
-def main() -> int:
-    wanted = os.environ.get("SCENARIO")
-    scenarios = wanted.split(",") if wanted else SCENARIOS
-    report = run(scenarios)
+def save(report: dict, scenario: str) -> None:
+    """Write a measured scenario's result and the report (docs/benchmarks.md) at once;
+    a dev run (REPORT, or PEERS narrowed) writes only its REPORT file."""
     if os.environ.get("REPORT"):  # the whole report, for a dev run's reader
         Path(os.environ["REPORT"]).write_text(json.dumps(report, indent=1))
     if set(PEERS) != {"ours", "node"}:
-        print("PEERS narrowed: a dev run, no results written", flush=True)
-        return 0
+        return
     RESULTS.mkdir(parents=True, exist_ok=True)
-    day = report["date"][:10]
-    for scenario, figures in report["scenarios"].items():
-        out = {
-            "date": report["date"],
-            "machine": report["machine"],
-            "database": report["database"],
-            "scenario": scenario,
-            "peers": figures,
-        }
-        (RESULTS / f"{day}-{scenario}.json").write_text(json.dumps(out, indent=2))
+    out = {
+        "date": report["date"],
+        "machine": report["machine"],
+        "database": report["database"],
+        "scenario": scenario,
+        "peers": report["scenarios"][scenario],
+    }
+    (RESULTS / f"{report['date'][:10]}-{scenario}.json").write_text(json.dumps(out, indent=2))
     from bench import report as reporting
 
     reporting.write(RESULTS)
+
+
+def main() -> int:
+    wanted = os.environ.get("SCENARIO")
+    scenarios = wanted.split(",") if wanted else SCENARIOS
+    run(scenarios)
+    if set(PEERS) != {"ours", "node"}:
+        print("PEERS narrowed: a dev run, no results written", flush=True)
     return 0
 
 

@@ -22,7 +22,7 @@ from chat.sockets.transport import InlineSocket
 
 log = logging.getLogger("chat.security")
 HANG_UP_AFTER = 2.0  # seconds a client gets to answer our close frame
-BEAT = 1.0  # seconds between the heartbeat's rounds
+BEAT = 0.1  # seconds between the heartbeat's rounds (10,000 sockets: 40 pings a round)
 # Socket.IO's own names (the Node server reserves the same): never a client's event.
 RESERVED = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
@@ -67,7 +67,10 @@ class HeartbeatEngine(engineio.Server):
     pingTimeout / sockets seconds (10,000 sockets: 500 wake-ups a second) beside the
     per-socket ping threads. The protocol is unchanged: each socket is pinged
     pingInterval after its last answer, and closed pingTimeout after an unanswered
-    ping (both within a beat)."""
+    ping (both within a beat). Beats are short, so that many sockets' pings go out,
+    and their answers come back, in small rounds: with 1 s beats, 10,000 sockets'
+    400 pings a second went out (and 400 pongs came back) in one burst of tens of
+    milliseconds that every send behind it waited out."""
 
     every: float  # seconds per beat
     due_pings: dict  # beat -> sockets to ping then
