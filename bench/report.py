@@ -164,6 +164,34 @@ RECEIVERS = 9  # each rooms-scenario message reaches the room's 9 other members
 SCALE_PEERS = ("1 process", "2 processes + Redis", "2 processes + RabbitMQ")
 
 
+def rooms_steps(run: dict) -> list[str]:
+    """Each peer's rooms steps side by side: latency, and CPU per 1,000 deliveries
+    (server + database) where the run measured it."""
+    peers = run["peers"]
+    rates = sorted({s["offered"] for f in peers.values() for s in f["steps"]})
+    out = [
+        "## Rooms of 10, step by step",
+        "",
+        "The rooms scenario's steps (1,000 rooms of 10, 10 s a rate; a peer stops after",
+        "its first step over 100 ms, then runs the highest rate). CPU is ms per 1,000",
+        f"deliveries in that step, server + database. Run: {run['date']}.",
+        "",
+        "| sends/s | " + " | ".join(f"{p}: p50 / p99 ms | {p}: CPU" for p in peers) + " |",
+        "|---|" + "---|---|" * len(peers),
+    ]
+    for rate in rates:
+        cells = []
+        for f in peers.values():
+            step = _at_rate(f["steps"], rate)
+            cpu = (step or {}).get("cpuMsPer1000Deliveries") or {}
+            cells += [
+                f"{fmt(step['p50'])} / {fmt(step['p99'])}" if step else "-",
+                f"{cpu.get('server', 0):.0f} + {cpu.get('database', 0):.0f}" if cpu else "-",
+            ]
+        out.append(f"| {rate} | " + " | ".join(cells) + " |")
+    return out
+
+
 def scaleout_rows(data: dict) -> tuple[list[str], list[list[str]]]:
     """The scale-out table: its header and rows, a column per peer (runs before RabbitMQ
     have two), then each two-process peer against one process."""
@@ -241,7 +269,7 @@ def write(results: Path) -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `make bench` (bench/run.py, about 15-20 minutes); raw figures in",
+        "Produced by `make bench` (bench/run.py, about 40 minutes); raw figures in",
         "`bench/results/`. Every peer ran in the same run on the same machine, against the",
         "same database server, driven by one Node load generator using the official",
         "socket.io-client (bench/load/generator.mjs). **Ours** is the product as shipped",
@@ -275,6 +303,8 @@ def write(results: Path) -> None:
             + ", ".join(f"{fmt(s['p99'])} ms at {s['offered']}/s" for s in steps)
             + ".",
         ]
+    if "rooms" in data:
+        lines += ["", *rooms_steps(data["rooms"])]
     if "scaleout" in data:
         lines += [
             "",
