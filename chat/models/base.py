@@ -20,4 +20,8 @@ def isoformat(value: datetime | None) -> str | None:
     )
 
 
-NO_AUTO_INDEX = {"auto_create_index": False, "auto_create_index_on_save": False}
+# Every collection's meta (plugins' too, through chat.plugin_api): indexes are the
+# migrations' own, never created on the fly; and a stored field the model does not
+# know (a newer release's, rolled back) is kept and passed over instead of failing
+# every read of its document.
+NO_AUTO_INDEX = {"auto_create_index": False, "auto_create_index_on_save": False, "strict": False}

@@ -2,6 +2,8 @@
 
 import threading
 
+from bson import ObjectId
+
 from chat import hookimpl
 from chat.models import Message
 from tests.conftest import assert_error
@@ -224,3 +226,21 @@ def test_a_send_builds_its_message_once(app, alice):
         plugins.unregister(name="counting")
     assert calls == ["once", "twice", "twice"]
     assert (sent["counted"], retried["counted"], again["counted"]) == (1, 2, 3)
+
+
+def test_a_stored_field_this_release_does_not_know_is_read_and_kept(app, alice):
+    """A message written by another release (a newer one, rolled back) may hold a field
+    this one does not know: history, search and an edit still answer, and the field
+    stays in the database."""
+    room = alice.create_room("general")["id"]
+    message = alice.send(room, "lanterns tonight")
+    with app.app_context():
+        stored = Message._get_collection()
+        stored.update_one({"_id": ObjectId(message["id"])}, {"$set": {"glow": "amber"}})
+    assert [m["id"] for m in alice.history(room)["messages"]] == [message["id"]]
+    found = alice.ok("get", "/api/search/messages", query_string={"q": "lanterns"})
+    assert [m["id"] for m in found["messages"]] == [message["id"]]
+    edited = alice.ok("patch", f"/api/messages/{message['id']}", json={"content": "lanterns"})
+    assert edited["content"] == "lanterns"
+    with app.app_context():
+        assert stored.find_one({"_id": ObjectId(message["id"])})["glow"] == "amber"
