@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import secrets
+import time
 import uuid
 from datetime import timedelta
 
@@ -37,6 +38,7 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = HASHER.hash("timing-equaliser-for-unknown-accounts")
 BAD_LOGIN = "Invalid login or password."
 MAX_DELAY = 900  # the longest any client waits between login attempts (no lockout)
+UPSERT_TRIES = 5  # a throttle record made by two failures at once: tries of the upsert
 DEVICE_DAYS = 90
 USE_PRECISION = 60  # seconds: a session's lastUsedAt is written at most this often
 RESET_EVERY = 60  # seconds between reset emails to one account
@@ -106,12 +108,17 @@ def _record_failure(key: str, allowed: int) -> None:
     up to 15 minutes (the record expires a day after the last failure)."""
     coll = LoginThrottle._get_collection()
     count = {"$inc": {"failures": 1}, "$set": {"updated_at": utcnow()}}
-    try:
-        doc = coll.find_one_and_update(
-            {"_id": key}, count, upsert=True, return_document=ReturnDocument.AFTER
-        )
-    except DuplicateKeyError:  # another failure made the record at the same moment
-        doc = coll.find_one_and_update({"_id": key}, count, return_document=ReturnDocument.AFTER)
+    doc = None
+    for _ in range(UPSERT_TRIES):  # another failure may make the record at the same
+        try:  # moment: the upsert is tried again (it finds that record, once visible)
+            doc = coll.find_one_and_update(
+                {"_id": key}, count, upsert=True, return_document=ReturnDocument.AFTER
+            )
+            break
+        except DuplicateKeyError:
+            time.sleep(0.01)
+    if doc is None:
+        raise RateLimited("Too many failed logins; try again later.", retry_after=1)
     over = doc["failures"] - allowed
     if over >= 0:
         seconds = min(current_app.config["LOGIN_LOCK_SECONDS"] * 2 ** min(over, 20), MAX_DELAY)
