@@ -26,7 +26,10 @@ def _stalled_client(base: str, token: str) -> websocket.WebSocket:
 
 
 def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
-    with server({**live_settings, "SOCKET_MAX_QUEUE": 200}) as (base, proc):
+    # the heartbeat must not end the stalled client first (it answers no ping): only a
+    # full queue may, however slowly a loaded machine gets the sends through
+    slow_beat = {"SOCKET_PING_INTERVAL": 50, "SOCKET_PING_TIMEOUT": 50}
+    with server({**live_settings, "SOCKET_MAX_QUEUE": 200, **slow_beat}) as (base, proc):
         alice, slow, fast = people("alice", "slow", "fast", base=base)
         room = alice.create_room()
         for person in (slow, fast):
