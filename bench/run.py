@@ -52,7 +52,7 @@ from devtools.servers import (
     start_redis,
     start_secantus,
     stop,
-    wait_for_port,
+    wait_for_app,
     worker_pid,
     worker_rss_mb,
 )
@@ -157,22 +157,8 @@ class Peer:
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
         if out != subprocess.DEVNULL:
             os.close(out)  # (the peer has its own copy)
-        wait_for_port(port, timeout=60, proc=self.proc)
         self.base = f"http://127.0.0.1:{port}"
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        """gunicorn's master listens before its worker has imported the app: wait for an
-        answer, so that memory baselines are taken from a booted server."""
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{self.base}/healthz", timeout=5).raise_for_status()
-                return
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_for_app(self.base, proc=self.proc)  # (memory baselines of a booted server)
 
     def close(self) -> None:
         stop(self.proc)

@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,27 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def wait_for_app(base: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until the app at `base` answers /healthz with 200 (or the process dies).
+    gunicorn's master listens before its worker has imported the app: a request sent
+    when the port opens waits out the import (seconds on a loaded machine)."""
+    port = urllib.parse.urlsplit(base).port
+    deadline = time.monotonic() + timeout
+    wait_for_port(port, timeout=timeout, proc=proc)
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as answer:  # noqa: S310 (our own http://127.0.0.1 URL)
+                if answer.status == 200:
+                    return
+        except OSError:  # (URLError, refused, reset, timed out: not booted yet)
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base} did not answer /healthz after {timeout}s")
+        time.sleep(0.1)
 
 
 # SecantusDB's Rust server (`make bench` builds it with cargo into cargo's bin).

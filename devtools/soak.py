@@ -36,7 +36,7 @@ from devtools.servers import (
     procfile_cmd,
     start_secantus,
     stop,
-    wait_for_port,
+    wait_for_app,
     worker_rss_mb,
 )
 
@@ -99,8 +99,8 @@ def make_run_sockets(workdir: Path) -> dict:
     env.pop("CHAT_ENV", None)
     run = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env)
     try:
-        wait_for_port(port, timeout=120, proc=run)
         base = f"http://127.0.0.1:{port}"
+        wait_for_app(base, timeout=120, proc=run)
         return idle_sockets(base, None, tokens(base), workdir, hold=MAKE_RUN_SECONDS)
     finally:  # Ctrl-C, as a user stops it: it stops its gunicorn and database
         run.send_signal(signal.SIGINT)
@@ -176,8 +176,8 @@ def main() -> int:
         )
         server = subprocess.Popen(procfile_cmd("web"), cwd=ROOT, env=env)
         try:
-            wait_for_port(port, proc=server)
             base = f"http://127.0.0.1:{port}"
+            wait_for_app(base, proc=server)
             token_list = tokens(base)
             figures = {"idle": idle_sockets(base, server.pid, token_list, Path(tmp))}
             figures["packets"] = malformed_packets(base, server.pid, token_list[0])

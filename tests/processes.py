@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from devtools.servers import ROOT, env_with, free_port, procfile_cmd, stop, wait_for_port
+from devtools.servers import ROOT, env_with, free_port, procfile_cmd, stop, wait_for_app
 
 BIN = Path(sys.executable).parent
 # Production needs its secrets: made for this run, shared by every process of it (and by
@@ -61,8 +61,9 @@ def server(
         )
         try:
             proc.log = log  # type: ignore[attr-defined]  # its standard error, for log tests
-            wait_for_port(port, timeout=30, proc=proc)
-            yield f"http://127.0.0.1:{port}", proc
+            base = f"http://127.0.0.1:{port}"
+            wait_for_app(base, proc=proc)
+            yield base, proc
         finally:
             stop(proc)
 

@@ -10,7 +10,7 @@ import uuid
 
 import requests
 
-from devtools.servers import ROOT, env_with, free_port, stop, wait_for_port
+from devtools.servers import ROOT, env_with, free_port, stop, wait_for_app
 from tests.conftest import PASSWORD
 from tests.processes import server
 from tests.sockets.client import ChatSocket
@@ -67,7 +67,7 @@ def _make_run(var_dir, port: int, **settings) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    wait_for_port(port, timeout=60, proc=proc)
+    wait_for_app(f"http://127.0.0.1:{port}", proc=proc)
     return proc
 
 
@@ -124,7 +124,7 @@ def test_make_run_with_web_concurrency_starts_processes_that_share_everything(tm
     first, second = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"
     sock = None
     try:
-        wait_for_port(port + 1, timeout=60, proc=proc)
+        wait_for_app(second, proc=proc)
         alice, bob = _register(first, "alice"), _register(second, "bob")
         assert _me(second, alice["accessToken"]) == 200
         headers = {"Authorization": f"Bearer {alice['accessToken']}"}
