@@ -27,6 +27,9 @@ def setup(mode: str | None = None) -> str:
         import eventlet
 
         eventlet.monkey_patch()
+        from eventlet import tpool
+
+        tpool.set_num_threads(BLOCKING_THREADS)
     _mode = mode
     return mode
 
@@ -36,14 +39,28 @@ def current() -> str:
     return _mode or "threading"
 
 
-def run_blocking(fn, *args):
-    """Run a CPU-bound call (password hashing) without stalling the green-thread hub."""
-    if _mode == "gevent":
-        import gevent
+# OS threads for CPU-bound calls: a core is left to the event loop (argon2 releases the
+# GIL, so more threads than cores take the loop's core), and at most this many 19 MiB
+# hashes are in memory at once; a login storm queues instead.
+BLOCKING_THREADS = max(1, len(os.sched_getaffinity(0)) - 1)
+_pool = None  # gevent: a pool of BLOCKING_THREADS threads; threading: a semaphore
 
-        return gevent.get_hub().threadpool.apply(fn, args)
+
+def run_blocking(fn, *args):
+    """Run a CPU-bound call (password hashing) without stalling the green-thread hub, on
+    one of BLOCKING_THREADS threads (the rest wait their turn)."""
+    global _pool
+    if _mode == "gevent":
+        import gevent.threadpool
+
+        _pool = _pool or gevent.threadpool.ThreadPool(BLOCKING_THREADS)
+        return _pool.apply(fn, args)
     if _mode == "eventlet":
         from eventlet import tpool
 
-        return tpool.execute(fn, *args)
-    return fn(*args)
+        return tpool.execute(fn, *args)  # (its pool has BLOCKING_THREADS: setup())
+    import threading
+
+    _pool = _pool or threading.BoundedSemaphore(BLOCKING_THREADS)
+    with _pool:
+        return fn(*args)
