@@ -84,6 +84,14 @@ Generated from chat/settings.py by `make docs`.
 # register, login and refresh per address
 # RATELIMIT_AUTH = '30 per minute'
 
+# who may make an account: open (anyone), invite (only with a valid invite link, POST
+# /api/invites), closed (nobody over the API; flask users create makes accounts)
+# REGISTRATION = 'open'
+
+# comma-separated email domains new accounts may use (example.com allows that domain
+# and no other, not its subdomains); empty: any
+# ALLOWED_EMAIL_DOMAINS = []
+
 # failed logins for one account from one address (or one known device) before that
 # client waits
 # LOGIN_MAX_FAILURES = 5

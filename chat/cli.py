@@ -54,6 +54,33 @@ def set_admin(username: str, revoke: bool) -> None:
     click.echo(f"{user.username} is {'now' if user.site_admin else 'no longer'} a site admin")
 
 
+@users_group.command("create")
+@click.argument("username")
+@click.argument("email")
+@click.password_option(help="Asked for when not given (twice).")
+@click.option("--admin", is_flag=True, help="Make the account a site admin too.")
+def create_user(username: str, email: str, password: str, admin: bool) -> None:
+    """Make an account whatever REGISTRATION says (the first admin of a closed or
+    invite-only server): the same checks of the name, address and password as sign-up."""
+    from marshmallow import ValidationError as Invalid
+
+    from chat.errors import Conflict
+    from chat.schemas.auth import RegisterIn
+    from chat.services import auth
+    from chat.services.moderation import set_site_admin
+
+    try:
+        data = RegisterIn().load({"username": username, "email": email, "password": password})
+        user = auth.register_user(data["username"], data["email"], data["password"])
+    except Invalid as exc:
+        raise click.ClickException(f"invalid: {exc.messages}") from None
+    except Conflict as exc:
+        raise click.ClickException(exc.message) from None
+    if admin:
+        set_site_admin(user.username, granted=True)
+    click.echo(f"created {user.username}{' (site admin)' if admin else ''}")
+
+
 @click.command("export")
 @click.option("--room", "room_id", required=True, help="The room's id.")
 def export_command(room_id: str) -> None:

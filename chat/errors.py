@@ -38,6 +38,12 @@ class InsufficientScope(ChatError):
     code, status, default_message = "insufficient_scope", 403, "This token may not do that."
 
 
+class RegistrationClosed(ChatError):
+    """No account may be made here (REGISTRATION), or not without a valid invite."""
+
+    code, status, default_message = "registration_closed", 403, "Registration is closed."
+
+
 class NotFound(ChatError):
     code, status, default_message = "not_found", 404, "Not found."
 

@@ -106,6 +106,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("RATELIMIT_DEFAULT", "str", "240 per minute", "REST requests per user (or address), "
       "all routes"),
     S("RATELIMIT_AUTH", "str", "30 per minute", "register, login and refresh per address"),
+    S("REGISTRATION", "str", "open", "who may make an account: `open` (anyone), `invite` "
+      "(only with a valid invite link, `POST /api/invites`), `closed` (nobody over the API; "
+      "`flask users create` makes accounts)", choices=("open", "invite", "closed")),
+    S("ALLOWED_EMAIL_DOMAINS", "list", [], "comma-separated email domains new accounts may "
+      "use (`example.com` allows that domain and no other, not its subdomains); empty: any"),
     S("LOGIN_MAX_FAILURES", "int", 5, "failed logins for one account from one address (or "
       "one known device) before that client waits"),
     S("LOGIN_ACCOUNT_MAX_FAILURES", "int", 20, "failed logins for one account from all "
@@ -323,6 +328,8 @@ def load_config(name: str | None = None) -> dict:
     settings: dict[str, Any] = dict(FIXED, ENV_NAME=name, TESTING=False)
     settings.update({s.name: read(s.name, development) for s in SETTINGS})
     settings["CHAT_ASYNC_MODE"] = str(settings["CHAT_ASYNC_MODE"]).lower()
+    settings["REGISTRATION"] = str(settings["REGISTRATION"]).lower()
+    settings["ALLOWED_EMAIL_DOMAINS"] = [d.lower() for d in settings["ALLOWED_EMAIL_DOMAINS"]]
     settings["LOG_LEVEL"] = str(settings["LOG_LEVEL"]).upper()
     if not isinstance(settings["CHAT_PLUGIN_CONFIG"], dict):
         raise ConfigError("CHAT_PLUGIN_CONFIG must be a JSON object of plugin name -> settings")

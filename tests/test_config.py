@@ -146,6 +146,7 @@ def test_one_gunicorn_configuration_sized_from_the_socket_cap():
         ("SOCKET_SEND_RATE", "-1"),
         ("CHAT_PLUGINS_AUTOLOAD", "maybe"),
         ("CHAT_ASYNC_MODE", "tornado"),
+        ("REGISTRATION", "invites"),
         ("CHAT_PLUGIN_CONFIG", "{not json"),
         ("CHAT_PLUGIN_CONFIG", "[1, 2]"),
     ],
@@ -217,6 +218,7 @@ def test_a_site_file_configures_and_the_environment_overrides_it(tmp_path, monke
         ("TYPING_TIMEOUT = -1\n", "TYPING_TIMEOUT is not a valid int"),
         ("SOCKET_CORS_ORIGIN = 'https://a'\n", "SOCKET_CORS_ORIGIN is not a valid list"),
         ("LOG_LEVEL = 'LOUD'\n", "LOG_LEVEL is not a valid str"),
+        ("REGISTRATION = 'invites'\n", "REGISTRATION is not a valid str"),
         ("CHAT_PLUGIN_CONFIG = []\n", "CHAT_PLUGIN_CONFIG is not a valid json"),
     ],
 )

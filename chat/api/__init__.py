@@ -7,6 +7,7 @@ from chat.api import (
     auth,
     health,
     integrations,
+    invites,
     messages,
     moderation,
     rooms,
@@ -28,8 +29,11 @@ BLUEPRINTS = [
     moderation.bp,
     integrations.bp,
     sync.bp,
+    invites.bp,
+    invites.preview_bp,
 ]
-STRICT_BLUEPRINTS = (auth.bp,)  # sign-in: RATELIMIT_AUTH per address (chat.security)
+# sign-in and invite previews: RATELIMIT_AUTH per address (chat.security)
+STRICT_BLUEPRINTS = (auth.bp, invites.preview_bp)
 
 
 def register(app: Flask) -> None:

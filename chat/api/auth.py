@@ -19,7 +19,7 @@ from chat.schemas.auth import (
     SessionListOut,
     SessionOut,
 )
-from chat.services import auth, principals
+from chat.services import auth, invites, principals
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,11 @@ def _session(user) -> dict:
 @bp.arguments(RegisterIn)
 @bp.response(201, SessionOut)
 def register(data):
-    """Create an account and log in."""
-    return _session(auth.register_user(**data))
+    """Create an account and log in. REGISTRATION decides who may: anyone (`open`), only
+    people with a valid `invite` (`invite`), nobody (`closed`: 403 `registration_closed`);
+    an address outside ALLOWED_EMAIL_DOMAINS is refused (422). An invite's rooms are
+    joined."""
+    return _session(invites.register(**data))
 
 
 @bp.post("/login")

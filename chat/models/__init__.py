@@ -4,7 +4,7 @@ from chat.models.integration import ApiToken, Delivery, Device, IncomingWebhook,
 from chat.models.message import Message, ThreadState
 from chat.models.moderation import AuditEntry, Report
 from chat.models.room import ReadState, Room
-from chat.models.user import LoginThrottle, PasswordReset, Session, User
+from chat.models.user import Invite, LoginThrottle, PasswordReset, Session, User
 
 __all__ = [
     "ApiToken",
@@ -12,6 +12,7 @@ __all__ = [
     "Delivery",
     "Device",
     "IncomingWebhook",
+    "Invite",
     "LoginThrottle",
     "Message",
     "PasswordReset",

@@ -81,3 +81,19 @@ class LoginThrottle(Document):
     updated_at = DateTimeField(default=utcnow)  # TTL index
 
     meta = {"collection": "login_throttles", **NO_AUTO_INDEX}
+
+
+class Invite(Document):
+    """An invite link (`#invite=<token>`), of which only the token's SHA-256 is stored.
+    Up to `max_uses` people may register with it (with REGISTRATION=invite, only they
+    may), joining `rooms` as added by `created_by`, until `expires_at` (a TTL index)."""
+
+    digest = StringField(required=True)  # unique (migrations)
+    created_by = ObjectIdField(required=True)
+    rooms = ListField(ObjectIdField())
+    max_uses = IntField(default=1)
+    uses = IntField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(required=True)
+
+    meta = {"collection": "invites", **NO_AUTO_INDEX}

@@ -20,6 +20,11 @@ class RegisterIn(Schema):
     username = Text(required=True, validate=USERNAME)
     email = Email(required=True, validate=validate.Length(max=254))
     password = Text(required=True, validate=PASSWORD, load_only=True)
+    invite = Text(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "An invite link's token: needed when REGISTRATION=invite."},
+    )
 
     @ma.pre_load
     def _strip_email(self, data, **kwargs):

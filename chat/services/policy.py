@@ -132,6 +132,10 @@ CORE: tuple[Action, ...] = (
     _("manage_subscriptions", None, "admin", summary="a room's outgoing webhooks"),
     _("room_reports", None, "admin", summary="a room's reports"),
     _("resolve_report", None, summary="room admins (their rooms) or site admins"),
+    # who may register
+    _("create_invite", None, "admin", any_room=False,
+      summary="an invite link to one's rooms (to none: site admins)"),
+    _("manage_invites", None, summary="list and revoke one's invite links"),
     # site administration
     _("site_admin", None, "site_admin", summary="users, reports, audit log, any message"),
 )  # fmt: skip

@@ -3,13 +3,14 @@ account, with what hangs from each. Whatever ends, its sockets close at the tran
 on every process (`SessionRevoked`, acted on by `chat.live.publish`).
 
 Cascades:
-- an account: its sessions, its tokens, the bots it owns (and their tokens), and the
-  integrations it made in rooms;
+- an account: its sessions, its tokens, the bots it owns (and their tokens), the
+  integrations it made in rooms and its invite links;
 - a bot: its tokens; a webhook: its bot (a webhook's bot has no owner, so no person
   can mint tokens for it);
 - a room's power: when someone stops being an admin of a room (demoted, kicked,
   banned, left, deactivated), the incoming webhooks and outgoing subscriptions they
-  made there end with it, audited: their secret URL or their receiver may be theirs.
+  made there end with it, audited: their secret URL or their receiver may be theirs;
+  their invite links stop leading there (one to that room alone ends).
 """
 
 import logging
@@ -17,7 +18,7 @@ import logging
 from bson import ObjectId
 
 from chat.actor import Actor
-from chat.models import Delivery, IncomingWebhook, Subscription, User
+from chat.models import Delivery, IncomingWebhook, Invite, Subscription, User
 from chat.services import audit, auth, policy, tokens, users
 
 security_log = logging.getLogger("chat.security")
@@ -40,7 +41,8 @@ def end_webhook(hook: IncomingWebhook) -> None:
 
 
 def end_room_powers(room_id: ObjectId, user_id: ObjectId, why: str) -> int:
-    """End the integrations `user_id` made in the room (they are no longer its admin).
+    """End the integrations and invites `user_id` made for the room (they are no longer
+    its admin).
 
     Returns:
         how many ended.
@@ -54,7 +56,9 @@ def end_room_powers(room_id: ObjectId, user_id: ObjectId, why: str) -> int:
         end_subscription(sub)
         audit.record(None, "subscription.end", sub.id, room=room_id, creator=str(user_id), why=why)
         ended += 1
-    return ended
+    made = {"created_by": user_id, "rooms": room_id}
+    ended += Invite.objects(__raw__={**made, "rooms": [room_id]}).delete()
+    return ended + Invite.objects(__raw__=made).update(pull__rooms=room_id)
 
 
 def end_subscription(sub: Subscription) -> None:
@@ -92,6 +96,7 @@ def end_account(user: User, why: str) -> None:
     rooms |= {s.room for s in Subscription.objects(created_by=user.id).only("room") if s.room}
     for room_id in rooms:
         end_room_powers(room_id, user.id, why)
+    Invite.objects(created_by=user.id).delete()
     security_log.info("account deactivated", extra={"event": "deactivated", "login": str(user.id)})
     user.reload()
     users.announce(user)

@@ -507,7 +507,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account and log in. */
+        /**
+         * Create an account and log in. REGISTRATION decides who may: anyone (`open`), only
+         *     people with a valid `invite` (`invite`), nobody (`closed`: 403 `registration_closed`);
+         *     an address outside ALLOWED_EMAIL_DOMAINS is refused (422). An invite's rooms are
+         *     joined.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1069,6 +1074,156 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your live invites, newest first (a site admin's: everyone's); never their tokens. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InvitesOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * A new invite link: up to `maxUses` people register with it (when REGISTRATION is
+         *     `invite`, only they may) and join `rooms`. Room admins invite to their rooms; an
+         *     invite to no room is for site admins. The token is in this response only.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["InviteIn"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NewInviteOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/invites/preview/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * What an invite leads to (the sign-up page shows it): 404 for an unknown, used
+         *     up, expired or revoked invite, or one whose maker can no longer invite.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    token: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InvitePreviewOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/invites/{invite_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invite_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an invite of yours (a site admin: anyone's): its link stops working. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    invite_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -3784,6 +3939,39 @@ export interface components {
             /** @default null */
             username?: string | null;
         };
+        InviteIn: {
+            /**
+             * @description Seconds until it stops working (absent: 7 days).
+             * @default null
+             */
+            expiresIn?: number | null;
+            /** @default 1 */
+            maxUses?: number;
+            /** @description Rooms the new accounts join (none: site admins only). */
+            rooms?: string[];
+        };
+        InviteOut: {
+            createdAt: string;
+            createdBy: string;
+            expiresAt: string;
+            id: string;
+            maxUses: number;
+            rooms: string[];
+            uses: number;
+        } & {
+            [key: string]: unknown;
+        };
+        InvitePreviewOut: {
+            expiresAt: string;
+            rooms: components["schemas"]["PreviewRoomOut"][];
+        } & {
+            [key: string]: unknown;
+        };
+        InvitesOut: {
+            invites: components["schemas"]["InviteOut"][];
+        } & {
+            [key: string]: unknown;
+        };
         LoginIn: {
             /** @description From an earlier login on this client: not slowed by others. */
             deviceToken?: string;
@@ -3868,6 +4056,21 @@ export interface components {
             token: string;
             tokenId: string;
             user: components["schemas"]["UserOut"];
+        } & {
+            [key: string]: unknown;
+        };
+        NewInviteOut: {
+            createdAt: string;
+            createdBy: string;
+            expiresAt: string;
+            id: string;
+            maxUses: number;
+            rooms: string[];
+            /** @description Shown once. */
+            token: string;
+            /** @description The web client's sign-up. */
+            url: string;
+            uses: number;
         } & {
             [key: string]: unknown;
         };
@@ -3984,6 +4187,12 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        PreviewRoomOut: {
+            id: string;
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
         ProfileIn: {
             displayName?: string;
             settings?: components["schemas"]["UserSettingsIn"];
@@ -4038,6 +4247,11 @@ export interface components {
         RegisterIn: {
             /** Format: email */
             email: string;
+            /**
+             * @description An invite link's token: needed when REGISTRATION=invite.
+             * @default null
+             */
+            invite?: string | null;
             password: string;
             username: string;
         };

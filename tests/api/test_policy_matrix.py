@@ -40,9 +40,11 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 OPENAPI = json.loads((DOCS / "openapi.json").read_text())
 ASYNCAPI = yaml.safe_load((DOCS / "asyncapi.yaml").read_text())
 # No principal acts here: an account is made or signed in to, a refresh token or an
-# emailed token is spent (tests/api/test_auth.py, test_account_lifecycle.py), or a
-# webhook's secret URL posts as its bot (its action: post_message; test_webhooks.py).
+# emailed token is spent (tests/api/test_auth.py, test_account_lifecycle.py), an
+# invite is previewed (test_invites.py: its maker's power is decided again there), or
+# a webhook's secret URL posts as its bot (its action: post_message; test_webhooks.py).
 PUBLIC = {
+    ("get", "/api/invites/preview/{token}"),
     ("post", "/api/auth/register"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
@@ -232,6 +234,7 @@ BODIES = {
     ("post", "/api/bots"): {"username": "newbot-{n}"},
     ("post", "/api/bots/{bot_id}/tokens"): {"name": "t", "scopes": ["messages:read"]},
     ("post", "/api/devices"): {"platform": "fcm", "token": "device-token-1"},
+    ("post", "/api/invites"): {"rooms": ["{room}"]},
     ("post", "/api/messages"): {"roomId": "{room}", "content": "hello"},
     ("patch", "/api/messages/{message_id}"): {"content": "edited"},
     ("post", "/api/messages/{message_id}/reactions"): {"emoji": "👍"},
@@ -271,6 +274,7 @@ ALLOWED_ANYWAY = {
     ("delete", "/api/bots/{bot_id}/tokens/{token_id}"): 404,
     ("delete", "/api/tokens/{token_id}"): 404,
     ("delete", "/api/devices/{device_id}"): 404,
+    ("delete", "/api/invites/{invite_id}"): 404,
     ("post", "/api/rooms/{room_id}/leave"): 409,  # the last owner
     ("post", "/api/rooms/{room_id}/join"): 403,  # a private room needs an invite
     ("post", "/api/messages/{message_id}/report"): 409,  # already reported
@@ -300,6 +304,7 @@ def _request(world: World, kind: str, method: str, path: str, n: int) -> dict:
         "token_id": str(ObjectId()),
         "session_id": "no-such-session",
         "device_id": str(ObjectId()),
+        "invite_id": str(ObjectId()),
         "emoji": "👍",
         "username": "peer",
         "n": str(n),
@@ -310,15 +315,19 @@ def _request(world: World, kind: str, method: str, path: str, n: int) -> dict:
     request: dict = {"headers": {"Authorization": world.headers[kind]}}
     body = BODIES.get((method, path))
     if body is not None:
-        request["json"] = {
-            k: v.format(**fill) if isinstance(v, str) else v for k, v in body.items()
-        }
+        request["json"] = {k: _filled(v, fill) for k, v in body.items()}
     if (method, path) in QUERIES:
         request["query_string"] = {k: v.format(**fill) for k, v in QUERIES[method, path].items()}
     if (method, path) in FILES:
         request["data"] = {"file": (io.BytesIO(png()), "a.png")}
         request["content_type"] = "multipart/form-data"
     return {"url": url, **request}
+
+
+def _filled(value, fill: dict):
+    if isinstance(value, list):
+        return [_filled(v, fill) for v in value]
+    return value.format(**fill) if isinstance(value, str) else value
 
 
 # --- the decision the policy documents, worked out from the declarations ---
@@ -329,7 +338,8 @@ ROOM_ROLES = ("visible", "member", "admin", "owner")
 def _reaches_room(method: str, path: str) -> bool:
     """The operation acts in R (a path or body naming R, or one of its messages)."""
     named = ("{room_id}", "{message_id}", "{file_id}")
-    bodies = {("post", "/api/messages"), ("patch", "/api/reports/{report_id}")}
+    bodies = {("post", "/api/messages"), ("patch", "/api/reports/{report_id}"),
+              ("post", "/api/invites")}  # fmt: skip
     return any(n in path for n in named) or (method, path) in bodies
 
 
