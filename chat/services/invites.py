@@ -40,18 +40,18 @@ def create_invite(
             actor may not add people to (NotFound for one they cannot see).
         ValidationError: too many live invites.
     """
-    room_ids = list(dict.fromkeys(to_oid(r, "Room") for r in room_ids))
-    for room_id in room_ids:
-        policy.authorize(actor, "create_invite", room=rooms.get_room(actor, room_id))
-    if not room_ids:
+    oids = list(dict.fromkeys(to_oid(r, "Room") for r in room_ids))
+    for oid in oids:
+        policy.authorize(actor, "create_invite", room=rooms.get_room(actor, oid))
+    if not oids:
         policy.authorize(actor, "site_admin")
-    if Invite.objects(created_by=actor.id).count() >= MAX_LIVE:
+    if Invite.objects(created_by=actor.id, expires_at__gt=utcnow()).count() >= MAX_LIVE:
         raise ValidationError(fields={"maxUses": [f"At most {MAX_LIVE} live invites each."]})
     token = secrets.token_urlsafe(24)
     invite = Invite(
         digest=_digest(token),
         created_by=actor.id,
-        rooms=room_ids,
+        rooms=oids,
         max_uses=max_uses,
         expires_at=utcnow() + timedelta(seconds=expires_in or DEFAULT_SECONDS),
     )
@@ -197,8 +197,10 @@ def _maker(invite: Invite) -> Actor | None:
 
 def _rooms_of(invite: Invite) -> list[ObjectId]:
     """The invite's rooms its maker may add people to now."""
-    maker, allowed = _maker(invite), []
-    for room in Room.objects(id__in=invite.rooms) if maker else ():
+    maker, allowed = _maker(invite), list[ObjectId]()
+    if maker is None:
+        return allowed
+    for room in Room.objects(id__in=invite.rooms):
         try:
             policy.authorize(maker, "create_invite", room=room)
         except (Forbidden, NotFound):

@@ -186,3 +186,29 @@ def test_an_invite_passes_over_a_room_its_maker_cannot_reach_now(client, alice, 
     assert client.get(f"/api/invites/preview/{made['token']}").get_json()["rooms"] == []
     bob = _register(client, "bob", made["token"]).get_json()["user"]
     assert bob["id"] not in [str(p) for p in Room.objects.get(id=room).participants]
+
+
+def test_live_invites_per_maker_are_bounded(alice, monkeypatch):
+    from chat.services import invites
+
+    monkeypatch.setattr(invites, "MAX_LIVE", 2)
+    room = alice.create_room()["id"]
+    first, _ = _invite(alice, room), _invite(alice, room)
+    error = assert_error(alice.call("post", "/api/invites", json={"rooms": [room]}), 422,
+                         "validation_error")  # fmt: skip
+    assert "maxUses" in error["fields"]
+    alice.ok("delete", f"/api/invites/{first['id']}", 204)
+    _invite(alice, room)  # room again once one is revoked
+
+
+def test_flask_users_create_makes_accounts_whatever_registration_says(app, client, invite_only):
+    def create(*args: str):
+        return app.test_cli_runner().invoke(args=["users", "create", *args])
+
+    bad = create("x", "not-an-email", "--password", PASSWORD)
+    assert bad.exit_code != 0 and "invalid" in bad.output and User.objects.count() == 0
+    made = create("root", "root@example.com", "--password", PASSWORD)
+    assert made.exit_code == 0 and "created root" in made.output
+    assert not User.objects.get(username="root").site_admin
+    login = {"username": "root", "password": PASSWORD}
+    assert client.post("/api/auth/login", json=login).status_code == 200
