@@ -191,9 +191,9 @@ Generated from chat/settings.py by `make docs`.
 # sync_expired
 # SYNC_RETENTION_DAYS = 30
 
-# the server's address as clients reach it (e.g. https://chat.example.com), which an
-# incoming webhook's URL starts with; empty: the URL is given as a path (never taken
-# from a request's Host header)
+# the server's address as clients reach it (e.g. https://chat.example.com), which
+# incoming webhook URLs and invite links start with; empty: they are given as paths
+# (never taken from a request's Host header)
 # PUBLIC_URL = ''
 
 # comma-separated hosts, addresses or networks (10.0.0.0/8) outgoing webhooks and push

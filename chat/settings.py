@@ -164,8 +164,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("SYNC_RETENTION_DAYS", "int", 30, "days changes are kept for `GET /api/sync` and "
       "`sync_all`; an older cursor gets 410 `sync_expired`"),
     S("PUBLIC_URL", "str", "", "the server's address as clients reach it (e.g. "
-      "`https://chat.example.com`), which an incoming webhook's URL starts with; empty: "
-      "the URL is given as a path (never taken from a request's `Host` header)"),
+      "`https://chat.example.com`), which incoming webhook URLs and invite links start "
+      "with; empty: they are given as paths (never taken from a request's `Host` header)"),
     S("WEBHOOK_ALLOWED_HOSTS", "list", [], "comma-separated hosts, addresses or networks "
       "(`10.0.0.0/8`) outgoing webhooks and push endpoints may reach although private, "
       "loopback or link-local (refused otherwise)"),

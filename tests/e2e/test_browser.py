@@ -273,3 +273,35 @@ def test_threads_pins_receipts_profiles_and_an_offline_period(browser, live):
     assert alice.errors == [] and bob.errors == []
     alice.context.close()
     bob.context.close()
+
+
+def test_an_invite_link_signs_someone_up_into_a_private_room(browser, live):
+    alice, carol = Person(browser, live, "alice"), Person(browser, live, "carol")
+    alice.register()
+    alice.page.fill("#new-room-name", "crew")
+    alice.page.check("#new-room-private")
+    alice.page.click("#new-room button")
+    expect(alice.page.locator("#room-title")).to_have_text("crew")
+    alice.page.click("#invite-link")
+    url = alice.page.locator("#invite-url")
+    expect(url).to_be_visible()
+    link = url.input_value()
+    assert link.startswith(f"{live}/#invite=")
+
+    page = carol.page
+    page.goto(link)
+    expect(page.locator("#invite-info")).to_have_text("You are invited to crew.")
+    expect(page.locator("#auth-submit")).to_have_text("Create account")
+    page.fill("#auth-username", "carol")
+    page.fill("#auth-email", "carol@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#auth-submit")
+    expect(page.locator("#me-name")).to_have_text("carol")
+    expect(page.locator("#room-title")).to_have_text("crew")  # the private room, joined
+    assert "#invite" not in page.url
+    expect(alice.page.locator("#room-meta")).to_contain_text("2 members")
+
+    used = Person(browser, live, "dave")  # the link was for one person
+    used.page.goto(link)
+    expect(used.page.locator("#invite-info")).to_contain_text("not valid")
+    assert alice.errors == carol.errors == used.errors == []

@@ -98,14 +98,35 @@ function setMode(register) {
   $("auth-submit").textContent = register ? "Create account" : "Sign in";
 }
 
+// An invite link (#invite=<token>) opens sign-up, saying where it leads.
+async function showInvite() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("invite");
+  if (!token) return;
+  state.invite = token;
+  setMode(true);
+  const info = $("invite-info");
+  info.hidden = false;
+  try {
+    const { rooms } = await api("GET", `/api/invites/preview/${encodeURIComponent(token)}`);
+    info.textContent = rooms.length
+      ? `You are invited to ${rooms.map((r) => r.name).join(", ")}.`
+      : "You are invited to this server.";
+  } catch (error) {
+    info.textContent = "This invite link is not valid: it may be used up, expired or revoked.";
+    state.invite = null;
+  }
+}
+
 async function submitAuth(event) {
   event.preventDefault();
   $("auth-error").textContent = "";
   const body = { username: $("auth-username").value.trim(), password: $("auth-password").value };
   if (registering) body.email = $("auth-email").value.trim();
+  if (registering && state.invite) body.invite = state.invite;
   try {
     const session = await api("POST", registering ? "/api/auth/register" : "/api/auth/login", body);
     saveTokens(session.accessToken, session.refreshToken);
+    if (state.invite) history.replaceState(null, "", location.pathname);
     await start();
   } catch (error) {
     const fields = error.fields ? Object.entries(error.fields).map(([k, v]) => `${k}: ${v.join(" ")}`) : [];
@@ -321,7 +342,22 @@ function renderHeader() {
   $("room-title").textContent = room.name;
   const online = room.participants.filter((id) => state.online.has(id)).length;
   $("room-meta").textContent = `${room.participants.length} members · ${online} online`;
-  $("invite").hidden = !(room.type === "private" && room.admins.includes(state.me.id));
+  const admin = room.admins.includes(state.me.id);
+  $("invite").hidden = !(room.type === "private" && admin);
+  $("invite-link").hidden = !(room.type !== "direct" && admin);
+  $("invite-url").hidden = true;
+}
+
+async function inviteLink() {
+  try {
+    const made = await api("POST", "/api/invites", { rooms: [state.current] });
+    const out = $("invite-url");
+    out.value = made.url.startsWith("/") ? location.origin + made.url : made.url;
+    out.hidden = false;
+    out.select();
+  } catch (error) {
+    alert(error.message);
+  }
 }
 
 async function invite(event) {
@@ -920,6 +956,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("bell").onclick = () => { $("notifications").hidden = !$("notifications").hidden; };
   $("new-room").onsubmit = createRoom;
   $("invite").onsubmit = invite;
+  $("invite-link").onclick = inviteLink;
   $("composer").onsubmit = send;
   $("thread-composer").onsubmit = sendReply;
   $("search").onsubmit = search;
@@ -939,5 +976,5 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.addEventListener("visibilitychange", markRead);
   setMode(false);
-  if (state.access) start(); else showAuth();
+  if (state.access) start(); else { showAuth(); showInvite(); }
 });
