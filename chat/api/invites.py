@@ -40,7 +40,7 @@ def revoke_invite(invite_id, actor):
     invites.revoke_invite(actor, invite_id)
 
 
-@preview_bp.get("/preview/<token>")
+@preview_bp.get("/preview/<string(minlength=16, maxlength=64):token>")
 @preview_bp.response(200, InvitePreviewOut)
 def preview(token):
     """What an invite leads to (the sign-up page shows it): 404 for an unknown, used

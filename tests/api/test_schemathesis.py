@@ -16,6 +16,7 @@ FUZZ = settings(
     max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
 PUBLIC = {
+    ("GET", "/api/invites/preview/{token}"),
     ("POST", "/api/auth/register"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/password-reset"),

@@ -11,6 +11,9 @@ from playwright.sync_api import expect, sync_playwright
 from tests.plugins.files import png
 
 CHROMIUM = "/usr/bin/chromium"
+# What a person sees must appear; how fast is the benchmark's business: the suite runs
+# beside three test workers and their servers on two cores.
+expect.set_options(timeout=15_000)
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -310,8 +310,8 @@ async function createRoom(event) {
     const room = await api("POST", "/api/rooms", body);
     mergeRoom(room);
     $("new-room-name").value = "";
+    openRoom(room.id); // ours at once; the socket follows its messages from the join on
     await state.socket.timeout(10000).emitWithAck("join_room", { roomId: room.id });
-    openRoom(room.id);
   } catch (error) {
     alert(error.message);
   }
