@@ -129,13 +129,24 @@ def _epoch(iso: str) -> float:
 
 
 def _subscribe(event: events.MemberJoined) -> None:
+    _follow(event.user_id, event.room_id)
+
+
+def _created(event: events.RoomCreated) -> None:
+    """Its members' sockets follow them into a new room (its maker's; a direct room's
+    two), wherever it was made (REST, another device)."""
+    for user_id in event.room.get("participants", ()):
+        _follow(user_id, event.room_id)
+
+
+def _follow(user_id: str, room_id: str) -> None:
     """The member's sockets follow them into the room, but for those of API tokens
     limited to other rooms (the domain's answer: `app.extensions["sessions_outside"]`)."""
     sockets = registry.registry()
-    outside = current_app.extensions["sessions_outside"](event.user_id, event.room_id)
+    outside = current_app.extensions["sessions_outside"](user_id, room_id)
     kept = {sid for session in outside for sid in sockets.session_sockets(session)}
-    for sid in sockets.user_sockets(event.user_id) - kept:
-        socketio.server.enter_room(sid, room_channel(event.room_id), namespace=NAMESPACE)
+    for sid in sockets.user_sockets(user_id) - kept:
+        socketio.server.enter_room(sid, room_channel(room_id), namespace=NAMESPACE)
 
 
 def _unsubscribe(event: events.MemberLeft) -> None:
@@ -151,6 +162,7 @@ def _disconnect_session(event: events.SessionRevoked) -> None:
 ACTIONS: dict[type[Event], Callable[[Any], None]] = {
     events.MessageCreated: _message_created,
     events.MemberJoined: _subscribe,
+    events.RoomCreated: _created,
     events.MemberLeft: _unsubscribe,
     events.SessionRevoked: _disconnect_session,
 }

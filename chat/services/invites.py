@@ -28,6 +28,7 @@ from chat.store.documents import to_oid
 security_log = logging.getLogger("chat.security")
 MAX_LIVE = 200  # unexpired invites per maker
 DEFAULT_SECONDS = 7 * 24 * 3600
+NOT_VALID = "This invite is not valid (used up, expired or revoked)."
 
 
 def create_invite(
@@ -124,7 +125,7 @@ def check_registration(email: str, token: str | None) -> Invite | None:
     try:
         return _usable(token)
     except NotFound:
-        raise RegistrationClosed("This invite is not valid (used up, expired or revoked).")
+        raise RegistrationClosed(NOT_VALID) from None
 
 
 def register(username: str, email: str, password: str, invite: str | None = None) -> User:
@@ -137,7 +138,7 @@ def register(username: str, email: str, password: str, invite: str | None = None
     """
     found = check_registration(email, invite)
     if found is not None and not claim(found):
-        raise RegistrationClosed("This invite is not valid (used up, expired or revoked).")
+        raise RegistrationClosed(NOT_VALID)
     try:
         user = auth.register_user(username, email, password)
     except Exception:

@@ -17,8 +17,7 @@ def test_openapi_document_describes_every_endpoint(client, app):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.rule.startswith(("/api/docs", "/api/openapi")):
             continue
-        path = rule.rule.replace("<", "{").replace(">", "}")
-        path = path.replace("{string:", "{").replace("{path:", "{")
+        path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)  # <conv(args):x>
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
             operation = spec["paths"][path][method.lower()]

@@ -59,7 +59,7 @@ def test_row42_an_invite_lets_in_as_many_as_it_says_and_guesses_are_limited(live
         assert refused.status_code == 403
         assert refused.json()["error"]["code"] == "registration_closed"
         guesses = [
-            requests.get(f"{base}/api/invites/preview/guess{i}", timeout=10).status_code
+            requests.get(f"{base}/api/invites/preview/guess{i:027d}", timeout=10).status_code
             for i in range(40)
         ]
         print(f"row 42: 40 guessed tokens: {guesses.count(404)} x 404, {guesses.count(429)} x 429")

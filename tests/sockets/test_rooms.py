@@ -18,6 +18,20 @@ def test_join_room_joins_and_subscribes(people):
     assert len(a.quiet("user_joined")) == 1
 
 
+def test_sockets_follow_their_person_into_rooms_made_elsewhere(people):
+    """A room made over REST (another device): its maker's open sockets get its
+    messages without a join_room; a direct room's: both people's."""
+    alice, bob = people("alice", "bob")
+    a, b = alice.socket(), bob.socket()
+    room = alice.create_room("made elsewhere")
+    bob.ok("post", f"/api/rooms/{room}/join")
+    bob.ok("post", "/api/messages", 201, json={"roomId": room, "content": "made it"})
+    assert a.wait_for("message_received")["message"]["content"] == "made it"
+    direct = alice.ok("post", "/api/rooms/direct", json={"userId": bob.id})["id"]
+    alice.ok("post", "/api/messages", 201, json={"roomId": direct, "content": "psst"})
+    assert b.wait_for("message_received", lambda e: e["message"]["roomId"] == direct)
+
+
 def test_join_room_refusals(people):
     alice, bob = people("alice", "bob")
     private = alice.create_room("secret", isPrivate=True)

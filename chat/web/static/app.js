@@ -296,10 +296,14 @@ function renderRooms() {
   }
 }
 
+// Over REST: it needs no socket (one still connecting is not in the way), and the
+// server moves our sockets into the room as we join it.
 async function joinRoom(roomId) {
-  const ack = await state.socket.timeout(10000).emitWithAck("join_room", { roomId });
-  if (!ack.ok) return alert(ack.error.message);
-  mergeRoom(ack.room);
+  try {
+    mergeRoom(await api("POST", `/api/rooms/${roomId}/join`));
+  } catch (error) {
+    return alert(error.message);
+  }
   openRoom(roomId);
 }
 
@@ -310,8 +314,7 @@ async function createRoom(event) {
     const room = await api("POST", "/api/rooms", body);
     mergeRoom(room);
     $("new-room-name").value = "";
-    openRoom(room.id); // ours at once; the socket follows its messages from the join on
-    await state.socket.timeout(10000).emitWithAck("join_room", { roomId: room.id });
+    openRoom(room.id); // (the server moves our sockets into the room we made)
   } catch (error) {
     alert(error.message);
   }
