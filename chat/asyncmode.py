@@ -42,7 +42,8 @@ def current() -> str:
 # OS threads for CPU-bound calls: a core is left to the event loop (argon2 releases the
 # GIL, so more threads than cores take the loop's core), and at most this many 19 MiB
 # hashes are in memory at once; a login storm queues instead.
-BLOCKING_THREADS = max(1, len(os.sched_getaffinity(0)) - 1)
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+BLOCKING_THREADS = max(1, (CORES or 1) - 1)
 _pool = None  # gevent: a pool of BLOCKING_THREADS threads; threading: a semaphore
 
 

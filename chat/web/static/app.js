@@ -321,7 +321,7 @@ async function createRoom(event) {
 }
 
 async function openRoom(roomId) {
-  if (state.current !== roomId) closeThread();
+  if (state.current !== roomId) { closeThread(); $("invite-url").hidden = true; }
   state.current = roomId;
   $("composer").hidden = false;
   renderHeader();
@@ -348,7 +348,6 @@ function renderHeader() {
   const admin = room.admins.includes(state.me.id);
   $("invite").hidden = !(room.type === "private" && admin);
   $("invite-link").hidden = !(room.type !== "direct" && admin);
-  $("invite-url").hidden = true;
 }
 
 async function inviteLink() {
