@@ -32,6 +32,7 @@ def user(account: User, *, private: bool = False) -> dict:
     }
     if private:
         data["email"] = account.email or account.unclaimed_email
+        data["emailVerified"] = bool(account.email and account.email_verified)
         data["settings"] = {"readReceipts": account.read_receipts}
     return data
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -312,6 +313,16 @@ def smtp():
     controller.start()
     yield controller.port, inbox
     controller.stop()
+
+
+def verify_email(client, headers: dict, inbox) -> None:
+    """Prove the caller's address the real way: the emailed token comes back."""
+    assert client.post("/api/auth/verify-email", headers=headers).status_code == 202
+    assert eventually(lambda: inbox.messages)
+    text = inbox.messages.pop().content.decode()
+    token = re.search(r"Your token: (\S+)", text).group(1)
+    answer = client.post("/api/auth/verify-email/confirm", json={"token": token})
+    assert answer.status_code == 200 and answer.get_json()["emailVerified"] is True
 
 
 def plugin_enabled(name: str) -> bool:

@@ -105,3 +105,15 @@ def test_reactions_move_into_the_plugins_data(app, db, alice):
         assert shown["reactions"] == [{"user": alice.id, "emoji": "👍",
                                        "timestamp": "2026-01-02T03:04:05.000Z"}]  # fmt: skip
         assert shown["reactionCounts"] == {"👍": 1}
+
+
+def test_addresses_from_before_verification_count_as_verified(db):
+    old, new, bare = ObjectId(), ObjectId(), ObjectId()
+    db.users.insert_many([
+        {"_id": old, "username_lower": "old", "email": "old@example.com"},
+        {"_id": new, "username_lower": "new", "email": "new@example.com", "email_verified": False},
+        {"_id": bare, "username_lower": "bare"},
+    ])  # fmt: skip
+    _load(next(p for p in discover() if p.stem.startswith("0020"))).upgrade(db)
+    found = {d["_id"]: d.get("email_verified") for d in db.users.find()}
+    assert found == {old: True, new: False, bare: None}

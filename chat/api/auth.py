@@ -11,6 +11,7 @@ from chat.extensions import socketio
 from chat.schemas.auth import (
     AcceptedOut,
     AccessOut,
+    EmailTokenIn,
     LoginIn,
     PasswordChangeIn,
     PasswordResetConfirmIn,
@@ -18,8 +19,9 @@ from chat.schemas.auth import (
     RegisterIn,
     SessionListOut,
     SessionOut,
+    UserOut,
 )
-from chat.services import auth, invites, principals
+from chat.services import auth, invites, principals, verification
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +133,23 @@ def password_reset_confirm(data):
     """Set a new password with an emailed token (it works once); every session, API
     token and bot token of the account ends."""
     principals.reset_password(data["token"], data["new_password"])
+
+
+@bp.post("/verify-email")
+@bp.doc(security=BEARER)
+@login_required(action="verify_email")
+@bp.response(202, AcceptedOut)
+def verify_email(actor):
+    """Email a token to your address (at most one a minute; none once it is verified).
+    Password resets and notification emails only ever go to a verified address."""
+    verification.send_check(actor)
+    return {"message": "If your address is not verified yet, an email is on its way."}
+
+
+@bp.post("/verify-email/confirm")
+@bp.arguments(EmailTokenIn)
+@bp.response(200, UserOut)
+def verify_email_confirm(data):
+    """Spend an emailed token (it works once, for 24 hours): your `user` with
+    `emailVerified: true`; 422 for an unknown, used or expired token."""
+    return wire.user(verification.confirm(data["token"]), private=True)

@@ -4,13 +4,21 @@ from chat.models.integration import ApiToken, Delivery, Device, IncomingWebhook,
 from chat.models.message import Message, ThreadState
 from chat.models.moderation import AuditEntry, Report
 from chat.models.room import ReadState, Room
-from chat.models.user import Invite, LoginThrottle, PasswordReset, Session, User
+from chat.models.user import (
+    EmailCheck,
+    Invite,
+    LoginThrottle,
+    PasswordReset,
+    Session,
+    User,
+)
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Delivery",
     "Device",
+    "EmailCheck",
     "IncomingWebhook",
     "Invite",
     "LoginThrottle",

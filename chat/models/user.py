@@ -29,6 +29,7 @@ class User(Document):
     email = StringField(max_length=254)  # normalized, unique; unset when it was another's
     # ...and then the address given is kept here: shown to the account, never used
     unclaimed_email = StringField(max_length=254)
+    email_verified = BooleanField(default=False)  # a token sent there came back
     password_hash = StringField(required=True)
     created_at = DateTimeField(default=utcnow)
     display_name = StringField(default="", max_length=64)  # "" shows the username
@@ -97,3 +98,15 @@ class Invite(Document):
     expires_at = DateTimeField(required=True)
 
     meta = {"collection": "invites", **NO_AUTO_INDEX}
+
+
+class EmailCheck(Document):
+    """A token proving an address (`POST /api/auth/verify-email`), by its SHA-256: it
+    marks `user`'s address verified if that is still `email`."""
+
+    digest = StringField(primary_key=True)
+    user = ObjectIdField(required=True)
+    email = StringField(required=True)
+    expires_at = DateTimeField(required=True)  # TTL index
+
+    meta = {"collection": "email_checks", **NO_AUTO_INDEX}

@@ -83,6 +83,9 @@ class UserOut(Schema):
     createdAt = fields.String(required=True)
     online = fields.Boolean()
     email = fields.String(metadata={"description": "Only on your own profile."})
+    emailVerified = fields.Boolean(
+        metadata={"description": "Only on your own profile: a token sent there came back."}
+    )
     settings = fields.Nested(UserSettingsOut, metadata={"description": "Only your own."})
 
 
@@ -119,6 +122,10 @@ class PasswordResetIn(Schema):
 
 class AcceptedOut(Schema):
     message = fields.String(required=True)
+
+
+class EmailTokenIn(Schema):
+    token = Text(required=True, load_only=True, validate=validate.Length(min=1, max=128))
 
 
 class PasswordResetConfirmIn(Schema):

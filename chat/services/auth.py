@@ -352,21 +352,22 @@ def _set_password(user: User, password: str) -> None:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a single-use reset token to the account with this address, if there is
-    one (the caller learns nothing either way; at most one email a minute per account)."""
+    """Email a single-use reset token to the account with this verified address, if
+    there is one (the caller learns nothing either way; at most one email a minute per
+    account)."""
     config = current_app.config
     if not config["SMTP_HOST"]:
         log.error("a password reset was asked for, but SMTP_HOST is unset: no email sent")
         return
     user = User.objects(email=email, deactivated=False).first()
-    if user is None:
+    if user is None or not user.email_verified:  # (an unproven address gets nothing)
         return
-    if not _first_in_a_while(f"reset:{user.id}", RESET_EVERY):
+    if not first_in_a_while(f"reset:{user.id}", RESET_EVERY):
         return
     token = secrets.token_urlsafe(32)
     minutes = config["PASSWORD_RESET_MINUTES"]
     expires = utcnow() + timedelta(minutes=minutes)
-    PasswordReset(digest=_digest(token), user=user.id, expires_at=expires).save(force_insert=True)
+    PasswordReset(digest=digest(token), user=user.id, expires_at=expires).save(force_insert=True)
     link = (
         config["PASSWORD_RESET_URL"].replace("{token}", token)
         if config["PASSWORD_RESET_URL"]
@@ -383,7 +384,7 @@ def request_password_reset(email: str) -> None:
     )
 
 
-def _first_in_a_while(key: str, seconds: int) -> bool:
+def first_in_a_while(key: str, seconds: int) -> bool:
     """True for the first caller with `key` in `seconds` (atomic: of two at once, one)."""
     now = utcnow()
     try:
@@ -405,7 +406,7 @@ def confirm_password_reset(token: str, password: str) -> User:
         ValidationError: unknown, used or expired token.
     """
     reset = PasswordReset._get_collection().find_one_and_delete(
-        {"_id": _digest(token), "expires_at": {"$gt": utcnow()}}
+        {"_id": digest(token), "expires_at": {"$gt": utcnow()}}
     )
     user = User.objects(id=reset["user"], deactivated=False).first() if reset else None
     if user is None:
@@ -419,7 +420,7 @@ def confirm_password_reset(token: str, password: str) -> User:
     return user
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -123,6 +123,7 @@ CORE: tuple[Action, ...] = (
     _("update_self", None, summary="profile, status, settings, avatar"),
     _("block_user", None, summary="block, unblock, list one's blocks"),
     _("deactivate_self", None, summary="deactivate one's account"),
+    _("verify_email", None, summary="have one's email address checked"),
     # sessions, tokens, bots, integrations
     _("manage_sessions", None, summary="list and end one's sessions, change password"),
     _("manage_tokens", None, summary="one's API tokens"),

@@ -621,6 +621,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a token to your address (at most one a minute; none once it is verified).
+         *     Password resets and notification emails only ever go to a verified address.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcceptedOut"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Spend an emailed token (it works once, for 24 hours): your `user` with
+         *     `emailVerified: true`; 422 for an unknown, used or expired token.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EmailTokenIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserOut"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bots": {
         parameters: {
             query?: never;
@@ -3787,6 +3872,8 @@ export interface components {
             /** @description What to show: the username when unset. */
             displayName: string;
             email?: string | null;
+            /** @description Only on your own profile: a token sent there came back. */
+            emailVerified?: boolean;
             id: string;
             online?: boolean;
             /** @description Only your own. */
@@ -3916,6 +4003,9 @@ export interface components {
             vapidPublicKey: string | null;
         } & {
             [key: string]: unknown;
+        };
+        EmailTokenIn: {
+            token: string;
         };
         ErrorEnvelope: {
             error: components["schemas"]["ErrorObject"];
@@ -4522,6 +4612,8 @@ export interface components {
             displayName: string;
             /** @description Only on your own profile. */
             email?: string;
+            /** @description Only on your own profile: a token sent there came back. */
+            emailVerified?: boolean;
             id: string;
             online?: boolean;
             /** @description Only your own. */

@@ -4,11 +4,13 @@ deactivation. Each ends sessions: their tokens are refused and (tests/sockets) t
 sockets closed on every process."""
 
 import re
+import time
 
 import pytest
 
-from chat.models import PasswordReset, Session
-from tests.conftest import PASSWORD, assert_error, eventually, snapshot
+from chat.models import LoginThrottle, PasswordReset, Session
+from chat.models.base import utcnow
+from tests.conftest import PASSWORD, assert_error, eventually, snapshot, verify_email
 
 NEW = "a brand new passphrase"
 
@@ -109,6 +111,7 @@ def test_password_reset_by_email(mailing_app, smtp):
         "/api/auth/register",
         json={"username": "alice", "email": "alice@example.com", "password": PASSWORD},
     ).get_json()
+    verify_email(client, {"Authorization": f"Bearer {alice['accessToken']}"}, inbox)
     answers = set()
     for email in ("alice@example.com", "nobody@example.com", "ALICE@example.com "):
         response = client.post("/api/auth/password-reset", json={"email": email})
@@ -139,7 +142,8 @@ def test_reset_tokens_expire(mailing_app, smtp):
     _port, inbox = smtp
     client = mailing_app.test_client()
     body = {"username": "alice", "email": "alice@example.com", "password": PASSWORD}
-    client.post("/api/auth/register", json=body)
+    alice = client.post("/api/auth/register", json=body).get_json()
+    verify_email(client, {"Authorization": f"Bearer {alice['accessToken']}"}, inbox)
     client.post("/api/auth/password-reset", json={"email": "alice@example.com"})
     assert eventually(lambda: inbox.messages)
     reset = PasswordReset.objects.first()
@@ -173,3 +177,53 @@ def test_deactivating_an_account(client, auth, make_user):
     assert bob.ok("get", f"/api/users/{alice.id}")["deactivated"] is True
     assert [m["id"] for m in bob.history(room)["messages"]] == [sent["id"]]  # messages stay
     assert bob.ok("get", "/api/users/search", query_string={"q": "ali"})["users"] == []
+
+
+def test_an_address_is_verified_by_the_token_sent_to_it(mailing_app, smtp, db):
+    from datetime import timedelta
+
+    from chat.models import EmailCheck, User
+
+    _port, inbox = smtp
+    client = mailing_app.test_client()
+    body = {"username": "alice", "email": "alice@example.com", "password": PASSWORD}
+    alice = client.post("/api/auth/register", json=body).get_json()
+    headers = {"Authorization": f"Bearer {alice['accessToken']}"}
+    assert alice["user"]["emailVerified"] is False
+    client.post("/api/auth/password-reset", json={"email": "alice@example.com"})
+    time.sleep(0.5)
+    assert inbox.messages == []  # an unproven address gets no reset
+    assert client.post("/api/auth/verify-email", headers=headers).status_code == 202
+    assert eventually(lambda: inbox.messages)
+    (sent,) = inbox.messages
+    assert sent.rcpt_tos == ["alice@example.com"]
+    token = re.search(r"Your token: (\S+)", sent.content.decode()).group(1)
+    assert EmailCheck.objects.get().digest != token  # stored hashed
+    check = EmailCheck.objects.get()
+    check.update(set__expires_at=utcnow() - timedelta(seconds=1))
+    expired = client.post("/api/auth/verify-email/confirm", json={"token": token})
+    assert "token" in assert_error(expired, 422, "validation_error")["fields"]
+    assert User.objects.get(username="alice").email_verified is False
+    EmailCheck.objects.delete()
+    inbox.messages.clear()
+    LoginThrottle.objects(key=f"verify:{alice['user']['id']}").delete()  # the minute passed
+    verify_email(client, headers, inbox)
+    me = client.get("/api/users/me", headers=headers).get_json()
+    assert me["emailVerified"] is True and EmailCheck.objects.count() == 0
+    assert client.post("/api/auth/verify-email", headers=headers).status_code == 202
+    time.sleep(0.3)
+    assert inbox.messages == []  # verified: nothing more is sent
+    bob = client.post("/api/auth/register", json={**body, "username": "bob"}).get_json()
+    bob_headers = {"Authorization": f"Bearer {bob['accessToken']}"}
+    assert client.post("/api/auth/verify-email", headers=bob_headers).status_code == 202
+    time.sleep(0.3)
+    assert inbox.messages == []  # bob's address was alice's: never mailed
+
+
+def test_verifying_without_email_configured_sends_nothing(client, auth, caplog):
+    session = auth.register("alice")
+    response = client.post("/api/auth/verify-email", headers=auth.headers(session))
+    assert response.status_code == 202
+    assert "SMTP_HOST is unset" in caplog.text
+    bad = client.post("/api/auth/verify-email/confirm", json={"token": "nope"})
+    assert_error(bad, 422, "validation_error")

@@ -277,7 +277,7 @@ def test_a_password_reset_ends_the_accounts_tokens_and_its_bots_tokens(app, clie
     from chat.models.base import utcnow
 
     expires = utcnow().replace(year=utcnow().year + 1)
-    PasswordReset(digest=auth._digest(token), user=alice.id, expires_at=expires).save()
+    PasswordReset(digest=auth.digest(token), user=alice.id, expires_at=expires).save()
     reset = client.post(
         "/api/auth/password-reset/confirm", json={"token": token, "newPassword": "a new one here"}
     )

@@ -50,6 +50,7 @@ PUBLIC = {
     ("post", "/api/auth/refresh"),
     ("post", "/api/auth/password-reset"),
     ("post", "/api/auth/password-reset/confirm"),
+    ("post", "/api/auth/verify-email/confirm"),
     ("post", "/api/hooks/{hook_id}/{secret}"),
 }
 METHODS = ("get", "post", "put", "patch", "delete")

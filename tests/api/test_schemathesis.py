@@ -4,6 +4,7 @@ status codes and response schemas as documented, anonymous calls refused.
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -21,6 +22,7 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/password-reset"),
     ("POST", "/api/auth/password-reset/confirm"),
+    ("POST", "/api/auth/verify-email/confirm"),
 }
 # Rules no JSON Schema can state, so schema-valid data may still be refused (422, 410)
 # there: one emoji of Unicode's recommended set (the document gives the shape, not the
@@ -34,6 +36,7 @@ BEYOND_SCHEMA = {
     "/api/threads",
     "/api/auth/password",
     "/api/auth/password-reset/confirm",
+    "/api/auth/verify-email/confirm",
 }
 
 
@@ -70,6 +73,7 @@ def _fuzz(operation, mode, check, examples=None):
     (settings(FUZZ, max_examples=examples) if examples else FUZZ)(test)()
 
 
+@pytest.mark.timeout(300)  # every operation twice: 80-120 s on a loaded CI machine
 def test_every_operation_conforms_to_the_document(app, client):
     auth = AuthActions(client)
     session = auth.register("fuzzer")

@@ -1,5 +1,7 @@
 """The web client in headless Chromium (Debian's, driven by Playwright): two people chat."""
 
+import email
+import email.policy
 import os
 import re
 from pathlib import Path
@@ -8,7 +10,10 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
+from devtools.servers import free_port
+from tests.conftest import eventually
 from tests.plugins.files import png
+from tests.processes import server
 
 CHROMIUM = "/usr/bin/chromium"
 # What a person sees must appear; how fast is the benchmark's business: the suite runs
@@ -308,3 +313,28 @@ def test_an_invite_link_signs_someone_up_into_a_private_room(browser, live):
     used.page.goto(link)
     expect(used.page.locator("#invite-info")).to_contain_text("not valid")
     assert alice.errors == carol.errors == used.errors == []
+
+
+def test_a_person_verifies_their_address_in_the_browser(browser, live_settings, smtp):
+    smtp_port, inbox = smtp
+    port = free_port()
+    mail = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port,
+            "PUBLIC_URL": f"http://127.0.0.1:{port}"}  # fmt: skip
+    with server({**live_settings, **mail}, port=port) as (base, _):
+        erin = Person(browser, base, "erin")
+        erin.register()
+        expect(erin.page.locator("#verify")).to_be_visible()
+        erin.page.click("#verify-send")
+        expect(erin.page.locator("#verify")).to_contain_text("on its way")
+        assert eventually(lambda: inbox.messages, timeout=15)
+        sent = email.message_from_bytes(inbox.messages[0].content, policy=email.policy.default)
+        text = sent.get_body(("plain",)).get_content()
+        link = re.search(r"Open (\S+)", text).group(1)
+        assert link.startswith(f"{base}/#verify-email=")
+        erin.page.goto(link)
+        expect(erin.page.locator("#me-name")).to_have_text("erin")
+        expect(erin.page.locator("#verify")).to_be_hidden()
+        me = requests.get(f"{base}/api/users/me", timeout=10,
+                          headers={"Authorization": f"Bearer {erin.token()}"}).json()  # fmt: skip
+        assert me["emailVerified"] is True
+        assert erin.errors == ["alert: Your email address is verified."]

@@ -5,6 +5,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+import pytest
 import websocket
 
 from devtools.servers import worker_rss_mb
@@ -25,6 +26,7 @@ def _stalled_client(base: str, token: str) -> websocket.WebSocket:
     return ws
 
 
+@pytest.mark.timeout(300)  # 1,500 big sends: 50-110 s on a loaded CI machine
 def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
     # the heartbeat must not end the stalled client first (it answers no ping): only a
     # full queue may, however slowly a loaded machine gets the sends through

@@ -98,6 +98,29 @@ function setMode(register) {
   $("auth-submit").textContent = register ? "Create account" : "Sign in";
 }
 
+// An emailed link (#verify-email=<token>) proves the address, signed in or not.
+async function confirmEmail() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("verify-email");
+  if (!token) return;
+  history.replaceState(null, "", location.pathname);
+  try {
+    await api("POST", "/api/auth/verify-email/confirm", { token });
+    alert("Your email address is verified.");
+    if (state.me) { state.me.emailVerified = true; $("verify").hidden = true; }
+  } catch (error) {
+    alert(`This link did not verify your address: ${error.message}`);
+  }
+}
+
+async function sendVerification() {
+  try {
+    await api("POST", "/api/auth/verify-email");
+    $("verify").textContent = "A link is on its way to your address.";
+  } catch (error) {
+    alert(error.message);
+  }
+}
+
 // An invite link (#invite=<token>) opens sign-up, saying where it leads.
 async function showInvite() {
   const token = new URLSearchParams(location.hash.slice(1)).get("invite");
@@ -152,6 +175,7 @@ async function start() {
   $("app").hidden = false;
   rememberUser(state.me);
   $("me-name").textContent = nameOf(state.me.id);
+  $("verify").hidden = state.me.emailVerified !== false;
   state.syncCursor = (await api("GET", "/api/sync")).cursor; // before loading: nothing slips by
   await Promise.all([loadRooms(), loadNotifications(), loadOnline()]);
   connect();
@@ -959,6 +983,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("new-room").onsubmit = createRoom;
   $("invite").onsubmit = invite;
   $("invite-link").onclick = inviteLink;
+  $("verify-send").onclick = sendVerification;
   $("composer").onsubmit = send;
   $("thread-composer").onsubmit = sendReply;
   $("search").onsubmit = search;
@@ -978,5 +1003,6 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.addEventListener("visibilitychange", markRead);
   setMode(false);
-  if (state.access) start(); else { showAuth(); showInvite(); }
+  if (state.access) start().then(confirmEmail); else { showAuth(); showInvite(); confirmEmail(); }
+  window.addEventListener("hashchange", () => { confirmEmail(); if (!state.me) showInvite(); });
 });

@@ -151,9 +151,9 @@ def _deliver(note: Notification, message: dict, room: Room) -> None:
         push_to_user(user_id, _push_payload(note, message, room))
     if conf["email"] and offline:
         prefs = NotificationPrefs.objects(user=note.user).first()
-        user = User.objects(id=note.user).only("email").first()
-        # no email: the address given at sign-up was another account's (never mailed)
-        if user and user.email and (prefs is None or prefs.email):
+        user = User.objects(id=note.user).only("email", "email_verified").first()
+        # only a verified address (none: the one given at sign-up was another account's)
+        if user and user.email and user.email_verified and (prefs is None or prefs.email):
             send_email(user.email, *_email_text(note, message, room))  # the server's SMTP
 
 
