@@ -60,5 +60,5 @@ def test_slow_consumer_is_cut_off_and_recovers(app, live_settings, people):
         assert len(reader.events["message_received"]) == total  # others lost nothing
         stalled.close()
         again = slow.socket(base=base)  # the slow client comes back and syncs
-        got = again.sync_all(room, pages=40)
+        got = again.sync_all(room, pages=40, timeout=60)  # pages of 3.5 KB messages, loaded CI
         assert [int(m["content"].split()[0]) for m in got] == list(range(total))

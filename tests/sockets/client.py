@@ -84,12 +84,13 @@ class ChatSocket:
             time.sleep(0.05)
         return False
 
-    def sync_all(self, room: str, pages: int = 100) -> list[dict]:
+    def sync_all(self, room: str, pages: int = 100, timeout: float = 10) -> list[dict]:
         """Every message of `room` from the start, page after page of `sync` (as a client
-        catching up after a reconnect)."""
+        catching up after a reconnect), each page within `timeout` seconds."""
         got, after = [], None
         for _ in range(pages):
-            ack = self.call("sync", {"roomId": room, **({"after": after} if after else {})})
+            page = {"roomId": room, **({"after": after} if after else {})}
+            ack = self.call("sync", page, timeout=timeout)
             got += ack["messages"]
             if not ack["hasMore"]:
                 return got
